@@ -1,0 +1,40 @@
+/**
+ * One place that says how every AWS SDK client is configured. Endpoints are never set here: the SDK
+ * reads `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` itself, which is how the local cloud is reached.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
+
+export interface AwsClientOptions {
+  region?: string;
+  /** Attempts per call, first included. Adaptive mode also rate-limits the client after throttling. */
+  maxAttempts?: number;
+}
+
+/** Retry settings shared by every client: adaptive retry (token bucket on the client side). */
+export function clientConfig(options: AwsClientOptions = {}) {
+  return {
+    ...(options.region ? { region: options.region } : {}),
+    retryMode: 'adaptive' as const,
+    maxAttempts: options.maxAttempts ?? 8,
+  };
+}
+
+export interface AwsClients {
+  ec2: EC2Client;
+  eks: EKSClient;
+  ssm: SSMClient;
+  sts: STSClient;
+}
+
+export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
+  const config = clientConfig(options);
+  return {
+    ec2: new EC2Client(config),
+    eks: new EKSClient(config),
+    ssm: new SSMClient(config),
+    sts: new STSClient(config),
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * EC2 adapter: route tables, ENIs and route mutations, translated to and from the core's types.
+ * Retries and throttling back-off are the SDK client's job (adaptive retry, see aws-clients.ts).
+ */
+import {
+  CreateRouteCommand,
+  DeleteRouteCommand,
+  ModifyNetworkInterfaceAttributeCommand,
+  ReplaceRouteCommand,
+  paginateDescribeNetworkInterfaces,
+  paginateDescribeRouteTables,
+  type EC2Client,
+  type Filter,
+  type NetworkInterface,
+  type Route,
+  type RouteTable,
+} from '@aws-sdk/client-ec2';
+import pLimit from 'p-limit';
+import type {
+  CreateRouteOutcome,
+  DeleteRouteOutcome,
+  Ec2Port,
+  ReplaceRouteOutcome,
+} from '../core/ports.js';
+import type {
+  NetworkInterfaceRecord,
+  RouteRecord,
+  RouteTableRecord,
+  RouteTableSelector,
+} from '../core/types.js';
+
+/**
+ * EC2 rejects a call carrying more than 200 filter values in total (`FilterLimitExceeded: The maximum
+ * number of filter values specified on a single call is 200`). The `vpc-id` filter uses one of them.
+ */
+export const MAX_ADDRESS_FILTER_VALUES = 199;
+/** DescribeRouteTables MaxResults range is 5–100. */
+const ROUTE_TABLES_PAGE_SIZE = 100;
+/** DescribeNetworkInterfaces MaxResults range is 5–1000: one page per batch of addresses. */
+const NETWORK_INTERFACES_PAGE_SIZE = 1000;
+const DEFAULT_CONCURRENCY = 4;
+
+export interface Ec2AdapterOptions {
+  /** Addresses per DescribeNetworkInterfaces call (1–199). */
+  maxFilterValues?: number;
+  /** DescribeNetworkInterfaces batches in flight at once. */
+  concurrency?: number;
+}
+
+/**
+ * SDK v3 sets an AWS error's `name` to the service's error code, e.g. `InvalidRoute.NotFound`.
+ * Duck-typed rather than `instanceof`, which fails for errors from another realm (e.g. a jest VM context).
+ */
+export function isAwsError(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === code;
+}
+
+export class Ec2Adapter implements Ec2Port {
+  private readonly maxFilterValues: number;
+  private readonly concurrency: number;
+
+  constructor(
+    private readonly client: EC2Client,
+    options: Ec2AdapterOptions = {},
+  ) {
+    this.maxFilterValues = options.maxFilterValues ?? MAX_ADDRESS_FILTER_VALUES;
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(this.maxFilterValues) || this.maxFilterValues < 1 || this.maxFilterValues > MAX_ADDRESS_FILTER_VALUES) {
+      throw new RangeError(`maxFilterValues must be an integer from 1 to ${MAX_ADDRESS_FILTER_VALUES}`);
+    }
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new RangeError('concurrency must be a positive integer');
+    }
+  }
+
+  async describeRouteTables(selector: RouteTableSelector): Promise<RouteTableRecord[]> {
+    // An empty RouteTableIds list means "every route table in the account": never send it.
+    if (selector.kind === 'ids' && selector.routeTableIds.length === 0) return [];
+    const pages =
+      selector.kind === 'ids'
+        ? // The API reference documents no MaxResults + RouteTableIds combination (several EC2 describes
+          // reject it), so EC2 picks the page size; NextToken is followed either way.
+          paginateDescribeRouteTables({ client: this.client }, { RouteTableIds: [...new Set(selector.routeTableIds)] })
+        : paginateDescribeRouteTables(
+            { client: this.client, pageSize: ROUTE_TABLES_PAGE_SIZE },
+            { Filters: [{ Name: `tag:${selector.key}`, Values: [selector.value] }] },
+          );
+    const tables: RouteTableRecord[] = [];
+    for await (const page of pages) {
+      for (const table of page.RouteTables ?? []) tables.push(toRouteTableRecord(table));
+    }
+    return tables;
+  }
+
+  async findNetworkInterfaces(vpcId: string, ips: string[]): Promise<NetworkInterfaceRecord[]> {
+    const unique = [...new Set(ips)];
+    const ipv4 = unique.filter((ip) => !ip.includes(':'));
+    const ipv6 = unique.filter((ip) => ip.includes(':'));
+    const addressFilters: Filter[] = [
+      ...chunk(ipv4, this.maxFilterValues).map((values) => ({ Name: 'addresses.private-ip-address', Values: values })),
+      ...chunk(ipv6, this.maxFilterValues).map((values) => ({ Name: 'ipv6-addresses.ipv6-address', Values: values })),
+    ];
+    const limit = pLimit(this.concurrency);
+    // Promise.all semantics: one failed batch (or page) rejects the whole read.
+    const batches = await limit.map(addressFilters, (addressFilter) =>
+      this.describeNetworkInterfaces([{ Name: 'vpc-id', Values: [vpcId] }, addressFilter]),
+    );
+    // An ENI with addresses of both families is found by two batches.
+    const byId = new Map<string, NetworkInterfaceRecord>();
+    for (const eni of batches.flat()) byId.set(eni.networkInterfaceId, eni);
+    return [...byId.values()];
+  }
+
+  async createRoute(routeTableId: string, destination: string, networkInterfaceId: string): Promise<CreateRouteOutcome> {
+    const input = routeInput(routeTableId, destination, networkInterfaceId);
+    try {
+      await this.client.send(new CreateRouteCommand(input));
+      return 'created';
+    } catch (error) {
+      if (!isAwsError(error, 'RouteAlreadyExists')) throw error;
+    }
+    await this.client.send(new ReplaceRouteCommand(input));
+    return 'replaced';
+  }
+
+  async replaceRoute(routeTableId: string, destination: string, networkInterfaceId: string): Promise<ReplaceRouteOutcome> {
+    const input = routeInput(routeTableId, destination, networkInterfaceId);
+    try {
+      await this.client.send(new ReplaceRouteCommand(input));
+      return 'replaced';
+    } catch (error) {
+      if (!isAwsError(error, 'InvalidRoute.NotFound')) throw error;
+    }
+    await this.client.send(new CreateRouteCommand(input));
+    return 'created';
+  }
+
+  async deleteRoute(routeTableId: string, destination: string): Promise<DeleteRouteOutcome> {
+    try {
+      await this.client.send(new DeleteRouteCommand({ RouteTableId: routeTableId, ...destinationInput(destination) }));
+      return 'deleted';
+    } catch (error) {
+      if (isAwsError(error, 'InvalidRoute.NotFound')) return 'already-gone';
+      throw error;
+    }
+  }
+
+  async disableSourceDestCheck(networkInterfaceId: string): Promise<void> {
+    // Per ENI, never the instance attribute: that one only exists for single-ENI instances.
+    await this.client.send(
+      new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: networkInterfaceId, SourceDestCheck: { Value: false } }),
+    );
+  }
+
+  private async describeNetworkInterfaces(filters: Filter[]): Promise<NetworkInterfaceRecord[]> {
+    const records: NetworkInterfaceRecord[] = [];
+    const pages = paginateDescribeNetworkInterfaces(
+      { client: this.client, pageSize: NETWORK_INTERFACES_PAGE_SIZE },
+      { Filters: filters },
+    );
+    for await (const page of pages) {
+      for (const eni of page.NetworkInterfaces ?? []) {
+        const record = toNetworkInterfaceRecord(eni);
+        if (record) records.push(record);
+      }
+    }
+    return records;
+  }
+}
+
+function destinationInput(destination: string) {
+  return destination.includes(':') ? { DestinationIpv6CidrBlock: destination } : { DestinationCidrBlock: destination };
+}
+
+function routeInput(routeTableId: string, destination: string, networkInterfaceId: string) {
+  return { RouteTableId: routeTableId, ...destinationInput(destination), NetworkInterfaceId: networkInterfaceId };
+}
+
+function toRouteTableRecord(table: RouteTable): RouteTableRecord {
+  return {
+    routeTableId: table.RouteTableId ?? '',
+    vpcId: table.VpcId ?? '',
+    routes: (table.Routes ?? []).flatMap((route) => toRouteRecord(route) ?? []),
+  };
+}
+
+/** Undefined for a route with no destination EC2 describes: such a route can never be one of ours. */
+function toRouteRecord(route: Route): RouteRecord | undefined {
+  const destination = destinationOf(route);
+  if (!destination) return undefined;
+  return {
+    ...destination,
+    // Reported as-is: an unknown origin must never be mistaken for one of our CreateRoute routes.
+    origin: route.Origin ?? '',
+    state: route.State ?? '',
+    networkInterfaceId: route.NetworkInterfaceId,
+    instanceId: route.InstanceId,
+    // Any non-ENI target marks the route as someone else's. GatewayId includes `local`, internet and
+    // virtual private gateways and Gateway Load Balancer endpoints (`vpce-…`); IpAddress is the next hop
+    // of a VPC Route Server route. The SDK's Route type has no VpcEndpointId.
+    gatewayTarget:
+      route.GatewayId ??
+      route.TransitGatewayId ??
+      route.NatGatewayId ??
+      route.VpcPeeringConnectionId ??
+      route.EgressOnlyInternetGatewayId ??
+      route.LocalGatewayId ??
+      route.CarrierGatewayId ??
+      route.CoreNetworkArn ??
+      route.OdbNetworkArn ??
+      route.IpAddress,
+  };
+}
+
+function destinationOf(route: Route): Pick<RouteRecord, 'destination' | 'destinationType'> | undefined {
+  if (route.DestinationCidrBlock) return { destination: route.DestinationCidrBlock, destinationType: 'ipv4' };
+  if (route.DestinationIpv6CidrBlock) return { destination: route.DestinationIpv6CidrBlock, destinationType: 'ipv6' };
+  if (route.DestinationPrefixListId) return { destination: route.DestinationPrefixListId, destinationType: 'prefix-list' };
+  return undefined;
+}
+
+/** Undefined for an ENI without an id: it could not be referenced by a route anyway. */
+function toNetworkInterfaceRecord(eni: NetworkInterface): NetworkInterfaceRecord | undefined {
+  if (!eni.NetworkInterfaceId) return undefined;
+  const privateIps = [eni.PrivateIpAddress, ...(eni.PrivateIpAddresses ?? []).map((address) => address.PrivateIpAddress)];
+  return {
+    networkInterfaceId: eni.NetworkInterfaceId,
+    vpcId: eni.VpcId ?? '',
+    privateIpAddresses: [...new Set(privateIps.filter((ip): ip is string => !!ip))],
+    ipv6Addresses: (eni.Ipv6Addresses ?? []).flatMap((address) => address.Ipv6Address ?? []),
+    // EC2's default is `true`; reading a missing value as enabled makes the controller turn it off.
+    sourceDestCheck: eni.SourceDestCheck ?? true,
+    instanceId: eni.Attachment?.InstanceId,
+    status: eni.Status,
+  };
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}

@@ -1,0 +1,206 @@
+/**
+ * From CiliumNode objects to the routes the cluster claims: for each node its IP (which must lie in a
+ * remote node network) and its pod CIDRs (every podCIDRs entry and multi-pool allocation that lies in
+ * a remote pod network). Bad data is refused per node, never globally, and every CIDR a refused node
+ * (or two disagreeing nodes) claims is protected: its route is left exactly as it is.
+ */
+import { type Cidr, type IpAddress, compareCidrs, parseCidr, parseIp } from './cidr.js';
+import { type Scope, inNodeScope, inPodScope } from './scope.js';
+import type { CiliumNodeRecord } from './types.js';
+
+export type RefusalKind =
+  | 'no-internal-ip'
+  | 'invalid-node-ip'
+  | 'node-ip-out-of-scope'
+  | 'invalid-cidr'
+  | 'cidr-out-of-scope'
+  | 'cidr-conflict';
+
+export interface Refusal {
+  node: string;
+  kind: RefusalKind;
+  /** Where in the CiliumNode the bad value sits, e.g. `spec.ipam.podCIDRs[1]`. */
+  field: string;
+  value?: string;
+  reason: string;
+}
+
+/** A node whose IP is in scope, with the in-scope CIDRs it alone claims (possibly none yet). */
+export interface NodeClaim {
+  node: string;
+  ip: IpAddress;
+  cidrs: Cidr[];
+}
+
+export interface ProtectedCidr {
+  cidr: Cidr;
+  node: string;
+  reason: string;
+}
+
+export interface ClaimSet {
+  /** Number of CiliumNode objects read (the empty-list guard looks at this). */
+  nodeCount: number;
+  nodes: NodeClaim[];
+  refused: Refusal[];
+  protected: ProtectedCidr[];
+  /** Nodes in scope that have no pod CIDR allocated yet. */
+  pending: { node: string; ip: string }[];
+}
+
+interface CidrEntry {
+  field: string;
+  text: string;
+}
+
+function cidrEntries(record: CiliumNodeRecord): CidrEntry[] {
+  const entries = record.podCIDRs.map((text, index) => ({ field: `spec.ipam.podCIDRs[${index}]`, text }));
+  record.poolCIDRs.forEach((pool, poolIndex) =>
+    pool.cidrs.forEach((text, index) =>
+      entries.push({ field: `spec.ipam.pools.allocated[${poolIndex}].cidrs[${index}]`, text }),
+    ),
+  );
+  return entries;
+}
+
+/** The node's IP: the first InternalIP inside a remote node network, or why there is none. */
+function nodeIp(record: CiliumNodeRecord, scope: Scope): { ok: true; ip: IpAddress } | { ok: false; refusal: Refusal } {
+  const internal = record.addresses
+    .map((address, index) => ({ ...address, field: `spec.addresses[${index}].ip` }))
+    .filter((address) => address.type === 'InternalIP');
+  if (internal.length === 0) {
+    return {
+      ok: false,
+      refusal: { node: record.name, kind: 'no-internal-ip', field: 'spec.addresses', reason: 'the CiliumNode has no InternalIP address' },
+    };
+  }
+  let firstProblem: Refusal | undefined;
+  for (const address of internal) {
+    const parsed = parseIp(address.ip);
+    if (!parsed.ok) {
+      firstProblem ??= { node: record.name, kind: 'invalid-node-ip', field: address.field, value: address.ip, reason: parsed.reason };
+    } else if (!inNodeScope(scope, parsed.value)) {
+      firstProblem ??= {
+        node: record.name,
+        kind: 'node-ip-out-of-scope',
+        field: address.field,
+        value: address.ip,
+        reason: `node IP ${parsed.value.text} is outside the remote node networks`,
+      };
+    } else {
+      return { ok: true, ip: parsed.value };
+    }
+  }
+  return { ok: false, refusal: firstProblem! };
+}
+
+interface NodeCandidates {
+  record: CiliumNodeRecord;
+  ip?: IpAddress;
+  /** In-scope CIDRs, de-duplicated. */
+  cidrs: Cidr[];
+  refused: boolean;
+  entryCount: number;
+}
+
+export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimSet {
+  const refused: Refusal[] = [];
+  const protectedCidrs: ProtectedCidr[] = [];
+  const candidates: NodeCandidates[] = [];
+
+  for (const record of records) {
+    const entries = cidrEntries(record);
+    const cidrs = new Map<string, Cidr>();
+    let invalid = false;
+    for (const entry of entries) {
+      const parsed = parseCidr(entry.text);
+      if (!parsed.ok) {
+        invalid = true;
+        refused.push({ node: record.name, kind: 'invalid-cidr', field: entry.field, value: String(entry.text), reason: parsed.reason });
+        // A CIDR written with host bits still names a network; protect that network's route.
+        if (parsed.network && inPodScope(scope, parsed.network)) cidrs.set(parsed.network.text, parsed.network);
+      } else if (!inPodScope(scope, parsed.value)) {
+        refused.push({
+          node: record.name,
+          kind: 'cidr-out-of-scope',
+          field: entry.field,
+          value: entry.text,
+          reason: `${parsed.value.text} is outside the remote pod networks (${scope.podNetworks.map((c) => c.text).join(', ')})`,
+        });
+      } else {
+        cidrs.set(parsed.value.text, parsed.value);
+      }
+    }
+    const ip = nodeIp(record, scope);
+    if (!ip.ok) refused.push(ip.refusal);
+    candidates.push({
+      record,
+      ...(ip.ok ? { ip: ip.ip } : {}),
+      cidrs: [...cidrs.values()],
+      // A node whose data cannot be trusted whole is refused; its in-scope CIDRs stay protected.
+      refused: invalid || !ip.ok,
+      entryCount: entries.length,
+    });
+  }
+
+  const conflicting = findConflicts(candidates);
+  for (const candidate of candidates) {
+    for (const cidr of candidate.cidrs) {
+      const others = conflicting.get(candidate)?.get(cidr.text);
+      if (others) {
+        refused.push({
+          node: candidate.record.name,
+          kind: 'cidr-conflict',
+          field: 'spec.ipam',
+          value: cidr.text,
+          reason: `${cidr.text} overlaps a CIDR claimed by ${others.join(', ')}`,
+        });
+        protectedCidrs.push({ cidr, node: candidate.record.name, reason: `claimed by more than one node (${others.join(', ')})` });
+      } else if (candidate.refused) {
+        protectedCidrs.push({ cidr, node: candidate.record.name, reason: 'claimed by a refused node' });
+      }
+    }
+  }
+
+  const nodes: NodeClaim[] = [];
+  const pending: ClaimSet['pending'] = [];
+  for (const candidate of candidates) {
+    if (candidate.refused || !candidate.ip) continue;
+    const own = conflicting.get(candidate);
+    nodes.push({ node: candidate.record.name, ip: candidate.ip, cidrs: candidate.cidrs.filter((cidr) => !own?.has(cidr.text)) });
+    if (candidate.entryCount === 0) pending.push({ node: candidate.record.name, ip: candidate.ip.text });
+  }
+  return { nodeCount: records.length, nodes, refused, protected: protectedCidrs, pending };
+}
+
+/**
+ * CIDRs claimed by more than one node, found with one sort and sweep over all claimed CIDRs: every
+ * connected run of overlapping CIDRs that involves two or more nodes is a conflict for all of them.
+ * Returns, per node, the conflicting CIDR texts and the other nodes involved.
+ */
+function findConflicts(candidates: NodeCandidates[]): Map<NodeCandidates, Map<string, string[]>> {
+  const entries = candidates.flatMap((owner) => owner.cidrs.map((cidr) => ({ owner, cidr })));
+  entries.sort((a, b) => compareCidrs(a.cidr, b.cidr));
+  const conflicts = new Map<NodeCandidates, Map<string, string[]>>();
+  let run: typeof entries = [];
+  let runLast = '';
+  const closeRun = () => {
+    const owners = new Set(run.map((entry) => entry.owner));
+    if (owners.size > 1) {
+      for (const { owner, cidr } of run) {
+        const others = [...owners].filter((other) => other !== owner).map((other) => other.record.name);
+        let perNode = conflicts.get(owner);
+        if (!perNode) conflicts.set(owner, (perNode = new Map()));
+        perNode.set(cidr.text, others);
+      }
+    }
+    run = [];
+  };
+  for (const entry of entries) {
+    if (run.length > 0 && entry.cidr.first > runLast) closeRun();
+    if (run.length === 0 || entry.cidr.last > runLast) runLast = entry.cidr.last;
+    run.push(entry);
+  }
+  closeRun();
+  return conflicts;
+}

@@ -1,0 +1,153 @@
+/**
+ * Controller configuration, from the Lambda environment or CLI options. Both edges hand raw strings
+ * to `parseControllerConfig` together with the names their users know (env variable or `--option`), so
+ * a bad value is reported under the name the user typed.
+ */
+import { z } from 'zod';
+import { parseCidr } from './cidr.js';
+import { ConfigError } from './errors.js';
+import { validateGuardOptions } from './guards.js';
+import type { ScopeNarrowing } from './scope.js';
+import { DEFAULT_GUARD_OPTIONS, type GuardOptions, type RouteTableSelector } from './types.js';
+
+export interface ControllerConfig {
+  clusterName: string;
+  region?: string;
+  routeTables: RouteTableSelector;
+  /** The remote VPC; when set, the managed tables must be in it. Otherwise it is taken from the tables. */
+  vpcId?: string;
+  readerRoleArn?: string;
+  scope: ScopeNarrowing;
+  guards: GuardOptions;
+  /** Mutating EC2 calls in flight at once. */
+  applyConcurrency: number;
+}
+
+export interface RawControllerConfig {
+  clusterName?: string | undefined;
+  region?: string | undefined;
+  routeTableIds?: string | undefined;
+  routeTableTag?: string | undefined;
+  vpcId?: string | undefined;
+  readerRoleArn?: string | undefined;
+  podNetworks?: string | undefined;
+  nodeNetworks?: string | undefined;
+  maxDeleteFraction?: string | undefined;
+  minDeleteBudget?: string | undefined;
+  allowEmpty?: string | boolean | undefined;
+  force?: string | boolean | undefined;
+  applyConcurrency?: string | undefined;
+}
+
+export type ConfigLabels = Record<keyof RawControllerConfig, string>;
+
+export const ENV_LABELS: ConfigLabels = {
+  clusterName: 'CLUSTER_NAME',
+  region: 'AWS_REGION',
+  routeTableIds: 'ROUTE_TABLE_IDS',
+  routeTableTag: 'ROUTE_TABLE_TAG',
+  vpcId: 'REMOTE_VPC_ID',
+  readerRoleArn: 'READER_ROLE_ARN',
+  podNetworks: 'POD_NETWORKS',
+  nodeNetworks: 'NODE_NETWORKS',
+  maxDeleteFraction: 'MAX_DELETE_FRACTION',
+  minDeleteBudget: 'MIN_DELETE_BUDGET',
+  allowEmpty: 'ALLOW_EMPTY',
+  force: 'FORCE',
+  applyConcurrency: 'APPLY_CONCURRENCY',
+};
+
+/** Reads the controller's environment variables (see ENV_LABELS) into raw configuration. */
+export function rawConfigFromEnv(env: Record<string, string | undefined>): RawControllerConfig {
+  const raw: RawControllerConfig = {};
+  for (const [field, name] of Object.entries(ENV_LABELS) as [keyof RawControllerConfig, string][]) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[field] = value;
+  }
+  return raw;
+}
+
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+
+const clusterName = z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'must be an EKS cluster name (letters, digits, - and _, 1-100 characters)');
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS Region such as us-west-2');
+const routeTableIds = z
+  .string()
+  .transform(list)
+  .pipe(z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, 'each id must look like rtb-0123456789abcdef0')).min(1, 'name at least one route table'));
+const routeTableTag = z
+  .string()
+  .regex(/^[^=]+=.*$/, 'must be key=value')
+  .transform((text) => ({ key: text.slice(0, text.indexOf('=')).trim(), value: text.slice(text.indexOf('=') + 1).trim() }));
+const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must look like vpc-0123456789abcdef0');
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN');
+const cidrList = z
+  .string()
+  .transform(list)
+  .pipe(z.array(z.string().refine((text) => parseCidr(text).ok, 'each entry must be a CIDR such as 10.30.0.0/16')));
+const fraction = z.coerce.number().refine((n) => Number.isFinite(n) && n >= 0 && n <= 1, 'must be a number from 0 to 1');
+const wholeNumber = (min: number, max: number) => z.coerce.number().int(`must be a whole number`).min(min).max(max);
+const flag = z.union([
+  z.boolean(),
+  z
+    .string()
+    .toLowerCase()
+    .refine((text) => ['true', 'false', '1', '0', 'yes', 'no'].includes(text), 'must be true or false')
+    .transform((text) => ['true', '1', 'yes'].includes(text)),
+]);
+
+function field<T>(schema: z.ZodType<T>, value: unknown, label: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(label, `${issue?.message ?? 'invalid value'} (got ${JSON.stringify(value)})`);
+  }
+  return parsed.data;
+}
+
+export function parseControllerConfig(raw: RawControllerConfig, labels: ConfigLabels): ControllerConfig {
+  const optional = <T>(schema: z.ZodType<T>, key: keyof RawControllerConfig): T | undefined =>
+    raw[key] === undefined ? undefined : field(schema, raw[key], labels[key]);
+
+  if (raw.clusterName === undefined) throw new ConfigError(labels.clusterName, 'is required');
+  const name = field(clusterName, raw.clusterName, labels.clusterName);
+
+  if ((raw.routeTableIds === undefined) === (raw.routeTableTag === undefined)) {
+    throw new ConfigError(`${labels.routeTableIds} / ${labels.routeTableTag}`, 'give exactly one: explicit route table ids, or a tag key=value');
+  }
+  const ids = optional(routeTableIds, 'routeTableIds');
+  const tag = optional(routeTableTag, 'routeTableTag');
+  if (tag && tag.key === '') throw new ConfigError(labels.routeTableTag, 'the tag key is empty');
+  const selector: RouteTableSelector = ids ? { kind: 'ids', routeTableIds: [...new Set(ids)] } : { kind: 'tag', key: tag!.key, value: tag!.value };
+
+  const guards: GuardOptions = {
+    allowEmpty: optional(flag, 'allowEmpty') ?? DEFAULT_GUARD_OPTIONS.allowEmpty,
+    force: optional(flag, 'force') ?? DEFAULT_GUARD_OPTIONS.force,
+    maxDeleteFraction: optional(fraction, 'maxDeleteFraction') ?? DEFAULT_GUARD_OPTIONS.maxDeleteFraction,
+    minDeleteBudget: optional(wholeNumber(0, 100_000), 'minDeleteBudget') ?? DEFAULT_GUARD_OPTIONS.minDeleteBudget,
+  };
+  validateGuardOptions(guards);
+
+  const config: ControllerConfig = {
+    clusterName: name,
+    routeTables: selector,
+    scope: {},
+    guards,
+    applyConcurrency: optional(wholeNumber(1, 50), 'applyConcurrency') ?? 4,
+  };
+  const regionValue = optional(region, 'region');
+  if (regionValue) config.region = regionValue;
+  const vpc = optional(vpcId, 'vpcId');
+  if (vpc) config.vpcId = vpc;
+  const role = optional(roleArn, 'readerRoleArn');
+  if (role) config.readerRoleArn = role;
+  const podNetworks = optional(cidrList, 'podNetworks');
+  if (podNetworks?.length) config.scope.podNetworks = podNetworks;
+  const nodeNetworks = optional(cidrList, 'nodeNetworks');
+  if (nodeNetworks?.length) config.scope.nodeNetworks = nodeNetworks;
+  return config;
+}

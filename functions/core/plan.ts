@@ -1,0 +1,320 @@
+/**
+ * The planner: desired routes (claims resolved to ENIs) × actual routes (per managed table) →
+ * one decision per (table, destination), plus source/dest-check fixes. Pure: the same input always
+ * gives the same plan, and applying it to the tables yields the desired state.
+ *
+ * A route is *managed* only when all of these hold: it was added by API (`Origin=CreateRoute`), its
+ * destination is a CIDR inside the remote pod networks, and its target is an ENI or instance (what this
+ * controller creates). Everything else in the table is never touched.
+ */
+import type { ClaimSet, NodeClaim, Refusal } from './claims.js';
+import { type Cidr, CidrMap, parseCidr, parseIp } from './cidr.js';
+import { type DeletionGuard, judgeDeletions } from './guards.js';
+import { type Scope, inPodScope } from './scope.js';
+import type { GuardOptions, NetworkInterfaceRecord, RouteRecord, RouteTableRecord } from './types.js';
+
+export type RouteActionKind = 'create' | 'replace' | 'delete' | 'keep';
+
+export interface RouteAction {
+  routeTableId: string;
+  destination: string;
+  action: RouteActionKind;
+  /** The ENI the route points at after this action (absent for a delete). */
+  target?: string;
+  /** What the route pointed at before (absent for a create). */
+  previousTarget?: string;
+  reason: string;
+  /** The node that claims the destination, when one does. */
+  node?: string;
+  /** The existing route was a blackhole. */
+  blackhole?: boolean;
+}
+
+export interface SourceDestCheckAction {
+  networkInterfaceId: string;
+  node: string;
+  action: 'disable' | 'keep';
+}
+
+export interface UnresolvedNode {
+  node: string;
+  ip: string;
+  cidrs: string[];
+  reason: string;
+}
+
+export interface VetoedDeletion {
+  routeTableId: string;
+  destination: string;
+  previousTarget?: string;
+  guard: DeletionGuard;
+  reason: string;
+}
+
+export interface ProtectedRoute {
+  routeTableId: string;
+  destination: string;
+  node: string;
+  reason: string;
+}
+
+/** A destination a node claims that is occupied by a route this controller does not manage. */
+export interface RouteConflict {
+  routeTableId: string;
+  destination: string;
+  node: string;
+  existingTarget: string;
+  reason: string;
+}
+
+export interface RoutePlan {
+  vpcId?: string;
+  actions: RouteAction[];
+  sourceDestCheck: SourceDestCheckAction[];
+  refused: Refusal[];
+  unresolved: UnresolvedNode[];
+  pending: { node: string; ip: string }[];
+  vetoed: VetoedDeletion[];
+  protected: ProtectedRoute[];
+  conflicts: RouteConflict[];
+  counts: PlanCounts;
+}
+
+export interface PlanCounts {
+  create: number;
+  replace: number;
+  delete: number;
+  keep: number;
+  vetoed: number;
+  /** Routes that differ from the desired state (create + replace + delete + vetoed). */
+  drift: number;
+  managedRoutes: number;
+  sourceDestCheckFixes: number;
+}
+
+export interface PlanInput {
+  scope: Scope;
+  claims: ClaimSet;
+  /** The remote VPC; ENIs elsewhere never receive routes. */
+  vpcId?: string;
+  networkInterfaces: NetworkInterfaceRecord[];
+  routeTables: RouteTableRecord[];
+  guards: GuardOptions;
+}
+
+interface DesiredRoute {
+  cidr: Cidr;
+  networkInterfaceId: string;
+  node: string;
+}
+
+export function routeTarget(route: RouteRecord): string {
+  return route.networkInterfaceId ?? route.instanceId ?? route.gatewayTarget ?? 'unknown';
+}
+
+/** The parsed destination when the route is managed, else undefined. */
+export function managedDestination(route: RouteRecord, scope: Scope): Cidr | undefined {
+  if (route.origin !== 'CreateRoute' || route.destinationType === 'prefix-list' || route.gatewayTarget !== undefined) return undefined;
+  if (route.networkInterfaceId === undefined && route.instanceId === undefined) return undefined;
+  const parsed = parseCidr(route.destination);
+  return parsed.ok && inPodScope(scope, parsed.value) ? parsed.value : undefined;
+}
+
+/** Resolves each node IP to exactly one ENI in the remote VPC. */
+function resolveNodes(nodes: NodeClaim[], interfaces: NetworkInterfaceRecord[], vpcId: string | undefined) {
+  const byIp = new Map<string, NetworkInterfaceRecord[]>();
+  for (const eni of interfaces) {
+    for (const text of [...eni.privateIpAddresses, ...eni.ipv6Addresses]) {
+      const ip = parseIp(text);
+      if (!ip.ok) continue;
+      const list = byIp.get(ip.value.key) ?? [];
+      if (!list.includes(eni)) list.push(eni);
+      byIp.set(ip.value.key, list);
+    }
+  }
+  const resolved: { claim: NodeClaim; eni: NetworkInterfaceRecord }[] = [];
+  const unresolved: UnresolvedNode[] = [];
+  for (const claim of nodes) {
+    const candidates = byIp.get(claim.ip.key) ?? [];
+    const inVpc = candidates.filter((eni) => vpcId === undefined || eni.vpcId === vpcId);
+    const base = { node: claim.node, ip: claim.ip.text, cidrs: claim.cidrs.map((cidr) => cidr.text) };
+    if (inVpc.length === 1) {
+      resolved.push({ claim, eni: inVpc[0]! });
+    } else if (inVpc.length > 1) {
+      unresolved.push({ ...base, reason: `several ENIs carry ${claim.ip.text}: ${inVpc.map((eni) => eni.networkInterfaceId).join(', ')}` });
+    } else if (candidates.length > 0) {
+      unresolved.push({ ...base, reason: `the ENI carrying ${claim.ip.text} (${candidates[0]!.networkInterfaceId}) is in ${candidates[0]!.vpcId}, not the remote VPC` });
+    } else {
+      unresolved.push({ ...base, reason: `no ENI in the remote VPC carries ${claim.ip.text}` });
+    }
+  }
+  return { resolved, unresolved };
+}
+
+export function planRoutes(input: PlanInput): RoutePlan {
+  const { scope, claims } = input;
+  const { resolved, unresolved } = resolveNodes(claims.nodes, input.networkInterfaces, input.vpcId);
+
+  const desired = new Map<string, DesiredRoute>();
+  for (const { claim, eni } of resolved) {
+    for (const cidr of claim.cidrs) desired.set(cidr.text, { cidr, networkInterfaceId: eni.networkInterfaceId, node: claim.node });
+  }
+  const protectedCidrs = new CidrMap<{ node: string; reason: string }>();
+  for (const entry of claims.protected) protectedCidrs.set(entry.cidr, { node: entry.node, reason: entry.reason });
+  for (const node of unresolved) {
+    for (const text of node.cidrs) {
+      const parsed = parseCidr(text);
+      if (parsed.ok) protectedCidrs.set(parsed.value, { node: node.node, reason: `claimed by an unresolved node (${node.reason})` });
+    }
+  }
+
+  const actions: RouteAction[] = [];
+  // Sort keys are made once from the parsed destination, so ordering the output parses nothing again.
+  const sortKeys = new Map<RouteAction, string>();
+  const push = (action: RouteAction, cidr: Cidr) => {
+    sortKeys.set(action, `${action.routeTableId} ${cidr.first} ${String(cidr.prefix).padStart(3, '0')}`);
+    actions.push(action);
+  };
+  const proposedDeletions: RouteAction[] = [];
+  const deletionCidrs = new Map<RouteAction, Cidr>();
+  const protectedRoutes: ProtectedRoute[] = [];
+  const conflicts: RouteConflict[] = [];
+  let managedRouteCount = 0;
+
+  for (const table of input.routeTables) {
+    const routeTableId = table.routeTableId;
+    const managed = new Map<string, { route: RouteRecord; cidr: Cidr }>();
+    const unmanaged = new Map<string, RouteRecord>();
+    for (const route of table.routes) {
+      const cidr = managedDestination(route, scope);
+      if (cidr) managed.set(cidr.text, { route, cidr });
+      else if (route.destinationType !== 'prefix-list') {
+        const parsed = parseCidr(route.destination);
+        if (parsed.ok) unmanaged.set(parsed.value.text, route);
+      }
+    }
+    managedRouteCount += managed.size;
+
+    for (const [text, want] of desired) {
+      const have = managed.get(text);
+      const base = { routeTableId, node: want.node };
+      if (!have) {
+        const occupant = unmanaged.get(text);
+        if (occupant) {
+          conflicts.push({
+            ...base,
+            destination: occupant.destination,
+            existingTarget: routeTarget(occupant),
+            reason: `${text} is taken by a route this controller does not manage (origin ${occupant.origin || 'unknown'}, target ${routeTarget(occupant)}); left as it is`,
+          });
+        } else {
+          push({ ...base, destination: text, action: 'create', target: want.networkInterfaceId, reason: `missing: ${want.node} claims ${text}` }, want.cidr);
+        }
+        continue;
+      }
+      const { route } = have;
+      const blackhole = route.state === 'blackhole';
+      const sameTarget = route.networkInterfaceId === want.networkInterfaceId;
+      const common = { ...base, destination: route.destination, previousTarget: routeTarget(route), ...(blackhole ? { blackhole } : {}) };
+      if (sameTarget) {
+        push({
+          ...common,
+          action: 'keep',
+          target: want.networkInterfaceId,
+          // Rewriting a route to the same ENI cannot revive it: it turns active when the instance runs.
+          reason: blackhole ? `points at ${want.node}'s ENI, which has no running instance (blackhole); kept` : 'in place',
+        }, want.cidr);
+      } else {
+        push({
+          ...common,
+          action: 'replace',
+          target: want.networkInterfaceId,
+          reason: blackhole
+            ? `blackhole: ${want.node} is on ${want.networkInterfaceId}`
+            : `wrong target: ${want.node} is on ${want.networkInterfaceId}`,
+        }, want.cidr);
+      }
+    }
+
+    for (const [text, { route, cidr }] of managed) {
+      if (desired.has(text)) continue;
+      const blackhole = route.state === 'blackhole';
+      const common = { routeTableId, destination: route.destination, previousTarget: routeTarget(route), ...(blackhole ? { blackhole } : {}) };
+      const guard = protectedCidrs.findOverlapping(cidr);
+      if (guard) {
+        const reason = `protected: ${guard.value.reason} (${guard.value.node})`;
+        protectedRoutes.push({ routeTableId, destination: route.destination, node: guard.value.node, reason });
+        push({ ...common, action: 'keep', node: guard.value.node, reason }, cidr);
+        continue;
+      }
+      const deletion: RouteAction = {
+        ...common,
+        action: 'delete',
+        reason: blackhole ? 'stale blackhole: no node claims it' : 'stale: no node claims it',
+      };
+      deletionCidrs.set(deletion, cidr);
+      proposedDeletions.push(deletion);
+    }
+  }
+
+  const verdict = judgeDeletions(proposedDeletions, { nodeCount: claims.nodeCount, managedRouteCount }, input.guards);
+  for (const deletion of verdict.allowed) push(deletion, deletionCidrs.get(deletion)!);
+  const vetoed: VetoedDeletion[] = verdict.vetoed.map(({ deletion, guard, reason }) => {
+    push({ ...deletion, action: 'keep', reason: `deletion vetoed (${guard}): ${deletion.reason}` }, deletionCidrs.get(deletion)!);
+    return {
+      routeTableId: deletion.routeTableId,
+      destination: deletion.destination,
+      ...(deletion.previousTarget ? { previousTarget: deletion.previousTarget } : {}),
+      guard,
+      reason,
+    };
+  });
+
+  actions.sort((a, b) => {
+    const ka = sortKeys.get(a)!;
+    const kb = sortKeys.get(b)!;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+
+  const sourceDestCheck: SourceDestCheckAction[] = [];
+  const seen = new Set<string>();
+  for (const { claim, eni } of resolved) {
+    if (seen.has(eni.networkInterfaceId)) continue;
+    seen.add(eni.networkInterfaceId);
+    sourceDestCheck.push({ networkInterfaceId: eni.networkInterfaceId, node: claim.node, action: eni.sourceDestCheck ? 'disable' : 'keep' });
+  }
+
+  const count = (kind: RouteActionKind) => actions.filter((action) => action.action === kind).length;
+  const counts: PlanCounts = {
+    create: count('create'),
+    replace: count('replace'),
+    delete: count('delete'),
+    keep: count('keep'),
+    vetoed: vetoed.length,
+    drift: 0,
+    managedRoutes: managedRouteCount,
+    sourceDestCheckFixes: sourceDestCheck.filter((fix) => fix.action === 'disable').length,
+  };
+  counts.drift = counts.create + counts.replace + counts.delete + counts.vetoed;
+
+  return {
+    ...(input.vpcId ? { vpcId: input.vpcId } : {}),
+    actions,
+    sourceDestCheck,
+    refused: claims.refused,
+    unresolved,
+    pending: claims.pending,
+    vetoed,
+    protected: protectedRoutes,
+    conflicts,
+    counts,
+  };
+}
+
+/** The mutations a plan asks for, in the order they are applied: new paths first, removals last. */
+export function mutationsOf(plan: RoutePlan): { upserts: RouteAction[]; deletions: RouteAction[] } {
+  return {
+    upserts: plan.actions.filter((action) => action.action === 'create' || action.action === 'replace'),
+    deletions: plan.actions.filter((action) => action.action === 'delete'),
+  };
+}

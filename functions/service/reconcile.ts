@@ -1,0 +1,182 @@
+/**
+ * One reconcile run, the way a Kubernetes controller does it: read everything (cluster, CiliumNodes,
+ * route tables, ENIs), plan with the pure core, then apply only the planned mutations. Any failed or
+ * partial read aborts before the first mutation. The Lambda handler and the CLI both call this.
+ */
+import pLimit from 'p-limit';
+import { type ClaimSet, collectClaims } from '../core/claims.js';
+import type { ControllerConfig } from '../core/config.js';
+import { IncompleteReadError } from '../core/errors.js';
+import { checkRouteTableRead } from '../core/guards.js';
+import { type RouteAction, type RoutePlan, mutationsOf, planRoutes } from '../core/plan.js';
+import type { CiliumNodePortFactory, ClusterPort, Ec2Port } from '../core/ports.js';
+import { type Scope, buildScope } from '../core/scope.js';
+import type { CiliumNodeRecord, ClusterInfo, NetworkInterfaceRecord, RouteTableRecord } from '../core/types.js';
+
+export interface ReconcileDeps {
+  cluster: ClusterPort;
+  ciliumNodes: CiliumNodePortFactory;
+  ec2: Ec2Port;
+  now?: () => number;
+}
+
+export interface ObservedState {
+  cluster: ClusterInfo;
+  scope: Scope;
+  vpcId?: string;
+  routeTables: RouteTableRecord[];
+  ciliumNodes: CiliumNodeRecord[];
+  claims: ClaimSet;
+  networkInterfaces: NetworkInterfaceRecord[];
+}
+
+async function read<T>(source: IncompleteReadError['source'], work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof IncompleteReadError) throw error;
+    throw new IncompleteReadError(source, `read failed, nothing was changed: ${describeError(error)}`, { cause: error });
+  }
+}
+
+/** Reads the real state. Throws IncompleteReadError when any part cannot be read completely. */
+export async function observe(deps: ReconcileDeps, config: ControllerConfig): Promise<ObservedState> {
+  const cluster = await read('cluster', () => deps.cluster.describeCluster(config.clusterName));
+  const scope = buildScope(cluster.remoteNetworks, config.scope);
+  const [routeTables, ciliumNodes] = await Promise.all([
+    read('route-tables', () => deps.ec2.describeRouteTables(config.routeTables)),
+    read('ciliumnodes', async () => (await deps.ciliumNodes(cluster)).listCiliumNodes()),
+  ]);
+  const vpcId = checkRouteTableRead(config.routeTables, routeTables, config.vpcId);
+  const claims = collectClaims(ciliumNodes, scope);
+  const ips = claims.nodes.map((node) => node.ip.text);
+  if (vpcId === undefined && ips.length > 0) {
+    throw new IncompleteReadError('route-tables', 'no managed route table was found, so the remote VPC is unknown; name the tables or the VPC');
+  }
+  const networkInterfaces = vpcId === undefined ? [] : await read('network-interfaces', () => deps.ec2.findNetworkInterfaces(vpcId, ips));
+  return { cluster, scope, ...(vpcId ? { vpcId } : {}), routeTables, ciliumNodes, claims, networkInterfaces };
+}
+
+export function planFromState(state: ObservedState, config: ControllerConfig): RoutePlan {
+  return planRoutes({
+    scope: state.scope,
+    claims: state.claims,
+    ...(state.vpcId ? { vpcId: state.vpcId } : {}),
+    networkInterfaces: state.networkInterfaces,
+    routeTables: state.routeTables,
+    guards: config.guards,
+  });
+}
+
+export interface MutationFailure {
+  kind: 'create' | 'replace' | 'delete' | 'source-dest-check';
+  routeTableId?: string;
+  destination?: string;
+  networkInterfaceId?: string;
+  error: string;
+  code: string;
+}
+
+export interface ApplyOutcome {
+  created: number;
+  replaced: number;
+  deleted: number;
+  sourceDestCheckDisabled: number;
+  failed: MutationFailure[];
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+function errorCode(error: unknown): string {
+  return error instanceof Error ? error.name : 'Error';
+}
+
+/**
+ * Applies a plan: source/dest check first (routes to an ENI that still checks drop traffic), then
+ * creates and replaces, deletions last, so a path is never removed before its replacement exists.
+ * One failed mutation does not stop the others; each is reported.
+ */
+export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concurrency: number }): Promise<ApplyOutcome> {
+  const limit = pLimit(options.concurrency);
+  const outcome: ApplyOutcome = { created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [] };
+
+  await Promise.all(
+    plan.sourceDestCheck
+      .filter((fix) => fix.action === 'disable')
+      .map((fix) =>
+        limit(async () => {
+          try {
+            await ec2.disableSourceDestCheck(fix.networkInterfaceId);
+            outcome.sourceDestCheckDisabled += 1;
+          } catch (error) {
+            outcome.failed.push({ kind: 'source-dest-check', networkInterfaceId: fix.networkInterfaceId, error: describeError(error), code: errorCode(error) });
+          }
+        }),
+      ),
+  );
+
+  const { upserts, deletions } = mutationsOf(plan);
+  const run = (action: RouteAction) =>
+    limit(async () => {
+      try {
+        if (action.action === 'create' || action.action === 'replace') {
+          const done =
+            action.action === 'create'
+              ? await ec2.createRoute(action.routeTableId, action.destination, action.target!)
+              : await ec2.replaceRoute(action.routeTableId, action.destination, action.target!);
+          if (done === 'created') outcome.created += 1;
+          else outcome.replaced += 1;
+        } else if (action.action === 'delete') {
+          await ec2.deleteRoute(action.routeTableId, action.destination);
+          outcome.deleted += 1;
+        }
+      } catch (error) {
+        outcome.failed.push({
+          kind: action.action as MutationFailure['kind'],
+          routeTableId: action.routeTableId,
+          destination: action.destination,
+          error: describeError(error),
+          code: errorCode(error),
+        });
+      }
+    });
+  await Promise.all(upserts.map(run));
+  await Promise.all(deletions.map(run));
+  return outcome;
+}
+
+export type RunMode = 'plan' | 'apply';
+
+export interface RunReport {
+  mode: RunMode;
+  clusterName: string;
+  vpcId?: string;
+  routeTableIds: string[];
+  plan: RoutePlan;
+  outcome?: ApplyOutcome;
+  /** `ok`: converged (or, for plan, nothing blocked); `vetoed`: a guard held deletions back; `failed`: a mutation failed. */
+  status: 'ok' | 'vetoed' | 'failed';
+  durationMs: number;
+}
+
+export async function reconcile(deps: ReconcileDeps, config: ControllerConfig, mode: RunMode): Promise<RunReport> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const state = await observe(deps, config);
+  const plan = planFromState(state, config);
+  const outcome = mode === 'apply' ? await applyPlan(deps.ec2, plan, { concurrency: config.applyConcurrency }) : undefined;
+  const status = outcome && outcome.failed.length > 0 ? 'failed' : plan.vetoed.length > 0 ? 'vetoed' : 'ok';
+  return {
+    mode,
+    clusterName: config.clusterName,
+    ...(state.vpcId ? { vpcId: state.vpcId } : {}),
+    routeTableIds: state.routeTables.map((table) => table.routeTableId),
+    plan,
+    ...(outcome ? { outcome } : {}),
+    status,
+    durationMs: now() - started,
+  };
+}
