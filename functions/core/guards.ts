@@ -37,7 +37,7 @@ export function judgeDeletions<T extends ProposedDeletion>(
   if (deletions.length === 0) return { allowed: [], vetoed: [] };
 
   // An empty list is far more often a failed or misdirected read than a cluster without nodes.
-  if (false) {
+  if (context.nodeCount === 0 && context.managedRouteCount > 0 && !options.allowEmpty) {
     const reason =
       `the CiliumNode list is empty while ${context.managedRouteCount} managed routes exist; ` +
       'nothing is deleted unless an empty list is explicitly allowed (allowEmpty / --allow-empty)';
