@@ -151,3 +151,18 @@ export function parseControllerConfig(raw: RawControllerConfig, labels: ConfigLa
   if (nodeNetworks?.length) config.scope.nodeNetworks = nodeNetworks;
   return config;
 }
+
+/** What the `token` command needs: which cluster, and how to reach it. */
+export interface ClusterAccessConfig {
+  clusterName: string;
+  region?: string;
+  readerRoleArn?: string;
+}
+
+export function parseClusterAccess(raw: Pick<RawControllerConfig, 'clusterName' | 'region' | 'readerRoleArn'>, labels: ConfigLabels): ClusterAccessConfig {
+  if (raw.clusterName === undefined) throw new ConfigError(labels.clusterName, 'is required');
+  const access: ClusterAccessConfig = { clusterName: field(clusterName, raw.clusterName, labels.clusterName) };
+  if (raw.region !== undefined) access.region = field(region, raw.region, labels.region);
+  if (raw.readerRoleArn !== undefined) access.readerRoleArn = field(roleArn, raw.readerRoleArn, labels.readerRoleArn);
+  return access;
+}

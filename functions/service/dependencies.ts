@@ -8,7 +8,8 @@ import { createCiliumNodePortFactory } from '../adapters/kubernetes.js';
 import { SsmManagedInstanceAdapter } from '../adapters/ssm.js';
 import { EksTokenProvider } from '../adapters/token.js';
 import { type AwsClients, createAwsClients } from '../adapters/aws-clients.js';
-import type { ControllerConfig } from '../core/config.js';
+import type { ClusterAccessConfig, ControllerConfig } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
 import type { ManagedInstancePort, TokenPort } from '../core/ports.js';
 import type { ReconcileDeps } from './reconcile.js';
 
@@ -17,19 +18,32 @@ export interface ControllerDeps extends ReconcileDeps {
   managedInstances: ManagedInstancePort;
 }
 
-export async function resolveRegion(clients: AwsClients, config: ControllerConfig): Promise<string> {
+/** The Region from configuration, or the SDK's own chain (AWS_REGION, profile); a clear error when neither has one. */
+export async function resolveRegion(clients: AwsClients, config: Pick<ClusterAccessConfig, 'region'>): Promise<string> {
   if (config.region) return config.region;
-  return clients.eks.config.region();
+  try {
+    return await clients.eks.config.region();
+  } catch {
+    throw new ConfigError('region', 'no AWS Region is configured (set AWS_REGION or pass the region)');
+  }
+}
+
+export function createTokenProvider(clients: AwsClients, region: string, access: Pick<ClusterAccessConfig, 'readerRoleArn'>): EksTokenProvider {
+  return new EksTokenProvider({
+    region,
+    sts: clients.sts,
+    ...(access.readerRoleArn ? { readerRoleArn: access.readerRoleArn } : {}),
+  });
+}
+
+export async function createClusterTokenProvider(access: ClusterAccessConfig): Promise<TokenPort> {
+  const clients = createAwsClients(access.region ? { region: access.region } : {});
+  return createTokenProvider(clients, await resolveRegion(clients, access), access);
 }
 
 export async function createControllerDeps(config: ControllerConfig): Promise<ControllerDeps> {
   const clients = createAwsClients(config.region ? { region: config.region } : {});
-  const region = await resolveRegion(clients, config);
-  const tokens = new EksTokenProvider({
-    region,
-    sts: clients.sts,
-    ...(config.readerRoleArn ? { readerRoleArn: config.readerRoleArn } : {}),
-  });
+  const tokens = createTokenProvider(clients, await resolveRegion(clients, config), config);
   return {
     cluster: new EksClusterAdapter(clients.eks),
     ciliumNodes: createCiliumNodePortFactory(tokens),

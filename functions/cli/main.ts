@@ -1,0 +1,182 @@
+/**
+ * The operator CLI: `plan`, `apply`, `status` and `token`, on the same core, service and adapters as
+ * the Lambda. Exit codes: 0 done, 1 error, 2 bad usage or configuration, 3 something was vetoed.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { type ConfigLabels, type ControllerConfig, type RawControllerConfig, parseClusterAccess, parseControllerConfig } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import type { TokenPort } from '../core/ports.js';
+import { toExecCredential } from '../adapters/token.js';
+import { type ControllerDeps, createClusterTokenProvider, createControllerDeps } from '../service/dependencies.js';
+import { type RunMode, observe, planFromState, reconcile } from '../service/reconcile.js';
+import { nodeStatuses, planText, reportJson, statusText } from './format.js';
+
+export const EXIT = { ok: 0, error: 1, usage: 2, vetoed: 3 } as const;
+
+export const CLI_LABELS: ConfigLabels = {
+  clusterName: '--cluster',
+  region: '--region',
+  routeTableIds: '--route-table-ids',
+  routeTableTag: '--route-table-tag',
+  vpcId: '--vpc-id',
+  readerRoleArn: '--reader-role-arn',
+  podNetworks: '--pod-networks',
+  nodeNetworks: '--node-networks',
+  maxDeleteFraction: '--max-delete-fraction',
+  minDeleteBudget: '--min-delete-budget',
+  allowEmpty: '--allow-empty',
+  force: '--force',
+  applyConcurrency: '--concurrency',
+};
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  createDeps?: (config: ControllerConfig) => Promise<ControllerDeps>;
+  createTokens?: (access: ReturnType<typeof parseClusterAccess>) => Promise<TokenPort>;
+}
+
+interface CommonOptions {
+  cluster?: string;
+  region?: string;
+  routeTableIds?: string;
+  routeTableTag?: string;
+  vpcId?: string;
+  readerRoleArn?: string;
+  podNetworks?: string;
+  nodeNetworks?: string;
+  maxDeleteFraction?: string;
+  minDeleteBudget?: string;
+  allowEmpty?: boolean;
+  force?: boolean;
+  concurrency?: string;
+  json?: boolean;
+}
+
+function withClusterOptions(command: Command): Command {
+  return command
+    .option('--cluster <name>', 'EKS cluster name (env CLUSTER_NAME)')
+    .option('--region <region>', 'AWS Region (default: the SDK chain, e.g. AWS_REGION)')
+    .option('--reader-role-arn <arn>', 'IAM role to assume for Kubernetes API access (env READER_ROLE_ARN)');
+}
+
+function withReconcileOptions(command: Command): Command {
+  return withClusterOptions(command)
+    .option('--route-table-ids <ids>', 'managed route tables, comma-separated (env ROUTE_TABLE_IDS)')
+    .option('--route-table-tag <key=value>', 'manage every route table carrying this tag (env ROUTE_TABLE_TAG)')
+    .option('--vpc-id <id>', 'the remote VPC; the managed tables must be in it (env REMOTE_VPC_ID)')
+    .option('--pod-networks <cidrs>', "narrow the managed pod networks (must lie inside the cluster's)")
+    .option('--node-networks <cidrs>', "narrow the node networks (must lie inside the cluster's)")
+    .option('--max-delete-fraction <share>', 'largest share of managed routes one run may delete (0..1, default 0.5)')
+    .option('--min-delete-budget <routes>', 'deletions always allowed per run (default 3)')
+    .option('--allow-empty', 'allow deletions when the CiliumNode list is empty')
+    .option('--force', 'allow deletions beyond the deletion budget')
+    .addOption(new Option('--concurrency <n>', 'mutating EC2 calls in flight at once (default 4)'))
+    .option('--json', 'print one JSON object');
+}
+
+/** CLI options win over the environment, so a shell that also serves the Lambda's settings still works. */
+function rawConfig(options: CommonOptions, env: CliIo['env']): RawControllerConfig {
+  const pick = (option: string | undefined, name: string) => option ?? (env[name] === '' ? undefined : env[name]);
+  return {
+    clusterName: pick(options.cluster, 'CLUSTER_NAME'),
+    region: options.region,
+    routeTableIds: pick(options.routeTableIds, options.routeTableTag ? '' : 'ROUTE_TABLE_IDS'),
+    routeTableTag: pick(options.routeTableTag, options.routeTableIds ? '' : 'ROUTE_TABLE_TAG'),
+    vpcId: pick(options.vpcId, 'REMOTE_VPC_ID'),
+    readerRoleArn: pick(options.readerRoleArn, 'READER_ROLE_ARN'),
+    podNetworks: options.podNetworks,
+    nodeNetworks: options.nodeNetworks,
+    maxDeleteFraction: options.maxDeleteFraction,
+    minDeleteBudget: options.minDeleteBudget,
+    allowEmpty: options.allowEmpty,
+    force: options.force,
+    applyConcurrency: options.concurrency,
+  };
+}
+
+/** Names a core field the way the CLI user typed it (`podNetworks[1]` → `--pod-networks[1]`). */
+function cliField(field: string): string {
+  const match = /^([a-zA-Z]+)(.*)$/.exec(field);
+  const key = match?.[1] as keyof ConfigLabels | undefined;
+  return key && key in CLI_LABELS ? `${CLI_LABELS[key]}${match![2]}` : field;
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const createDeps = io.createDeps ?? createControllerDeps;
+  const createTokens = io.createTokens ?? createClusterTokenProvider;
+
+  const runReconcile = async (mode: RunMode, options: CommonOptions) => {
+    const config = parseControllerConfig(rawConfig(options, io.env), CLI_LABELS);
+    const deps = await createDeps(config);
+    const report = await reconcile(deps, config, mode);
+    io.stdout(options.json ? JSON.stringify(reportJson(report), null, 2) : planText(report));
+    exitCode = report.status === 'failed' ? EXIT.error : report.status === 'vetoed' ? EXIT.vetoed : EXIT.ok;
+  };
+
+  const program = new Command()
+    .name('eks-hybrid-routes')
+    .description('Keeps EKS Hybrid Node pod routes and ENI source/dest check right in the remote VPC.')
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  withReconcileOptions(program.command('plan').description('show what apply would do; changes nothing')).action((options: CommonOptions) =>
+    runReconcile('plan', options),
+  );
+  withReconcileOptions(program.command('apply').description('converge source/dest check and the managed routes')).action((options: CommonOptions) =>
+    runReconcile('apply', options),
+  );
+  withReconcileOptions(program.command('status').description('per node: IP, ENI, source/dest check, CIDRs and route state')).action(
+    async (options: CommonOptions) => {
+      const config = parseControllerConfig(rawConfig(options, io.env), CLI_LABELS);
+      const deps = await createDeps(config);
+      const state = await observe(deps, config);
+      const plan = planFromState(state, config);
+      const nodes = nodeStatuses(plan, state);
+      io.stdout(
+        options.json
+          ? JSON.stringify({ cluster: state.cluster.name, vpcId: state.vpcId ?? null, routeTableIds: state.routeTables.map((t) => t.routeTableId), nodes, counts: plan.counts }, null, 2)
+          : statusText(plan, state, nodes),
+      );
+    },
+  );
+  withClusterOptions(program.command('token').description('print an ExecCredential for kubectl, like `aws eks get-token`')).action(
+    async (options: CommonOptions) => {
+      const access = parseClusterAccess(
+        { clusterName: options.cluster ?? io.env.CLUSTER_NAME, region: options.region, readerRoleArn: options.readerRoleArn ?? io.env.READER_ROLE_ARN },
+        CLI_LABELS,
+      );
+      const tokens = await createTokens(access);
+      io.stdout(JSON.stringify(toExecCredential(await tokens.getToken(access.clusterName))));
+    },
+  );
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successful exits; every other parse error is bad usage.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof ConfigError) {
+      io.stderr(`error: ${cliField(error.field)}: ${error.message.slice(error.field.length + 2)}\n`);
+      return EXIT.usage;
+    }
+    io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.error;
+  }
+}
+
+const isEntryPoint = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/functions/cli/main.ts');
+if (isEntryPoint) {
+  const code = await runCli(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+  });
+  process.exitCode = code;
+}
