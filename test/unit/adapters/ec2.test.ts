@@ -1,0 +1,430 @@
+import {
+  CreateRouteCommand,
+  DeleteRouteCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeRouteTablesCommand,
+  EC2Client,
+  EC2ServiceException,
+  ModifyNetworkInterfaceAttributeCommand,
+  ReplaceRouteCommand,
+  type DescribeNetworkInterfacesCommandInput,
+  type NetworkInterface,
+  type Route,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Ec2Adapter, isAwsError } from '../../../functions/adapters/ec2.js';
+
+const ec2Mock = mockClient(EC2Client);
+const client = new EC2Client({ region: 'us-west-2' });
+
+/** An error shaped the way the SDK deserializes an EC2 error response. */
+function ec2Error(code: string): EC2ServiceException {
+  return new EC2ServiceException({ name: code, $fault: 'client', $metadata: { httpStatusCode: 400 }, message: `${code} (test)` });
+}
+
+/** The address filter values of every DescribeNetworkInterfaces call, in call order. */
+function addressFilterCalls() {
+  return ec2Mock.commandCalls(DescribeNetworkInterfacesCommand).map((call) => {
+    const filters = (call.args[0].input as DescribeNetworkInterfacesCommandInput).Filters ?? [];
+    return { vpc: filters.find((f) => f.Name === 'vpc-id')?.Values, address: filters.find((f) => f.Name !== 'vpc-id') };
+  });
+}
+
+function ipv4s(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `10.20.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+}
+
+beforeEach(() => {
+  ec2Mock.reset();
+});
+
+describe('Ec2Adapter.describeRouteTables', () => {
+  const adapter = () => new Ec2Adapter(client);
+
+  test('ids: one RouteTableIds request without MaxResults, following NextToken across pages', async () => {
+    ec2Mock
+      .on(DescribeRouteTablesCommand)
+      .resolves({ RouteTables: [{ RouteTableId: 'rtb-a', VpcId: 'vpc-1', Routes: [] }], NextToken: 'page-2' })
+      .on(DescribeRouteTablesCommand, { NextToken: 'page-2' })
+      .resolves({ RouteTables: [{ RouteTableId: 'rtb-b', VpcId: 'vpc-1', Routes: [] }] });
+
+    const tables = await adapter().describeRouteTables({ kind: 'ids', routeTableIds: ['rtb-a', 'rtb-b', 'rtb-a'] });
+
+    expect(tables.map((t) => t.routeTableId)).toEqual(['rtb-a', 'rtb-b']);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeRouteTablesCommand, 2);
+    const input = ec2Mock.commandCalls(DescribeRouteTablesCommand)[0]!.args[0].input;
+    expect(input).toMatchObject({ RouteTableIds: ['rtb-a', 'rtb-b'] });
+    expect(input.MaxResults).toBeUndefined();
+    expect(input.Filters).toBeUndefined();
+  });
+
+  test('ids: an empty list returns nothing without asking EC2 (it would mean "all tables")', async () => {
+    await expect(adapter().describeRouteTables({ kind: 'ids', routeTableIds: [] })).resolves.toEqual([]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeRouteTablesCommand, 0);
+  });
+
+  test('tag: filters on tag:<key> = value, paginated with MaxResults', async () => {
+    ec2Mock
+      .on(DescribeRouteTablesCommand)
+      .resolves({ RouteTables: [{ RouteTableId: 'rtb-a', VpcId: 'vpc-1' }], NextToken: 'page-2' })
+      .on(DescribeRouteTablesCommand, { NextToken: 'page-2' })
+      .resolves({ RouteTables: [{ RouteTableId: 'rtb-b', VpcId: 'vpc-1' }] });
+
+    const tables = await adapter().describeRouteTables({ kind: 'tag', key: 'eks-hybrid-routes/managed', value: 'true' });
+
+    expect(tables).toEqual([
+      { routeTableId: 'rtb-a', vpcId: 'vpc-1', routes: [] },
+      { routeTableId: 'rtb-b', vpcId: 'vpc-1', routes: [] },
+    ]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeRouteTablesCommand, 2);
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeRouteTablesCommand, {
+      Filters: [{ Name: 'tag:eks-hybrid-routes/managed', Values: ['true'] }],
+      MaxResults: 100,
+    });
+    expect(ec2Mock.commandCalls(DescribeRouteTablesCommand)[0]!.args[0].input.RouteTableIds).toBeUndefined();
+  });
+
+  test('a failure on page 2 rejects the whole read', async () => {
+    const failure = ec2Error('RequestLimitExceeded');
+    ec2Mock
+      .on(DescribeRouteTablesCommand)
+      .resolves({ RouteTables: [{ RouteTableId: 'rtb-a', VpcId: 'vpc-1' }], NextToken: 'page-2' })
+      .on(DescribeRouteTablesCommand, { NextToken: 'page-2' })
+      .rejects(failure);
+
+    await expect(adapter().describeRouteTables({ kind: 'tag', key: 'k', value: 'v' })).rejects.toBe(failure);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeRouteTablesCommand, 2);
+  });
+
+  test('translates every kind of route', async () => {
+    const routes: Route[] = [
+      { DestinationCidrBlock: '10.20.0.0/16', GatewayId: 'local', Origin: 'CreateRouteTable', State: 'active' },
+      { DestinationCidrBlock: '10.30.0.0/24', NetworkInterfaceId: 'eni-1', InstanceId: 'i-1', InstanceOwnerId: '111122223333', Origin: 'CreateRoute', State: 'active' },
+      { DestinationCidrBlock: '10.30.1.0/24', NetworkInterfaceId: 'eni-gone', Origin: 'CreateRoute', State: 'blackhole' },
+      { DestinationIpv6CidrBlock: '2600:1f14:abc::/56', NetworkInterfaceId: 'eni-1', Origin: 'CreateRoute', State: 'active' },
+      { DestinationPrefixListId: 'pl-63a5400a', GatewayId: 'vpce-0123', Origin: 'CreateRoute', State: 'active' },
+      { DestinationCidrBlock: '10.0.0.0/8', TransitGatewayId: 'tgw-1', Origin: 'CreateRoute', State: 'active' },
+      { DestinationCidrBlock: '192.168.0.0/16' }, // no Origin, no State, no target
+      { GatewayId: 'igw-1', Origin: 'CreateRoute', State: 'active' }, // no destination: skipped
+    ];
+    ec2Mock.on(DescribeRouteTablesCommand).resolves({ RouteTables: [{ RouteTableId: 'rtb-a', VpcId: 'vpc-1', Routes: routes }] });
+
+    const [table] = await adapter().describeRouteTables({ kind: 'ids', routeTableIds: ['rtb-a'] });
+
+    expect(table).toEqual({
+      routeTableId: 'rtb-a',
+      vpcId: 'vpc-1',
+      routes: [
+        { destination: '10.20.0.0/16', destinationType: 'ipv4', origin: 'CreateRouteTable', state: 'active', gatewayTarget: 'local' },
+        { destination: '10.30.0.0/24', destinationType: 'ipv4', origin: 'CreateRoute', state: 'active', networkInterfaceId: 'eni-1', instanceId: 'i-1' },
+        { destination: '10.30.1.0/24', destinationType: 'ipv4', origin: 'CreateRoute', state: 'blackhole', networkInterfaceId: 'eni-gone' },
+        { destination: '2600:1f14:abc::/56', destinationType: 'ipv6', origin: 'CreateRoute', state: 'active', networkInterfaceId: 'eni-1' },
+        { destination: 'pl-63a5400a', destinationType: 'prefix-list', origin: 'CreateRoute', state: 'active', gatewayTarget: 'vpce-0123' },
+        { destination: '10.0.0.0/8', destinationType: 'ipv4', origin: 'CreateRoute', state: 'active', gatewayTarget: 'tgw-1' },
+        { destination: '192.168.0.0/16', destinationType: 'ipv4', origin: '', state: '' },
+      ],
+    });
+    // toEqual ignores undefined members: make sure no target was invented for the ENI and bare routes.
+    expect(table!.routes[1]!.gatewayTarget).toBeUndefined();
+    expect(table!.routes[6]!.gatewayTarget).toBeUndefined();
+    expect(table!.routes[6]!.networkInterfaceId).toBeUndefined();
+  });
+
+  test.each<[string, Route]>([
+    ['igw-1', { GatewayId: 'igw-1' }],
+    ['tgw-1', { TransitGatewayId: 'tgw-1' }],
+    ['nat-1', { NatGatewayId: 'nat-1' }],
+    ['pcx-1', { VpcPeeringConnectionId: 'pcx-1' }],
+    ['eigw-1', { EgressOnlyInternetGatewayId: 'eigw-1' }],
+    ['lgw-1', { LocalGatewayId: 'lgw-1' }],
+    ['cagw-1', { CarrierGatewayId: 'cagw-1' }],
+    ['arn:aws:networkmanager::111122223333:core-network/core-network-1', { CoreNetworkArn: 'arn:aws:networkmanager::111122223333:core-network/core-network-1' }],
+    ['arn:aws:odb:us-west-2:111122223333:odb-network/odbnet-1', { OdbNetworkArn: 'arn:aws:odb:us-west-2:111122223333:odb-network/odbnet-1' }],
+    ['10.20.9.9', { IpAddress: '10.20.9.9', Origin: 'Advertisement' }],
+    ['tgw-first', { TransitGatewayId: 'tgw-first', NatGatewayId: 'nat-second' }],
+  ])('gatewayTarget is %s', async (expected, target) => {
+    ec2Mock.on(DescribeRouteTablesCommand).resolves({
+      RouteTables: [{ RouteTableId: 'rtb-a', VpcId: 'vpc-1', Routes: [{ DestinationCidrBlock: '0.0.0.0/0', State: 'active', ...target }] }],
+    });
+
+    const [table] = await adapter().describeRouteTables({ kind: 'ids', routeTableIds: ['rtb-a'] });
+
+    expect(table!.routes[0]!.gatewayTarget).toBe(expected);
+    expect(table!.routes[0]!.networkInterfaceId).toBeUndefined();
+  });
+});
+
+describe('Ec2Adapter.findNetworkInterfaces', () => {
+  test('no IPs: no call at all', async () => {
+    await expect(new Ec2Adapter(client).findNetworkInterfaces('vpc-1', [])).resolves.toEqual([]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeNetworkInterfacesCommand, 0);
+  });
+
+  test('450 IPv4 addresses (plus duplicates) go out in 3 batches of at most 199, each scoped to the VPC', async () => {
+    ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [] });
+    const ips = ipv4s(450);
+
+    await new Ec2Adapter(client).findNetworkInterfaces('vpc-remote', [...ips, ...ips.slice(0, 50)]);
+
+    const calls = addressFilterCalls();
+    expect(calls).toHaveLength(3);
+    expect(calls.map((c) => c.address?.Values?.length)).toEqual([199, 199, 52]);
+    for (const call of calls) {
+      expect(call.vpc).toEqual(['vpc-remote']);
+      expect(call.address?.Name).toBe('addresses.private-ip-address');
+    }
+    expect(calls.flatMap((c) => c.address?.Values ?? []).sort()).toEqual([...ips].sort());
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeNetworkInterfacesCommand, { MaxResults: 1000 });
+  });
+
+  test('maxFilterValues sets the batch size', async () => {
+    ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [] });
+
+    await new Ec2Adapter(client, { maxFilterValues: 100 }).findNetworkInterfaces('vpc-1', ipv4s(450));
+
+    expect(addressFilterCalls().map((c) => c.address?.Values?.length)).toEqual([100, 100, 100, 100, 50]);
+  });
+
+  test.each([0, 200, 1.5])('maxFilterValues %p is refused (EC2 allows 200 filter values per call, vpc-id included)', (value) => {
+    expect(() => new Ec2Adapter(client, { maxFilterValues: value })).toThrow(RangeError);
+  });
+
+  test('IPv6 addresses use the ipv6-addresses.ipv6-address filter, separate from IPv4', async () => {
+    ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [] });
+
+    await new Ec2Adapter(client).findNetworkInterfaces('vpc-1', ['10.20.1.10', '2600:1f14:abc::10', '2600:1f14:abc::11']);
+
+    expect(addressFilterCalls()).toEqual([
+      { vpc: ['vpc-1'], address: { Name: 'addresses.private-ip-address', Values: ['10.20.1.10'] } },
+      { vpc: ['vpc-1'], address: { Name: 'ipv6-addresses.ipv6-address', Values: ['2600:1f14:abc::10', '2600:1f14:abc::11'] } },
+    ]);
+  });
+
+  test('translates ENIs and reports each ENI once even when several batches find it', async () => {
+    const dualStack: NetworkInterface = {
+      NetworkInterfaceId: 'eni-1',
+      VpcId: 'vpc-1',
+      PrivateIpAddress: '10.20.1.10',
+      PrivateIpAddresses: [{ PrivateIpAddress: '10.20.1.10', Primary: true }, { PrivateIpAddress: '10.20.1.11', Primary: false }],
+      Ipv6Addresses: [{ Ipv6Address: '2600:1f14:abc::10' }],
+      SourceDestCheck: false,
+      Attachment: { InstanceId: 'i-1' },
+      Status: 'in-use',
+    };
+    const defaults: NetworkInterface = { NetworkInterfaceId: 'eni-2', VpcId: 'vpc-1', PrivateIpAddress: '10.20.1.20', Status: 'available' };
+    ec2Mock
+      .on(DescribeNetworkInterfacesCommand)
+      .resolves({ NetworkInterfaces: [dualStack, defaults] })
+      .on(DescribeNetworkInterfacesCommand, { Filters: [{ Name: 'vpc-id', Values: ['vpc-1'] }, { Name: 'ipv6-addresses.ipv6-address', Values: ['2600:1f14:abc::10'] }] })
+      .resolves({ NetworkInterfaces: [dualStack] });
+
+    const enis = await new Ec2Adapter(client).findNetworkInterfaces('vpc-1', ['10.20.1.10', '10.20.1.20', '2600:1f14:abc::10']);
+
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeNetworkInterfacesCommand, 2);
+    expect(enis).toEqual([
+      {
+        networkInterfaceId: 'eni-1',
+        vpcId: 'vpc-1',
+        privateIpAddresses: ['10.20.1.10', '10.20.1.11'],
+        ipv6Addresses: ['2600:1f14:abc::10'],
+        sourceDestCheck: false,
+        instanceId: 'i-1',
+        status: 'in-use',
+      },
+      // SourceDestCheck missing: EC2's default (on), so the controller turns it off.
+      { networkInterfaceId: 'eni-2', vpcId: 'vpc-1', privateIpAddresses: ['10.20.1.20'], ipv6Addresses: [], sourceDestCheck: true, status: 'available' },
+    ]);
+  });
+
+  test('follows NextToken within a batch', async () => {
+    ec2Mock
+      .on(DescribeNetworkInterfacesCommand)
+      .resolves({ NetworkInterfaces: [{ NetworkInterfaceId: 'eni-1', VpcId: 'vpc-1' }], NextToken: 'page-2' })
+      .on(DescribeNetworkInterfacesCommand, { NextToken: 'page-2' })
+      .resolves({ NetworkInterfaces: [{ NetworkInterfaceId: 'eni-2', VpcId: 'vpc-1' }] });
+
+    const enis = await new Ec2Adapter(client).findNetworkInterfaces('vpc-1', ['10.20.1.10', '10.20.1.20']);
+
+    expect(enis.map((e) => e.networkInterfaceId)).toEqual(['eni-1', 'eni-2']);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeNetworkInterfacesCommand, 2);
+  });
+
+  test('a failure on page 2 rejects: a partial read is never returned', async () => {
+    const failure = ec2Error('InternalError');
+    ec2Mock
+      .on(DescribeNetworkInterfacesCommand)
+      .resolves({ NetworkInterfaces: [{ NetworkInterfaceId: 'eni-1', VpcId: 'vpc-1' }], NextToken: 'page-2' })
+      .on(DescribeNetworkInterfacesCommand, { NextToken: 'page-2' })
+      .rejects(failure);
+
+    await expect(new Ec2Adapter(client).findNetworkInterfaces('vpc-1', ['10.20.1.10'])).rejects.toBe(failure);
+  });
+
+  test('a failure of one batch rejects the whole read', async () => {
+    const failure = ec2Error('RequestLimitExceeded');
+    let call = 0;
+    ec2Mock.on(DescribeNetworkInterfacesCommand).callsFake(async () => {
+      call += 1;
+      if (call === 2) throw failure;
+      return { NetworkInterfaces: [{ NetworkInterfaceId: `eni-${call}`, VpcId: 'vpc-1' }] };
+    });
+
+    await expect(new Ec2Adapter(client, { maxFilterValues: 10 }).findNetworkInterfaces('vpc-1', ipv4s(30))).rejects.toBe(failure);
+  });
+
+  test('runs at most `concurrency` batches at once', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    ec2Mock.on(DescribeNetworkInterfacesCommand).callsFake(async () => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+      return { NetworkInterfaces: [] };
+    });
+
+    await new Ec2Adapter(client, { maxFilterValues: 10, concurrency: 2 }).findNetworkInterfaces('vpc-1', ipv4s(60));
+
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeNetworkInterfacesCommand, 6);
+    expect(maxInFlight).toBe(2);
+  });
+});
+
+describe('Ec2Adapter route mutations', () => {
+  const adapter = () => new Ec2Adapter(client);
+
+  test('createRoute: IPv4 destination to an ENI', async () => {
+    ec2Mock.on(CreateRouteCommand).resolves({ Return: true });
+
+    await expect(adapter().createRoute('rtb-a', '10.30.0.0/24', 'eni-1')).resolves.toBe('created');
+
+    expect(ec2Mock).toHaveReceivedCommandWith(CreateRouteCommand, { RouteTableId: 'rtb-a', DestinationCidrBlock: '10.30.0.0/24', NetworkInterfaceId: 'eni-1' });
+    expect(ec2Mock.commandCalls(CreateRouteCommand)[0]!.args[0].input.DestinationIpv6CidrBlock).toBeUndefined();
+    expect(ec2Mock).toHaveReceivedCommandTimes(ReplaceRouteCommand, 0);
+  });
+
+  test('createRoute: IPv6 destination', async () => {
+    ec2Mock.on(CreateRouteCommand).resolves({ Return: true });
+
+    await adapter().createRoute('rtb-a', '2600:1f14:abc:100::/64', 'eni-1');
+
+    expect(ec2Mock).toHaveReceivedCommandWith(CreateRouteCommand, { RouteTableId: 'rtb-a', DestinationIpv6CidrBlock: '2600:1f14:abc:100::/64', NetworkInterfaceId: 'eni-1' });
+    expect(ec2Mock.commandCalls(CreateRouteCommand)[0]!.args[0].input.DestinationCidrBlock).toBeUndefined();
+  });
+
+  test('createRoute: RouteAlreadyExists becomes a ReplaceRoute', async () => {
+    ec2Mock.on(CreateRouteCommand).rejects(ec2Error('RouteAlreadyExists'));
+    ec2Mock.on(ReplaceRouteCommand).resolves({});
+
+    await expect(adapter().createRoute('rtb-a', '10.30.0.0/24', 'eni-1')).resolves.toBe('replaced');
+
+    expect(ec2Mock).toHaveReceivedCommandWith(ReplaceRouteCommand, { RouteTableId: 'rtb-a', DestinationCidrBlock: '10.30.0.0/24', NetworkInterfaceId: 'eni-1' });
+  });
+
+  test('createRoute: a plain Error named RouteAlreadyExists is recognised too', async () => {
+    ec2Mock.on(CreateRouteCommand).rejects(Object.assign(new Error('exists'), { name: 'RouteAlreadyExists', $metadata: {} }));
+    ec2Mock.on(ReplaceRouteCommand).resolves({});
+
+    await expect(adapter().createRoute('rtb-a', '10.30.0.0/24', 'eni-1')).resolves.toBe('replaced');
+  });
+
+  test('createRoute: other errors propagate unchanged and nothing is replaced', async () => {
+    const failure = ec2Error('RouteLimitExceeded');
+    ec2Mock.on(CreateRouteCommand).rejects(failure);
+
+    await expect(adapter().createRoute('rtb-a', '10.30.0.0/24', 'eni-1')).rejects.toBe(failure);
+    expect(ec2Mock).toHaveReceivedCommandTimes(ReplaceRouteCommand, 0);
+  });
+
+  test('createRoute: if the fallback ReplaceRoute fails, that error propagates (no ping-pong)', async () => {
+    const failure = ec2Error('InvalidRoute.NotFound');
+    ec2Mock.on(CreateRouteCommand).rejects(ec2Error('RouteAlreadyExists'));
+    ec2Mock.on(ReplaceRouteCommand).rejects(failure);
+
+    await expect(adapter().createRoute('rtb-a', '10.30.0.0/24', 'eni-1')).rejects.toBe(failure);
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateRouteCommand, 1);
+    expect(ec2Mock).toHaveReceivedCommandTimes(ReplaceRouteCommand, 1);
+  });
+
+  test('replaceRoute: replaces the route', async () => {
+    ec2Mock.on(ReplaceRouteCommand).resolves({});
+
+    await expect(adapter().replaceRoute('rtb-a', '10.30.0.0/24', 'eni-2')).resolves.toBe('replaced');
+
+    expect(ec2Mock).toHaveReceivedCommandWith(ReplaceRouteCommand, { RouteTableId: 'rtb-a', DestinationCidrBlock: '10.30.0.0/24', NetworkInterfaceId: 'eni-2' });
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateRouteCommand, 0);
+  });
+
+  test('replaceRoute: InvalidRoute.NotFound becomes a CreateRoute', async () => {
+    ec2Mock.on(ReplaceRouteCommand).rejects(ec2Error('InvalidRoute.NotFound'));
+    ec2Mock.on(CreateRouteCommand).resolves({ Return: true });
+
+    await expect(adapter().replaceRoute('rtb-a', '2600:1f14:abc:100::/64', 'eni-2')).resolves.toBe('created');
+
+    expect(ec2Mock).toHaveReceivedCommandWith(CreateRouteCommand, { RouteTableId: 'rtb-a', DestinationIpv6CidrBlock: '2600:1f14:abc:100::/64', NetworkInterfaceId: 'eni-2' });
+  });
+
+  test('replaceRoute: other errors propagate unchanged', async () => {
+    const failure = ec2Error('InvalidNetworkInterfaceID.NotFound');
+    ec2Mock.on(ReplaceRouteCommand).rejects(failure);
+
+    await expect(adapter().replaceRoute('rtb-a', '10.30.0.0/24', 'eni-2')).rejects.toBe(failure);
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateRouteCommand, 0);
+  });
+
+  test('deleteRoute: deletes by destination only', async () => {
+    ec2Mock.on(DeleteRouteCommand).resolves({});
+
+    await expect(adapter().deleteRoute('rtb-a', '10.30.0.0/24')).resolves.toBe('deleted');
+    await expect(adapter().deleteRoute('rtb-a', '2600:1f14:abc:100::/64')).resolves.toBe('deleted');
+
+    const inputs = ec2Mock.commandCalls(DeleteRouteCommand).map((call) => call.args[0].input);
+    expect(inputs).toEqual([
+      { RouteTableId: 'rtb-a', DestinationCidrBlock: '10.30.0.0/24' },
+      { RouteTableId: 'rtb-a', DestinationIpv6CidrBlock: '2600:1f14:abc:100::/64' },
+    ]);
+  });
+
+  test('deleteRoute: InvalidRoute.NotFound means already gone', async () => {
+    ec2Mock.on(DeleteRouteCommand).rejects(ec2Error('InvalidRoute.NotFound'));
+
+    await expect(adapter().deleteRoute('rtb-a', '10.30.0.0/24')).resolves.toBe('already-gone');
+  });
+
+  test('deleteRoute: other errors propagate unchanged', async () => {
+    const failure = ec2Error('InvalidRouteTableID.NotFound');
+    ec2Mock.on(DeleteRouteCommand).rejects(failure);
+
+    await expect(adapter().deleteRoute('rtb-a', '10.30.0.0/24')).rejects.toBe(failure);
+  });
+
+  test('disableSourceDestCheck: modifies the ENI attribute, not the instance', async () => {
+    ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+
+    await adapter().disableSourceDestCheck('eni-1');
+
+    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyNetworkInterfaceAttributeCommand, 1);
+    expect(ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand)[0]!.args[0].input).toEqual({
+      NetworkInterfaceId: 'eni-1',
+      SourceDestCheck: { Value: false },
+    });
+  });
+
+  test('disableSourceDestCheck: errors propagate', async () => {
+    const failure = ec2Error('InvalidNetworkInterfaceID.NotFound');
+    ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).rejects(failure);
+
+    await expect(adapter().disableSourceDestCheck('eni-1')).rejects.toBe(failure);
+  });
+});
+
+describe('isAwsError', () => {
+  test('matches on the error name the SDK sets from the EC2 error code', () => {
+    expect(isAwsError(ec2Error('InvalidRoute.NotFound'), 'InvalidRoute.NotFound')).toBe(true);
+    expect(isAwsError(ec2Error('InvalidRoute.NotFound'), 'RouteAlreadyExists')).toBe(false);
+    expect(isAwsError(new Error('InvalidRoute.NotFound'), 'InvalidRoute.NotFound')).toBe(false);
+    expect(isAwsError({ name: 'InvalidRoute.NotFound' }, 'InvalidRoute.NotFound')).toBe(true);
+    expect(isAwsError('InvalidRoute.NotFound', 'InvalidRoute.NotFound')).toBe(false);
+    expect(isAwsError(undefined, 'InvalidRoute.NotFound')).toBe(false);
+  });
+});
