@@ -74,8 +74,9 @@ export function toCiliumNodeRecord(item: unknown, index: number): CiliumNodeReco
   const parsed = CiliumNodeSchema.safeParse(item);
   if (!parsed.success) {
     const name = (item as { metadata?: { name?: unknown } } | null)?.metadata?.name;
-    const label = typeof name === 'string' ? ` ("${name}")` : '';
-    throw new Error(`malformed CiliumNode items[${index}]${label}: ${parsed.error.issues.map(describeIssue).join('; ')}`);
+    const label = typeof name === 'string' && name ? ` ("${name}")` : '';
+    const issues = parsed.error.issues.map(describeIssue).join('; ');
+    throw new Error(`malformed CiliumNode items[${index}]${label}: ${issues}`);
   }
   const { metadata, spec } = parsed.data;
   return {
@@ -91,7 +92,7 @@ export function toCiliumNodeRecord(item: unknown, index: number): CiliumNodeReco
 function toKubernetesError(call: string, err: unknown, token: string): KubernetesApiError {
   const redact = (s: string) => (token ? s.split(token).join('[redacted]') : s).slice(0, 500);
   if (err instanceof ApiException) {
-    const status = err.code as number;
+    const status = err.code;
     let detail: unknown = err.body;
     if (typeof detail === 'string') {
       try {
@@ -103,7 +104,8 @@ function toKubernetesError(call: string, err: unknown, token: string): Kubernete
     const message =
       typeof detail === 'string' ? detail : (detail as { message?: unknown } | undefined)?.message;
     const suffix = typeof message === 'string' && message ? `: ${redact(message)}` : '';
-    return new KubernetesApiError(`${call} failed: HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + suffix, status);
+    const statusLine = `HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd();
+    return new KubernetesApiError(`${call} failed: ${statusLine}${suffix}`, status);
   }
   // Network and TLS failures: undici reports "fetch failed" with the reason in `cause`.
   const e = err as { message?: unknown; cause?: { code?: unknown; message?: unknown } } | undefined;
@@ -120,7 +122,8 @@ export interface CiliumNodeReaderOptions {
   pageSize?: number;
 }
 
-export function createCiliumNodeReader({ cluster, token, pageSize = DEFAULT_PAGE_SIZE }: CiliumNodeReaderOptions): CiliumNodePort {
+/** The in-memory kubeconfig: one cluster (server, CA, TLS verified), one token user, one context. */
+export function buildKubeConfig(cluster: ClusterInfo, token: string): KubeConfig {
   const kc = new VerifyingKubeConfig();
   kc.loadFromOptions({
     clusters: [
@@ -135,6 +138,12 @@ export function createCiliumNodeReader({ cluster, token, pageSize = DEFAULT_PAGE
     contexts: [{ name: cluster.name, cluster: cluster.name, user: 'eks-hybrid-routes' }],
     currentContext: cluster.name,
   });
+  return kc;
+}
+
+export function createCiliumNodeReader(options: CiliumNodeReaderOptions): CiliumNodePort {
+  const { cluster, token, pageSize = DEFAULT_PAGE_SIZE } = options;
+  const kc = buildKubeConfig(cluster, token);
   const api = kc.makeApiClient(CustomObjectsApi);
 
   return {
@@ -180,11 +189,10 @@ export function createCiliumNodePortFactory(
   return async (cluster) => {
     const { token } = await tokens.getToken(cluster.name);
     const cached = readers.get(cluster.name);
-    if (cached && cached.token === token && cached.endpoint === cluster.endpoint && cached.ca === cluster.certificateAuthorityData) {
-      return cached.reader;
-    }
+    const { endpoint, certificateAuthorityData: ca } = cluster;
+    if (cached && cached.token === token && cached.endpoint === endpoint && cached.ca === ca) return cached.reader;
     const reader = createCiliumNodeReader({ cluster, token, ...options });
-    readers.set(cluster.name, { token, endpoint: cluster.endpoint, ca: cluster.certificateAuthorityData, reader });
+    readers.set(cluster.name, { token, endpoint, ca, reader });
     return reader;
   };
 }

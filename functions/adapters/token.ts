@@ -77,7 +77,7 @@ class RedactedBearerToken implements BearerToken {
   }
 }
 
-/** A value loaded by one call at a time (concurrent callers share it) and reused while `fresh`; failures are not kept. */
+/** A value loaded by one call at a time (concurrent callers share it), reused while `fresh`; failures are not kept. */
 class SharedValue<T> {
   private entry?: { promise: Promise<T>; value?: T; settled: boolean };
   constructor(
@@ -188,7 +188,10 @@ export class EksTokenProvider implements TokenPort {
    * so a token for any other host fails at the API server (validateEksToken shows why), not here.
    */
   private stsUrl(): Promise<URL> {
-    this.endpoint ??= this.resolveStsUrl();
+    this.endpoint ??= this.resolveStsUrl().catch((err: unknown) => {
+      this.endpoint = undefined; // retry the resolution next time
+      throw err;
+    });
     return this.endpoint;
   }
 
