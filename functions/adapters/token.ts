@@ -13,6 +13,7 @@ import { partition } from '@aws-sdk/util-endpoints';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { buildQueryString } from '@smithy/core/protocols';
 import type { BearerToken, TokenPort } from '../core/ports.js';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
@@ -251,20 +252,10 @@ async function presignGetCallerIdentity(args: {
   return HttpRequest.clone(presigned);
 }
 
-/** RFC 3986 query escaping, as SigV4 canonicalizes it. */
-const escape = (s: string) =>
-  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-function formatUrl(r: HttpRequest): string {
-  const query = Object.keys(r.query)
-    .sort()
-    .flatMap((k) => {
-      const v = r.query[k];
-      const values = v == null ? [] : Array.isArray(v) ? v : [v];
-      return values.map((value) => `${escape(k)}=${escape(value)}`);
-    })
-    .join('&');
-  return `${r.protocol}//${r.hostname}${r.port ? `:${r.port}` : ''}${r.path}?${query}`;
+/** The presigned request as a URL; the query is built by the SDK's own (SigV4-compatible) escaping. */
+function formatUrl(request: HttpRequest): string {
+  const port = request.port ? `:${request.port}` : '';
+  return `${request.protocol}//${request.hostname}${port}${request.path}?${buildQueryString(request.query)}`;
 }
 
 export interface ExecCredential {
