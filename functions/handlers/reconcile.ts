@@ -1,0 +1,256 @@
+/**
+ * The reconcile Lambda: recognise the trigger, run one reconcile (service/reconcile.ts), report it.
+ * Every trigger leads to the same full, level-triggered run; the trigger only decides plan vs apply and
+ * what extra is reported. One `reconcile run` log line and one EMF blob describe each run.
+ */
+import { correlationPaths } from '@aws-lambda-powertools/logger/correlationId';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { type ControllerConfig, ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../core/config.js';
+import { IncompleteReadError } from '../core/errors.js';
+import type { PlanCounts, RoutePlan } from '../core/plan.js';
+import type { ManagedInstanceRecord } from '../core/ports.js';
+import type { ControllerDeps } from '../service/dependencies.js';
+import { type RunMode, type RunReport, reconcile } from '../service/reconcile.js';
+import { logger, metrics, redactSecrets } from '../shared/powertools.js';
+import { type Trigger, parseTrigger } from './events.js';
+
+export interface HandlerOptions {
+  loadConfig: () => ControllerConfig;
+  createDeps: (config: ControllerConfig) => Promise<ControllerDeps>;
+}
+
+export interface ReconcileResult {
+  status: RunReport['status'];
+  mode: RunMode;
+  counts: PlanCounts & { failedMutations: number };
+  pending: RoutePlan['pending'];
+  unresolved: { node: string; ip: string; reason: string }[];
+  vetoed: number;
+}
+
+/** Where a freshly registered managed instance stands after the run. */
+export type RegistrationStatus =
+  | 'routed'
+  | 'pending'
+  | 'unresolved'
+  | 'refused'
+  | 'no-ciliumnode-yet'
+  | 'not-registered';
+
+export interface RegistrationReport {
+  instanceId: string;
+  ipAddress?: string;
+  pingStatus?: string;
+  status: RegistrationStatus;
+}
+
+/** Lists longer than this are cut in the log line; the counts stay exact. A CloudWatch log event holds 256 KB. */
+const MAX_LISTED = 200;
+
+function listed<T>(items: T[], name: string, truncated: Record<string, number>): T[] {
+  if (items.length <= MAX_LISTED) return items;
+  truncated[name] = items.length - MAX_LISTED;
+  return items.slice(0, MAX_LISTED);
+}
+
+/**
+ * Hybrid nodes are named after their managed-instance id (FACTS.md), so the plan is matched by node name;
+ * pending and unresolved nodes also carry their IP, which is matched against the SSM record's IP.
+ */
+export function describeRegistrations(ids: string[], records: ManagedInstanceRecord[], plan: RoutePlan): RegistrationReport[] {
+  const byId = new Map(records.map((record) => [record.instanceId, record]));
+  return ids.map((instanceId) => {
+    const record = byId.get(instanceId);
+    const ip = record?.ipAddress;
+    const matches = (entry: { node: string; ip?: string }) => entry.node === instanceId || (ip !== undefined && entry.ip === ip);
+    const status: RegistrationStatus = !record
+      ? 'not-registered'
+      : plan.refused.some((refusal) => refusal.node === instanceId)
+        ? 'refused'
+        : plan.unresolved.some(matches)
+          ? 'unresolved'
+          : plan.pending.some(matches)
+            ? 'pending'
+            : plan.actions.some((action) => action.node === instanceId && action.action !== 'delete') ||
+                plan.sourceDestCheck.some((fix) => fix.node === instanceId)
+              ? 'routed'
+              : 'no-ciliumnode-yet';
+    return {
+      instanceId,
+      ...(ip !== undefined ? { ipAddress: ip } : {}),
+      ...(record?.pingStatus !== undefined ? { pingStatus: record.pingStatus } : {}),
+      status,
+    };
+  });
+}
+
+function recordMetrics(report: RunReport): void {
+  const { plan, outcome } = report;
+  const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
+  // Mutation metrics count what was done: a plan run does nothing.
+  count('RoutesCreated', outcome?.created ?? 0);
+  count('RoutesReplaced', outcome?.replaced ?? 0);
+  count('RoutesDeleted', outcome?.deleted ?? 0);
+  count('RoutesKept', plan.counts.keep);
+  count('Drift', plan.counts.drift);
+  count('VetoedDeletions', plan.counts.vetoed);
+  count('RefusedNodes', new Set(plan.refused.map((refusal) => refusal.node)).size);
+  count('UnresolvedNodes', plan.unresolved.length);
+  count('PendingNodes', plan.pending.length);
+  count('SourceDestCheckFixed', outcome?.sourceDestCheckDisabled ?? 0);
+  count('FailedMutations', outcome?.failed.length ?? 0);
+  metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, report.durationMs);
+}
+
+function runSummary(trigger: Trigger, report: RunReport, registrations: RegistrationReport[] | undefined) {
+  const { plan, outcome } = report;
+  const truncated: Record<string, number> = {};
+  return {
+    trigger,
+    mode: report.mode,
+    status: report.status,
+    clusterName: report.clusterName,
+    vpcId: report.vpcId,
+    routeTableIds: report.routeTableIds,
+    counts: plan.counts,
+    applied: outcome
+      ? { created: outcome.created, replaced: outcome.replaced, deleted: outcome.deleted, sourceDestCheckDisabled: outcome.sourceDestCheckDisabled }
+      : undefined,
+    actions: listed(plan.actions.filter((action) => action.action !== 'keep'), 'actions', truncated),
+    sourceDestCheckFixes: listed(plan.sourceDestCheck.filter((fix) => fix.action === 'disable'), 'sourceDestCheckFixes', truncated),
+    vetoed: listed(plan.vetoed, 'vetoed', truncated),
+    refused: listed(plan.refused, 'refused', truncated),
+    unresolved: listed(plan.unresolved, 'unresolved', truncated),
+    pending: listed(plan.pending, 'pending', truncated),
+    conflicts: listed(plan.conflicts, 'conflicts', truncated),
+    protectedRoutes: plan.protected.length,
+    failedMutations: listed(outcome?.failed ?? [], 'failedMutations', truncated),
+    registrations,
+    truncated: Object.keys(truncated).length > 0 ? truncated : undefined,
+    durationMs: report.durationMs,
+  };
+}
+
+function compactResult(report: RunReport): ReconcileResult {
+  const { plan } = report;
+  return {
+    status: report.status,
+    mode: report.mode,
+    counts: { ...plan.counts, failedMutations: report.outcome?.failed.length ?? 0 },
+    pending: plan.pending,
+    unresolved: plan.unresolved.map(({ node, ip, reason }) => ({ node, ip, reason })),
+    vetoed: plan.vetoed.length,
+  };
+}
+
+/** The error, with any credential-looking text removed, since Lambda itself logs what the handler throws. */
+function scrubbed(error: unknown): unknown {
+  if (error instanceof Error) {
+    error.message = redactSecrets(error.message);
+    if (error.stack) error.stack = redactSecrets(error.stack);
+  }
+  return error;
+}
+
+interface Controller {
+  config: ControllerConfig;
+  deps: ControllerDeps;
+}
+
+export function createHandler(options: HandlerOptions) {
+  // One configuration and one set of clients (with their caches) per container. A failed set-up is
+  // forgotten, so the next invocation tries again instead of failing forever.
+  let controller: Promise<Controller> | undefined;
+  const getController = (): Promise<Controller> => {
+    if (!controller) {
+      const attempt = (async () => {
+        const config = options.loadConfig();
+        return { config, deps: await options.createDeps(config) };
+      })();
+      controller = attempt;
+      attempt.catch(() => {
+        if (controller === attempt) controller = undefined;
+      });
+    }
+    return controller;
+  };
+
+  const reconcileHandler = async (event: unknown): Promise<ReconcileResult> => {
+    let trigger: Trigger;
+    try {
+      trigger = parseTrigger(event);
+    } catch (error) {
+      metrics.addMetric('InvalidEvents', MetricUnit.Count, 1);
+      logger.error('invalid event; nothing was read or changed', { error });
+      throw error;
+    }
+    const mode: RunMode = trigger.kind === 'direct' && trigger.mode === 'plan' ? 'plan' : 'apply';
+
+    let config: ControllerConfig;
+    let deps: ControllerDeps;
+    try {
+      ({ config, deps } = await getController());
+    } catch (error) {
+      metrics.addMetric('SetupFailures', MetricUnit.Count, 1);
+      logger.error('controller set-up failed (configuration or clients); nothing was read or changed', { trigger, error });
+      throw scrubbed(error);
+    }
+
+    let report: RunReport;
+    try {
+      report = await reconcile(deps, config, mode);
+    } catch (error) {
+      if (error instanceof IncompleteReadError) {
+        metrics.addMetric('ReadFailures', MetricUnit.Count, 1);
+        logger.error('reconcile read failed; nothing was changed', { trigger, mode, source: error.source, error });
+      } else {
+        logger.error('reconcile run failed', { trigger, mode, error });
+      }
+      throw scrubbed(error);
+    }
+
+    let registrations: RegistrationReport[] | undefined;
+    if (trigger.kind === 'ssm-registration' && trigger.managedInstanceIds.length > 0) {
+      try {
+        const records = await deps.managedInstances.describeManagedInstances(trigger.managedInstanceIds);
+        registrations = describeRegistrations(trigger.managedInstanceIds, records, report.plan);
+      } catch (error) {
+        // Only a report: the run itself already converged.
+        logger.warn('managed instance lookup failed; registration status not reported', { managedInstanceIds: trigger.managedInstanceIds, error });
+      }
+    }
+
+    recordMetrics(report);
+    logger.info('reconcile run', runSummary(trigger, report, registrations));
+
+    if (report.status === 'failed') {
+      const failed = report.outcome?.failed ?? [];
+      logger.error('reconcile run had failed mutations', {
+        failedMutations: failed.length,
+        codes: [...new Set(failed.map((failure) => failure.code))],
+      });
+      throw new Error(`${failed.length} route or ENI mutation(s) failed in ${report.clusterName}; see the "reconcile run" log line`);
+    }
+    if (report.status === 'vetoed') {
+      logger.warn('deletions vetoed by a safety guard; the routes were kept', {
+        vetoed: report.plan.vetoed.length,
+        reasons: [...new Set(report.plan.vetoed.map((veto) => veto.reason))],
+      });
+    }
+    return compactResult(report);
+  };
+
+  return middy(reconcileHandler)
+    .use(injectLambdaContext(logger, { correlationIdPath: correlationPaths.EVENT_BRIDGE, resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+export const handler = createHandler({
+  loadConfig: () => parseControllerConfig(rawConfigFromEnv(process.env), ENV_LABELS),
+  // Loaded on first use, so importing this module (tests, tooling) does not pull in the AWS SDK and
+  // Kubernetes client; bundlers still include the module.
+  createDeps: async (config) => (await import('../service/dependencies.js')).createControllerDeps(config),
+});
