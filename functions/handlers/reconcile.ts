@@ -168,6 +168,8 @@ export function createHandler(options: HandlerOptions) {
     if (!controller) {
       const attempt = (async () => {
         const config = options.loadConfig();
+        // Every later line of this container names the cluster it is about.
+        logger.appendPersistentKeys({ clusterName: config.clusterName });
         return { config, deps: await options.createDeps(config) };
       })();
       controller = attempt;

@@ -30,6 +30,7 @@ export function redactSecrets(text: string): string {
 
 export const logger = new Logger({
   serviceName: SERVICE_NAME,
+  persistentKeys: { awsRegion: process.env.AWS_REGION },
   // Lets `injectLambdaContext({ correlationIdPath })` pick the correlation id out of the event.
   // (jmespath types its input as a JSON object; the Logger hands over whatever the event is.)
   correlationIdSearchFn: (expression: string, data: unknown) => search(expression, data as JSONObject),
