@@ -4,7 +4,7 @@
  * a remote pod network). Bad data is refused per node, never globally, and every CIDR a refused node
  * (or two disagreeing nodes) claims is protected: its route is left exactly as it is.
  */
-import { type Cidr, type IpAddress, compareCidrs, parseCidr, parseIp } from './cidr.js';
+import { type Cidr, type IpAddress, cidrsOverlap, compareCidrs, parseCidr, parseIp } from './cidr.js';
 import { type Scope, inNodeScope, inPodScope } from './scope.js';
 import type { CiliumNodeRecord } from './types.js';
 
@@ -99,6 +99,8 @@ interface NodeCandidates {
   ip?: IpAddress;
   /** In-scope CIDRs, de-duplicated. */
   cidrs: Cidr[];
+  /** Where each CIDR was first found in the CiliumNode, by CIDR text. */
+  fields: Map<string, string>;
   refused: boolean;
   entryCount: number;
 }
@@ -111,6 +113,11 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
   for (const record of records) {
     const entries = cidrEntries(record);
     const cidrs = new Map<string, Cidr>();
+    const fields = new Map<string, string>();
+    const keep = (cidr: Cidr, field: string) => {
+      if (!fields.has(cidr.text)) fields.set(cidr.text, field);
+      cidrs.set(cidr.text, cidr);
+    };
     let invalid = false;
     for (const entry of entries) {
       const parsed = parseCidr(entry.text);
@@ -118,7 +125,7 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
         invalid = true;
         refused.push({ node: record.name, kind: 'invalid-cidr', field: entry.field, value: String(entry.text), reason: parsed.reason });
         // A CIDR written with host bits still names a network; protect that network's route.
-        if (parsed.network && inPodScope(scope, parsed.network)) cidrs.set(parsed.network.text, parsed.network);
+        if (parsed.network && inPodScope(scope, parsed.network)) keep(parsed.network, entry.field);
       } else if (!inPodScope(scope, parsed.value)) {
         refused.push({
           node: record.name,
@@ -128,7 +135,7 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
           reason: `${parsed.value.text} is outside the remote pod networks (${scope.podNetworks.map((c) => c.text).join(', ')})`,
         });
       } else {
-        cidrs.set(parsed.value.text, parsed.value);
+        keep(parsed.value, entry.field);
       }
     }
     const ip = nodeIp(record, scope);
@@ -137,6 +144,7 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
       record,
       ...(ip.ok ? { ip: ip.ip } : {}),
       cidrs: [...cidrs.values()],
+      fields,
       // A node whose data cannot be trusted whole is refused; its in-scope CIDRs stay protected.
       refused: invalid || !ip.ok,
       entryCount: entries.length,
@@ -146,16 +154,16 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
   const conflicting = findConflicts(candidates);
   for (const candidate of candidates) {
     for (const cidr of candidate.cidrs) {
-      const others = conflicting.get(candidate)?.get(cidr.text);
-      if (others) {
+      const conflict = conflicting.get(candidate)?.get(cidr.text);
+      if (conflict) {
         refused.push({
           node: candidate.record.name,
           kind: 'cidr-conflict',
-          field: 'spec.ipam',
+          field: candidate.fields.get(cidr.text) ?? 'spec.ipam',
           value: cidr.text,
-          reason: `${cidr.text} overlaps a CIDR claimed by ${others.join(', ')}`,
+          reason: conflict,
         });
-        protectedCidrs.push({ cidr, node: candidate.record.name, reason: `claimed by more than one node (${others.join(', ')})` });
+        protectedCidrs.push({ cidr, node: candidate.record.name, reason: `claimed by more than one node (${conflict})` });
       } else if (candidate.refused) {
         protectedCidrs.push({ cidr, node: candidate.record.name, reason: 'claimed by a refused node' });
       }
@@ -174,24 +182,31 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
 }
 
 /**
- * CIDRs claimed by more than one node, found with one sort and sweep over all claimed CIDRs: every
- * connected run of overlapping CIDRs that involves two or more nodes is a conflict for all of them.
- * Returns, per node, the conflicting CIDR texts and the other nodes involved.
+ * CIDRs claimed by more than one node, found with one sort and sweep: CIDRs are grouped into runs of
+ * transitively overlapping entries, and every entry of a run that involves two or more nodes is a
+ * conflict. Protecting the whole run (not only the directly overlapping pairs) is deliberate: when
+ * IPAM data disagrees, no route inside the disputed range is rewritten. Returns, per node, each
+ * conflicting CIDR text with the reason.
  */
-function findConflicts(candidates: NodeCandidates[]): Map<NodeCandidates, Map<string, string[]>> {
+function findConflicts(candidates: NodeCandidates[]): Map<NodeCandidates, Map<string, string>> {
   const entries = candidates.flatMap((owner) => owner.cidrs.map((cidr) => ({ owner, cidr })));
   entries.sort((a, b) => compareCidrs(a.cidr, b.cidr));
-  const conflicts = new Map<NodeCandidates, Map<string, string[]>>();
+  const conflicts = new Map<NodeCandidates, Map<string, string>>();
   let run: typeof entries = [];
   let runLast = '';
   const closeRun = () => {
     const owners = new Set(run.map((entry) => entry.owner));
     if (owners.size > 1) {
       for (const { owner, cidr } of run) {
-        const others = [...owners].filter((other) => other !== owner).map((other) => other.record.name);
+        const direct = new Set(run.filter((other) => other.owner !== owner && cidrsOverlap(other.cidr, cidr)).map((other) => other.owner.record.name));
+        const all = [...owners].filter((other) => other !== owner).map((other) => other.record.name);
+        const reason =
+          direct.size > 0
+            ? `${cidr.text} overlaps a CIDR claimed by ${[...direct].join(', ')}`
+            : `${cidr.text} lies in a range whose CIDRs are disputed with ${all.join(', ')}`;
         let perNode = conflicts.get(owner);
         if (!perNode) conflicts.set(owner, (perNode = new Map()));
-        perNode.set(cidr.text, others);
+        perNode.set(cidr.text, reason);
       }
     }
     run = [];

@@ -89,16 +89,20 @@ const cidrList = z
   .string()
   .transform(list)
   .pipe(z.array(z.string().refine((text) => parseCidr(text).ok, 'each entry must be a CIDR such as 10.30.0.0/16')));
-const fraction = z.coerce.number().refine((n) => Number.isFinite(n) && n >= 0 && n <= 1, 'must be a number from 0 to 1');
-const wholeNumber = (min: number, max: number) => z.coerce.number().int(`must be a whole number`).min(min).max(max);
-const flag = z.union([
-  z.boolean(),
+// Numbers are written in plain decimal: a blank, hex or exponent value is a typo, never a silent 0.
+const decimal = (pattern: RegExp, message: string) => z.string().trim().regex(pattern, message).transform(Number);
+const fraction = decimal(/^(0|1|0?\.\d+|1\.0+)$/, 'must be a number from 0 to 1, such as 0.5');
+const wholeNumber = (min: number, max: number) =>
+  decimal(/^\d{1,9}$/, 'must be a whole number').pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+const flag = z.preprocess(
+  (value) => (typeof value === 'boolean' ? String(value) : value),
   z
     .string()
+    .trim()
     .toLowerCase()
     .refine((text) => ['true', 'false', '1', '0', 'yes', 'no'].includes(text), 'must be true or false')
     .transform((text) => ['true', '1', 'yes'].includes(text)),
-]);
+);
 
 function field<T>(schema: z.ZodType<T>, value: unknown, label: string): T {
   const parsed = schema.safeParse(value);

@@ -26,7 +26,9 @@ export interface DeletionContext {
 }
 
 export function deletionBudget(managedRouteCount: number, options: GuardOptions): number {
-  return Math.max(options.minDeleteBudget, Math.floor(options.maxDeleteFraction * managedRouteCount));
+  // Rounded first, so 0.58 × 50 (28.999999999999996 in floating point) allows 29, not 28.
+  const share = Math.floor(Number((options.maxDeleteFraction * managedRouteCount).toFixed(6)));
+  return Math.max(options.minDeleteBudget, share);
 }
 
 export function judgeDeletions<T extends ProposedDeletion>(

@@ -67,8 +67,17 @@ export interface RouteConflict {
   reason: string;
 }
 
+/** A node whose IP resolved to exactly one ENI in the remote VPC. */
+export interface RoutedNode {
+  node: string;
+  ip: string;
+  networkInterfaceId: string;
+  cidrs: string[];
+}
+
 export interface RoutePlan {
   vpcId?: string;
+  routed: RoutedNode[];
   actions: RouteAction[];
   sourceDestCheck: SourceDestCheckAction[];
   refused: Refusal[];
@@ -299,6 +308,12 @@ export function planRoutes(input: PlanInput): RoutePlan {
 
   return {
     ...(input.vpcId ? { vpcId: input.vpcId } : {}),
+    routed: resolved.map(({ claim, eni }) => ({
+      node: claim.node,
+      ip: claim.ip.text,
+      networkInterfaceId: eni.networkInterfaceId,
+      cidrs: claim.cidrs.map((cidr) => cidr.text),
+    })),
     actions,
     sourceDestCheck,
     refused: claims.refused,

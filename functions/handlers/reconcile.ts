@@ -57,8 +57,8 @@ function listed<T>(items: T[], name: string, truncated: Record<string, number>):
 }
 
 /**
- * Hybrid nodes are named after their managed-instance id (FACTS.md), so the plan is matched by node name;
- * pending and unresolved nodes also carry their IP, which is matched against the SSM record's IP.
+ * Where each registered managed instance stands in the plan, matched by node name (hybrid nodes are named
+ * after their managed-instance id, FACTS.md) or by the IP SSM reports for it.
  */
 export function describeRegistrations(ids: string[], records: ManagedInstanceRecord[], plan: RoutePlan): RegistrationReport[] {
   const byId = new Map(records.map((record) => [record.instanceId, record]));
@@ -74,8 +74,7 @@ export function describeRegistrations(ids: string[], records: ManagedInstanceRec
           ? 'unresolved'
           : plan.pending.some(matches)
             ? 'pending'
-            : plan.actions.some((action) => action.node === instanceId && action.action !== 'delete') ||
-                plan.sourceDestCheck.some((fix) => fix.node === instanceId)
+            : plan.routed.some(matches)
               ? 'routed'
               : 'no-ciliumnode-yet';
     return {

@@ -524,6 +524,7 @@ describe('SSM registration events', () => {
 
 describe('describeRegistrations', () => {
   const basePlan = {
+    routed: [],
     actions: [],
     sourceDestCheck: [],
     refused: [],
@@ -542,7 +543,8 @@ describe('describeRegistrations', () => {
     ['refused', [record], { ...basePlan, refused: [{ node: id, kind: 'cidr-out-of-scope', field: 'spec.ipam.podCIDRs[0]', reason: 'x' }] }, 'refused'],
     ['unresolved, matched by IP', [record], { ...basePlan, unresolved: [{ node: 'other-name', ip: '10.20.3.3', cidrs: [], reason: 'no ENI' }] }, 'unresolved'],
     ['pending', [record], { ...basePlan, pending: [{ node: id, ip: '10.20.3.3' }] }, 'pending'],
-    ['routed', [record], { ...basePlan, actions: [{ routeTableId: LAB_ROUTE_TABLE, destination: '10.30.3.0/24', action: 'keep', target: 'eni-1', node: id, reason: 'in place' }] }, 'routed'],
+    ['routed, matched by name', [record], { ...basePlan, routed: [{ node: id, ip: '10.20.9.9', networkInterfaceId: 'eni-1', cidrs: ['10.30.3.0/24'] }] }, 'routed'],
+    ['routed, matched by IP', [record], { ...basePlan, routed: [{ node: 'other-name', ip: '10.20.3.3', networkInterfaceId: 'eni-1', cidrs: [] }] }, 'routed'],
     ['not yet a CiliumNode', [record], basePlan, 'no-ciliumnode-yet'],
   ])('%s', (_name, records, plan, status) => {
     expect(describeRegistrations([id], records as never, plan as never)).toEqual([expect.objectContaining({ instanceId: id, status })]);

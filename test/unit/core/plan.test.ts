@@ -1,0 +1,715 @@
+import {
+  type RouteAction,
+  type RoutePlan,
+  managedDestination,
+  mutationsOf,
+  planRoutes,
+  routeTarget,
+} from '../../../functions/core/plan.js';
+import type { RouteRecord } from '../../../functions/core/types.js';
+import {
+  OTHER_VPC,
+  REMOTE_VPC,
+  type Scenario,
+  TGW,
+  actionLine,
+  actionLines,
+  ciliumNode,
+  dualStackScope,
+  eni,
+  eniId,
+  foreignRoutes,
+  labScope,
+  nodeName,
+  plan,
+  planInput,
+  route,
+  table,
+} from '../../support/builders.js';
+
+const T1 = 'rtb-0000000000000000a';
+const T2 = 'rtb-0000000000000000b';
+const n = nodeName;
+const E = eniId;
+const E9 = eniId(0x99); // an ENI no current node has: the previous target of stale and wrong routes
+const ipOf = (i: number) => `10.20.1.${i}`;
+const pod = (i: number) => `10.30.${i}.0/24`;
+/** Node i at 10.20.1.i claiming 10.30.i.0/24 (or the given CIDRs). */
+const node = (i: number, cidrs: string[] = [pod(i)]) => ciliumNode(n(i), ipOf(i), cidrs);
+/** Node i's ENI in the remote VPC. */
+const nic = (i: number, options: Parameters<typeof eni>[2] = {}) => eni(E(i), ipOf(i), options);
+/** A table with the foreign routes every lab table carries, plus the given ones. */
+const tbl = (id: string, routes: RouteRecord[]) => table(id, [...foreignRoutes(), ...routes]);
+const refusedNode = ciliumNode('mi-0000000000000refd', '10.10.5.5', [pod(9)]);
+
+interface PlanCase extends Scenario {
+  name: string;
+  actions: string[];
+  /** action line → reason pattern */
+  reasons?: Record<string, RegExp>;
+  /** `table destination node existingTarget` */
+  conflicts?: string[];
+  /** `table destination node` */
+  protectedRoutes?: string[];
+  /** `node ip` → reason pattern */
+  unresolved?: Record<string, RegExp>;
+  /** `table destination guard` */
+  vetoed?: string[];
+}
+
+const stale = (from: number, count: number, state: 'active' | 'blackhole' = 'active') =>
+  Array.from({ length: count }, (_, k) => route.managed(pod(from + k), E9, state));
+
+const cases: PlanCase[] = [
+  {
+    name: 'create a missing route',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [])],
+    actions: [`create ${T1} 10.30.1.0/24 -> ${E(1)}`],
+    reasons: { [`create ${T1} 10.30.1.0/24 -> ${E(1)}`]: new RegExp(`missing: ${n(1)} claims 10.30.1.0/24`) },
+  },
+  {
+    name: 'keep a route in place',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1))])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`],
+    reasons: { [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`]: /^in place$/ },
+  },
+  {
+    name: 'replace a route with the wrong target',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E9)])],
+    actions: [`replace ${T1} 10.30.1.0/24 -> ${E(1)}`],
+    reasons: { [`replace ${T1} 10.30.1.0/24 -> ${E(1)}`]: new RegExp(`wrong target: ${n(1)} is on ${E(1)}`) },
+  },
+  {
+    name: 'replace a blackholed route',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E9, 'blackhole')])],
+    actions: [`replace ${T1} 10.30.1.0/24 -> ${E(1)} [blackhole]`],
+    reasons: { [`replace ${T1} 10.30.1.0/24 -> ${E(1)} [blackhole]`]: /^blackhole: / },
+  },
+  {
+    name: "keep a blackholed route that already points at the node's ENI",
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1), 'blackhole')])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)} [blackhole]`],
+    reasons: { [`keep ${T1} 10.30.1.0/24 -> ${E(1)} [blackhole]`]: /blackhole.*kept/ },
+  },
+  {
+    name: 'replace an instance-target route that reports no ENI',
+    nodes: [node(1)],
+    enis: [nic(1, { instanceId: 'i-0123456789abcdef1' })],
+    tables: [tbl(T1, [route.instance(pod(1), 'i-0123456789abcdef1')])],
+    actions: [`replace ${T1} 10.30.1.0/24 -> ${E(1)}`],
+  },
+  {
+    name: "keep an instance-target route whose ENI is the node's",
+    nodes: [node(1)],
+    enis: [nic(1, { instanceId: 'i-0123456789abcdef1' })],
+    tables: [tbl(T1, [route.instance(pod(1), 'i-0123456789abcdef1', E(1))])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`],
+  },
+  {
+    name: 'delete a stale route',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(7), E9)])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `delete ${T1} 10.30.7.0/24`],
+    reasons: { [`delete ${T1} 10.30.7.0/24`]: /^stale: no node claims it$/ },
+  },
+  {
+    name: 'delete a stale blackholed route',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(7), E9, 'blackhole')])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `delete ${T1} 10.30.7.0/24 [blackhole]`],
+    reasons: { [`delete ${T1} 10.30.7.0/24 [blackhole]`]: /^stale blackhole/ },
+  },
+  {
+    name: 'a stale route wider than the claimed CIDRs is deleted and the claims created',
+    nodes: [node(1, ['10.30.0.0/24', '10.30.1.0/24'])],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed('10.30.0.0/23', E9)])],
+    actions: [`delete ${T1} 10.30.0.0/23`, `create ${T1} 10.30.0.0/24 -> ${E(1)}`, `create ${T1} 10.30.1.0/24 -> ${E(1)}`],
+  },
+  {
+    name: 'routes this controller does not manage are never touched, in scope or not, stale or not',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [
+      tbl(T1, [
+        route.withOrigin(pod(5), 'CreateRouteTable', E9),
+        route.withOrigin(pod(6), '', E9),
+        route.withOrigin(pod(7), 'EnableVgwRoutePropagation', E9),
+        route.gateway(pod(8), TGW, 'blackhole'),
+        route.gateway(pod(10), 'nat-0123456789abcdef0'),
+        route.propagated(pod(11)),
+        route.managed('10.40.0.0/24', E9),
+        route.managed('10.30.0.0/15', E9, 'blackhole'),
+        route.prefixList('pl-0fedcba9'),
+      ]),
+    ],
+    actions: [`create ${T1} 10.30.1.0/24 -> ${E(1)}`],
+  },
+  {
+    name: 'a claimed destination held by a transit-gateway route is a conflict, not a create',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.gateway(pod(1), TGW)])],
+    actions: [],
+    conflicts: [`${T1} 10.30.1.0/24 ${n(1)} ${TGW}`],
+  },
+  {
+    name: 'a claimed destination held by a propagated route is a conflict',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.propagated(pod(1), 'vgw-0123456789abcdef0')])],
+    actions: [],
+    conflicts: [`${T1} 10.30.1.0/24 ${n(1)} vgw-0123456789abcdef0`],
+  },
+  {
+    name: 'a claimed destination held by an ENI route of another origin is a conflict',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.withOrigin(pod(1), 'CreateRouteTable', E9)])],
+    actions: [],
+    conflicts: [`${T1} 10.30.1.0/24 ${n(1)} ${E9}`],
+  },
+  {
+    name: 'protected: the route of a refused node is kept, not deleted',
+    nodes: [node(1), refusedNode],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(9), E9)])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.9.0/24`],
+    reasons: { [`keep ${T1} 10.30.9.0/24`]: /^protected: claimed by a refused node \(mi-0000000000000refd\)$/ },
+    protectedRoutes: [`${T1} 10.30.9.0/24 mi-0000000000000refd`],
+  },
+  {
+    name: 'protected: a blackholed route of a refused node is kept too',
+    nodes: [node(1), refusedNode],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(9), E9, 'blackhole')])],
+    actions: [`create ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.9.0/24 [blackhole]`],
+    protectedRoutes: [`${T1} 10.30.9.0/24 mi-0000000000000refd`],
+  },
+  {
+    name: "protected: routes overlapping a refused node's CIDR (wider and narrower) are kept; a neighbour is deleted",
+    nodes: [node(1), ciliumNode('mi-0000000000000refd', '10.10.5.5', ['10.30.8.0/24'])],
+    enis: [nic(1)],
+    tables: [
+      tbl(T1, [route.managed(pod(1), E(1)), route.managed('10.30.8.0/23', E9), route.managed('10.30.8.128/25', E9), route.managed('10.30.10.0/24', E9)]),
+    ],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.8.0/23`, `keep ${T1} 10.30.8.128/25`, `delete ${T1} 10.30.10.0/24`],
+    protectedRoutes: [`${T1} 10.30.8.0/23 mi-0000000000000refd`, `${T1} 10.30.8.128/25 mi-0000000000000refd`],
+  },
+  {
+    name: 'protected: a CIDR two nodes claim is neither rewritten, deleted nor created',
+    nodes: [node(1), node(2, [pod(1)])],
+    enis: [nic(1), nic(2)],
+    tables: [tbl(T1, [route.managed(pod(1), E(2))]), tbl(T2, [])],
+    actions: [`keep ${T1} 10.30.1.0/24`],
+    reasons: { [`keep ${T1} 10.30.1.0/24`]: /^protected: claimed by more than one node/ },
+    protectedRoutes: [`${T1} 10.30.1.0/24 ${n(1)}`],
+  },
+  {
+    name: 'protected: an unresolved node (no ENI) keeps its exact and overlapping routes',
+    nodes: [node(1), node(2)],
+    enis: [nic(2)],
+    tables: [tbl(T1, [route.managed(pod(1), E9), route.managed('10.30.0.0/23', E9, 'blackhole'), route.managed(pod(2), E(2))])],
+    actions: [`keep ${T1} 10.30.0.0/23 [blackhole]`, `keep ${T1} 10.30.1.0/24`, `keep ${T1} 10.30.2.0/24 -> ${E(2)}`],
+    reasons: { [`keep ${T1} 10.30.1.0/24`]: /^protected: claimed by an unresolved node \(no ENI in the remote VPC carries 10\.20\.1\.1\)/ },
+    protectedRoutes: [`${T1} 10.30.0.0/23 ${n(1)}`, `${T1} 10.30.1.0/24 ${n(1)}`],
+    unresolved: { [`${n(1)} 10.20.1.1`]: /^no ENI in the remote VPC carries 10\.20\.1\.1$/ },
+  },
+  {
+    name: 'unresolved: the ENI carrying the node IP is in another VPC',
+    nodes: [node(1)],
+    enis: [nic(1, { vpcId: OTHER_VPC })],
+    tables: [tbl(T1, [route.managed(pod(1), E9)])],
+    actions: [`keep ${T1} 10.30.1.0/24`],
+    protectedRoutes: [`${T1} 10.30.1.0/24 ${n(1)}`],
+    unresolved: { [`${n(1)} 10.20.1.1`]: new RegExp(`${E(1)}\\) is in ${OTHER_VPC}, not the remote VPC`) },
+  },
+  {
+    name: 'unresolved: two ENIs in the remote VPC carry the node IP',
+    nodes: [node(1)],
+    enis: [nic(1), eni(E(0x11), ipOf(1))],
+    tables: [tbl(T1, [])],
+    actions: [],
+    unresolved: { [`${n(1)} 10.20.1.1`]: new RegExp(`several ENIs carry 10\\.20\\.1\\.1: ${E(1)}, ${E(0x11)}`) },
+  },
+  {
+    name: 'one ENI in the remote VPC and a copy elsewhere: the remote one wins',
+    nodes: [node(1)],
+    enis: [nic(1, { vpcId: OTHER_VPC }), eni(E(0x11), ipOf(1))],
+    tables: [tbl(T1, [])],
+    actions: [`create ${T1} 10.30.1.0/24 -> ${E(0x11)}`],
+  },
+  {
+    name: 'no remote VPC known: the ENI resolves wherever it is',
+    nodes: [node(1)],
+    enis: [nic(1, { vpcId: OTHER_VPC })],
+    tables: [tbl(T1, [])],
+    vpcId: null,
+    actions: [`create ${T1} 10.30.1.0/24 -> ${E(1)}`],
+  },
+  {
+    name: 'a node resolved through a secondary private IP of its ENI',
+    nodes: [node(1)],
+    enis: [eni(E(1), '10.20.9.9', { secondaryIps: [ipOf(1)] })],
+    tables: [tbl(T1, [])],
+    actions: [`create ${T1} 10.30.1.0/24 -> ${E(1)}`],
+  },
+  {
+    name: 'several route tables are planned independently',
+    nodes: [node(1), node(2)],
+    enis: [nic(1), nic(2)],
+    tables: [tbl(T2, [route.managed(pod(1), E9), route.managed(pod(7), E9)]), tbl(T1, [route.managed(pod(1), E(1))])],
+    actions: [
+      `keep ${T1} 10.30.1.0/24 -> ${E(1)}`,
+      `create ${T1} 10.30.2.0/24 -> ${E(2)}`,
+      `replace ${T2} 10.30.1.0/24 -> ${E(1)}`,
+      `create ${T2} 10.30.2.0/24 -> ${E(2)}`,
+      `delete ${T2} 10.30.7.0/24`,
+    ],
+  },
+  {
+    name: 'a conflict in one table does not stop the create in another',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.gateway(pod(1), TGW)]), tbl(T2, [])],
+    actions: [`create ${T2} 10.30.1.0/24 -> ${E(1)}`],
+    conflicts: [`${T1} 10.30.1.0/24 ${n(1)} ${TGW}`],
+  },
+  {
+    name: 'guard: an empty CiliumNode list vetoes every deletion, blackholes included',
+    nodes: [],
+    enis: [],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(2), E(2), 'blackhole')])],
+    actions: [`keep ${T1} 10.30.1.0/24`, `keep ${T1} 10.30.2.0/24 [blackhole]`],
+    reasons: {
+      [`keep ${T1} 10.30.1.0/24`]: /^deletion vetoed \(empty-node-list\): stale: no node claims it$/,
+      [`keep ${T1} 10.30.2.0/24 [blackhole]`]: /^deletion vetoed \(empty-node-list\): stale blackhole/,
+    },
+    vetoed: [`${T1} 10.30.1.0/24 empty-node-list`, `${T1} 10.30.2.0/24 empty-node-list`],
+  },
+  {
+    name: 'guard: allowEmpty lets an empty list delete (within the budget)',
+    nodes: [],
+    enis: [],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(2), E(2), 'blackhole')])],
+    guards: { allowEmpty: true },
+    actions: [`delete ${T1} 10.30.1.0/24`, `delete ${T1} 10.30.2.0/24 [blackhole]`],
+  },
+  {
+    name: 'guard: an empty list with no managed routes has nothing to veto',
+    nodes: [],
+    enis: [],
+    tables: [tbl(T1, [])],
+    actions: [],
+  },
+  {
+    name: 'guard: over the budget, active deletions are vetoed and stale blackholes still deleted',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), ...stale(100, 10), ...stale(200, 2, 'blackhole')])],
+    actions: [
+      `keep ${T1} 10.30.1.0/24 -> ${E(1)}`,
+      ...Array.from({ length: 10 }, (_, k) => `keep ${T1} ${pod(100 + k)}`),
+      `delete ${T1} 10.30.200.0/24 [blackhole]`,
+      `delete ${T1} 10.30.201.0/24 [blackhole]`,
+    ],
+    reasons: { [`keep ${T1} 10.30.100.0/24`]: /^deletion vetoed \(deletion-budget\): stale/ },
+    vetoed: Array.from({ length: 10 }, (_, k) => `${T1} ${pod(100 + k)} deletion-budget`),
+  },
+  {
+    name: 'guard: force lifts the budget',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), ...stale(100, 10), ...stale(200, 2, 'blackhole')])],
+    guards: { force: true },
+    actions: [
+      `keep ${T1} 10.30.1.0/24 -> ${E(1)}`,
+      ...Array.from({ length: 10 }, (_, k) => `delete ${T1} ${pod(100 + k)}`),
+      `delete ${T1} 10.30.200.0/24 [blackhole]`,
+      `delete ${T1} 10.30.201.0/24 [blackhole]`,
+    ],
+  },
+  {
+    name: 'guard: the budget counts managed routes and deletions across all tables',
+    nodes: [node(1)],
+    enis: [nic(1)],
+    // 10 managed routes in all, 8 stale: over the budget of 5 although each table alone would be at 4 of 5.
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), ...stale(100, 4)]), tbl(T2, [route.managed(pod(1), E(1)), ...stale(100, 4)])],
+    actions: [
+      `keep ${T1} 10.30.1.0/24 -> ${E(1)}`,
+      ...Array.from({ length: 4 }, (_, k) => `keep ${T1} ${pod(100 + k)}`),
+      `keep ${T2} 10.30.1.0/24 -> ${E(1)}`,
+      ...Array.from({ length: 4 }, (_, k) => `keep ${T2} ${pod(100 + k)}`),
+    ],
+    vetoed: [
+      ...Array.from({ length: 4 }, (_, k) => `${T1} ${pod(100 + k)} deletion-budget`),
+      ...Array.from({ length: 4 }, (_, k) => `${T2} ${pod(100 + k)} deletion-budget`),
+    ],
+  },
+  {
+    name: 'guard: exactly at the budget (4 of 8 managed routes), stale routes are deleted',
+    nodes: [node(1), node(2), node(3), node(4)],
+    enis: [nic(1), nic(2), nic(3), nic(4)],
+    tables: [tbl(T1, [1, 2, 3, 4].map((i) => route.managed(pod(i), E(i))).concat(stale(100, 4)))],
+    actions: [
+      ...[1, 2, 3, 4].map((i) => `keep ${T1} ${pod(i)} -> ${E(i)}`),
+      ...Array.from({ length: 4 }, (_, k) => `delete ${T1} ${pod(100 + k)}`),
+    ],
+  },
+  {
+    name: 'guard: one over the budget (5 of 9 managed routes), all active deletions vetoed',
+    nodes: [node(1), node(2), node(3), node(4)],
+    enis: [nic(1), nic(2), nic(3), nic(4)],
+    tables: [tbl(T1, [1, 2, 3, 4].map((i) => route.managed(pod(i), E(i))).concat(stale(100, 5)))],
+    actions: [
+      ...[1, 2, 3, 4].map((i) => `keep ${T1} ${pod(i)} -> ${E(i)}`),
+      ...Array.from({ length: 5 }, (_, k) => `keep ${T1} ${pod(100 + k)}`),
+    ],
+    vetoed: Array.from({ length: 5 }, (_, k) => `${T1} ${pod(100 + k)} deletion-budget`),
+  },
+  {
+    name: 'protected routes are not proposed for deletion, so they do not spend the budget',
+    nodes: [node(1), ciliumNode('mi-0000000000000refd', '10.10.5.5', ['10.30.96.0/20'])],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), ...stale(100, 10), route.managed(pod(7), E9)])],
+    actions: [
+      `keep ${T1} 10.30.1.0/24 -> ${E(1)}`,
+      `delete ${T1} 10.30.7.0/24`,
+      ...Array.from({ length: 10 }, (_, k) => `keep ${T1} ${pod(100 + k)}`),
+    ],
+    vetoed: [],
+  },
+  {
+    name: 'IPv6: create, keep and delete IPv6 routes beside IPv4 ones',
+    scope: dualStackScope(),
+    nodes: [node(1, [pod(1), 'fd00:30:0:1::/64', 'fd00:30:0:2::/64'])],
+    enis: [nic(1)],
+    tables: [
+      tbl(T1, [
+        route.local('fd00:20::/56'),
+        route.managed('fd00:30:0:2::/64', E(1)),
+        route.managed('fd00:30:0:7::/64', E9),
+        route.managed('fd00:30:0:8::/64', E9, 'blackhole'),
+      ]),
+    ],
+    actions: [
+      `create ${T1} 10.30.1.0/24 -> ${E(1)}`,
+      `create ${T1} fd00:30:0:1::/64 -> ${E(1)}`,
+      `keep ${T1} fd00:30:0:2::/64 -> ${E(1)}`,
+      `delete ${T1} fd00:30:0:7::/64`,
+      `delete ${T1} fd00:30:0:8::/64 [blackhole]`,
+    ],
+  },
+  {
+    name: "IPv6: a node whose InternalIP is IPv6 resolves through the ENI's IPv6 addresses",
+    scope: dualStackScope(),
+    nodes: [ciliumNode(n(1), 'fd00:20::1', ['fd00:30:0:1::/64'])],
+    enis: [eni(E(1), ipOf(1), { ipv6: ['FD00:20:0:0::1'] })],
+    tables: [tbl(T1, [route.managed('fd00:30:0:1::/64', E9, 'blackhole')])],
+    actions: [`replace ${T1} fd00:30:0:1::/64 -> ${E(1)} [blackhole]`],
+  },
+];
+
+function findAction(result: RoutePlan, line: string): RouteAction {
+  const found = result.actions.find((action) => actionLine(action) === line);
+  if (!found) throw new Error(`no action ${line} in\n${actionLines(result).join('\n')}`);
+  return found;
+}
+
+describe('planRoutes scenarios', () => {
+  test.each(cases)('$name', (scenario) => {
+    const result = plan(scenario);
+    expect(actionLines(result)).toEqual(scenario.actions);
+    for (const [line, reason] of Object.entries(scenario.reasons ?? {})) expect(findAction(result, line).reason).toMatch(reason);
+    expect(result.conflicts.map((c) => `${c.routeTableId} ${c.destination} ${c.node} ${c.existingTarget}`)).toEqual(scenario.conflicts ?? []);
+    if (scenario.protectedRoutes) {
+      expect(result.protected.map((p) => `${p.routeTableId} ${p.destination} ${p.node}`).sort()).toEqual([...scenario.protectedRoutes].sort());
+    }
+    const unresolved = Object.fromEntries(result.unresolved.map((u) => [`${u.node} ${u.ip}`, u.reason]));
+    expect(Object.keys(unresolved).sort()).toEqual(Object.keys(scenario.unresolved ?? {}).sort());
+    for (const [key, reason] of Object.entries(scenario.unresolved ?? {})) expect(unresolved[key]).toMatch(reason);
+    expect(result.vetoed.map((v) => `${v.routeTableId} ${v.destination} ${v.guard}`).sort()).toEqual([...(scenario.vetoed ?? [])].sort());
+  });
+
+  test.each(cases)('counts agree with the actions: $name', (scenario) => {
+    const result = plan(scenario);
+    const count = (kind: string) => result.actions.filter((action) => action.action === kind).length;
+    expect(result.counts).toEqual({
+      create: count('create'),
+      replace: count('replace'),
+      delete: count('delete'),
+      keep: count('keep'),
+      vetoed: result.vetoed.length,
+      drift: count('create') + count('replace') + count('delete') + result.vetoed.length,
+      managedRoutes: scenario.tables.flatMap((t) => t.routes).filter((r) => managedDestination(r, scenario.scope ?? labScope())).length,
+      sourceDestCheckFixes: result.sourceDestCheck.filter((fix) => fix.action === 'disable').length,
+    });
+  });
+
+  test.each(cases)('routes the controller does not manage never appear in actions: $name', (scenario) => {
+    const result = plan(scenario);
+    const scope = scenario.scope ?? labScope();
+    for (const t of scenario.tables) {
+      const touched = new Set(result.actions.filter((a) => a.routeTableId === t.routeTableId).map((a) => a.destination));
+      for (const r of t.routes) if (!managedDestination(r, scope)) expect(touched.has(r.destination)).toBe(false);
+    }
+  });
+
+  test.each(cases)('one action per (table, destination), every managed route accounted for: $name', (scenario) => {
+    const result = plan(scenario);
+    const keys = result.actions.map((a) => `${a.routeTableId} ${a.destination}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    const scope = scenario.scope ?? labScope();
+    for (const t of scenario.tables) {
+      for (const r of t.routes) if (managedDestination(r, scope)) expect(keys).toContain(`${t.routeTableId} ${r.destination}`);
+    }
+  });
+
+  test.each(cases)('the plan is a pure function of its input: $name', (scenario) => {
+    const input = planInput(scenario);
+    const snapshot = JSON.stringify(input);
+    const first = planRoutes(input);
+    expect(JSON.stringify(input)).toBe(snapshot);
+    expect(planRoutes(input)).toEqual(first);
+  });
+});
+
+describe('planRoutes details', () => {
+  test('a replace records what the route pointed at, a create does not', () => {
+    const result = plan({ nodes: [node(1), node(2)], enis: [nic(1), nic(2)], tables: [tbl(T1, [route.managed(pod(1), E9, 'blackhole')])] });
+    expect(findAction(result, `replace ${T1} 10.30.1.0/24 -> ${E(1)} [blackhole]`)).toMatchObject({ previousTarget: E9, node: n(1), blackhole: true });
+    const create = findAction(result, `create ${T1} 10.30.2.0/24 -> ${E(2)}`);
+    expect(create.previousTarget).toBeUndefined();
+    expect(create.node).toBe(n(2));
+  });
+
+  test('a delete names no target and records the previous one', () => {
+    const result = plan({ nodes: [node(1)], enis: [nic(1)], tables: [tbl(T1, [route.managed(pod(7), E9)])] });
+    const deletion = findAction(result, `delete ${T1} 10.30.7.0/24`);
+    expect(deletion.target).toBeUndefined();
+    expect(deletion.previousTarget).toBe(E9);
+  });
+
+  test('a vetoed deletion records its previous target and the guard reason', () => {
+    const result = plan({ nodes: [], enis: [], tables: [tbl(T1, [route.managed(pod(7), E9)])] });
+    expect(result.vetoed).toEqual([
+      { routeTableId: T1, destination: pod(7), previousTarget: E9, guard: 'empty-node-list', reason: expect.stringMatching(/CiliumNode list is empty/) },
+    ]);
+  });
+
+  test('a mixed plan counts each kind once and drift = create + replace + delete + vetoed', () => {
+    const result = plan({
+      nodes: [node(1), node(2), node(3), node(4)],
+      enis: [nic(1), nic(2), nic(3, { sourceDestCheck: true }), nic(4)],
+      tables: [
+        tbl(T1, [
+          route.managed(pod(1), E(1)), // keep
+          route.managed(pod(2), E9), // replace
+          route.managed(pod(3), E9, 'blackhole'), // replace
+          route.managed(pod(7), E9), // delete
+          route.managed(pod(8), E9, 'blackhole'), // delete
+        ]),
+      ],
+    });
+    expect(result.counts).toEqual({ create: 1, replace: 2, delete: 2, keep: 1, vetoed: 0, drift: 5, managedRoutes: 5, sourceDestCheckFixes: 1 });
+  });
+
+  test('vetoed deletions are counted both as keeps and in drift', () => {
+    const result = plan({ nodes: [], enis: [], tables: [tbl(T1, [route.managed(pod(1), E9), route.managed(pod(2), E9)])] });
+    expect(result.counts).toMatchObject({ keep: 2, delete: 0, vetoed: 2, drift: 2, managedRoutes: 2 });
+  });
+
+  test('refusals and pending nodes are passed through; the VPC is reported', () => {
+    const scenario: Scenario = { nodes: [node(1, []), refusedNode], enis: [nic(1)], tables: [tbl(T1, [])] };
+    const input = planInput(scenario);
+    const result = planRoutes(input);
+    expect(result.refused).toEqual(input.claims.refused);
+    expect(result.refused.map((r) => r.kind)).toEqual(['node-ip-out-of-scope']);
+    expect(result.pending).toEqual([{ node: n(1), ip: ipOf(1) }]);
+    expect(result.vpcId).toBe(REMOTE_VPC);
+    expect(plan({ ...scenario, vpcId: null }).vpcId).toBeUndefined();
+  });
+
+  test('an unresolved node lists the CIDRs it claims', () => {
+    const result = plan({ nodes: [node(1, [pod(1), pod(2)])], enis: [], tables: [tbl(T1, [])] });
+    expect(result.unresolved).toEqual([{ node: n(1), ip: ipOf(1), cidrs: [pod(1), pod(2)], reason: expect.any(String) }]);
+    expect(result.actions).toEqual([]);
+  });
+
+  test('no route tables: nothing to do, but source/dest check is still planned', () => {
+    const result = plan({ nodes: [node(1)], enis: [nic(1, { sourceDestCheck: true })], tables: [] });
+    expect(result.actions).toEqual([]);
+    expect(result.sourceDestCheck).toEqual([{ networkInterfaceId: E(1), node: n(1), action: 'disable' }]);
+  });
+});
+
+describe('source/dest check', () => {
+  test.each<[string, Scenario, string[]]>([
+    [
+      'disable where it is on, keep where it is off',
+      { nodes: [node(1), node(2)], enis: [nic(1, { sourceDestCheck: true }), nic(2, { sourceDestCheck: false })], tables: [tbl(T1, [])] },
+      [`${E(1)} ${n(1)} disable`, `${E(2)} ${n(2)} keep`],
+    ],
+    [
+      'one entry per ENI when two nodes share it',
+      {
+        nodes: [node(1), node(2)],
+        enis: [eni(E(1), ipOf(1), { secondaryIps: [ipOf(2)], sourceDestCheck: true })],
+        tables: [tbl(T1, [])],
+      },
+      [`${E(1)} ${n(1)} disable`],
+    ],
+    [
+      'a pending node with a resolved ENI still gets it',
+      { nodes: [node(1, [])], enis: [nic(1, { sourceDestCheck: true })], tables: [tbl(T1, [])] },
+      [`${E(1)} ${n(1)} disable`],
+    ],
+    [
+      'a node whose CIDRs all conflict still gets it',
+      { nodes: [node(1), node(2, [pod(1)])], enis: [nic(1, { sourceDestCheck: true }), nic(2, { sourceDestCheck: true })], tables: [tbl(T1, [])] },
+      [`${E(1)} ${n(1)} disable`, `${E(2)} ${n(2)} disable`],
+    ],
+    [
+      'refused and unresolved nodes get nothing',
+      {
+        nodes: [ciliumNode(n(1), '10.10.5.5', [pod(1)]), node(2), node(3)],
+        enis: [eni(E(1), '10.10.5.5', { sourceDestCheck: true }), nic(2, { vpcId: OTHER_VPC, sourceDestCheck: true })],
+        tables: [tbl(T1, [])],
+      },
+      [],
+    ],
+  ])('%s', (_name, scenario, expected) => {
+    const result = plan(scenario);
+    expect(result.sourceDestCheck.map((fix) => `${fix.networkInterfaceId} ${fix.node} ${fix.action}`)).toEqual(expected);
+    expect(result.counts.sourceDestCheckFixes).toBe(expected.filter((line) => line.endsWith('disable')).length);
+  });
+});
+
+describe('ordering', () => {
+  const scenario: Scenario = {
+    scope: dualStackScope(),
+    nodes: [node(3), node(1, [pod(1), 'fd00:30:0:1::/64']), node(2), node(12)],
+    enis: [nic(12), nic(2), nic(1), nic(3)],
+    tables: [
+      tbl(T2, [route.managed(pod(12), E9), route.managed('fd00:30:0:9::/64', E9), route.managed(pod(3), E(3)), route.managed('10.30.0.0/23', E9)]),
+      tbl(T1, [route.managed(pod(2), E9, 'blackhole'), route.managed(pod(40), E9), route.managed('10.30.4.0/22', E9, 'blackhole')]),
+    ],
+  };
+
+  test('actions are sorted by table, then address (IPv4 before IPv6), then widest first', () => {
+    expect(actionLines(plan(scenario))).toEqual([
+      `create ${T1} 10.30.1.0/24 -> ${E(1)}`,
+      `replace ${T1} 10.30.2.0/24 -> ${E(2)} [blackhole]`,
+      `create ${T1} 10.30.3.0/24 -> ${E(3)}`,
+      `delete ${T1} 10.30.4.0/22 [blackhole]`,
+      `create ${T1} 10.30.12.0/24 -> ${E(12)}`,
+      `delete ${T1} 10.30.40.0/24`,
+      `create ${T1} fd00:30:0:1::/64 -> ${E(1)}`,
+      `delete ${T2} 10.30.0.0/23`,
+      `create ${T2} 10.30.1.0/24 -> ${E(1)}`,
+      `create ${T2} 10.30.2.0/24 -> ${E(2)}`,
+      `keep ${T2} 10.30.3.0/24 -> ${E(3)}`,
+      `replace ${T2} 10.30.12.0/24 -> ${E(12)}`,
+      `create ${T2} fd00:30:0:1::/64 -> ${E(1)}`,
+      `delete ${T2} fd00:30:0:9::/64`,
+    ]);
+  });
+
+  const reversed = (s: Scenario): Scenario => ({
+    ...s,
+    nodes: [...s.nodes].reverse(),
+    enis: [...s.enis].reverse(),
+    tables: [...s.tables].reverse().map((t) => ({ ...t, routes: [...t.routes].reverse() })),
+  });
+  const rotated = (s: Scenario): Scenario => ({
+    ...s,
+    nodes: [...s.nodes.slice(1), ...s.nodes.slice(0, 1)],
+    tables: s.tables.map((t) => ({ ...t, routes: [...t.routes.slice(3), ...t.routes.slice(0, 3)] })),
+  });
+
+  test.each([
+    ['reversed', reversed],
+    ['rotated', rotated],
+  ])('the same actions whatever the order of the input (%s)', (_name, reorder) => {
+    expect(plan(reorder(scenario)).actions).toEqual(plan(scenario).actions);
+    expect(plan(reorder(scenario)).counts).toEqual(plan(scenario).counts);
+  });
+});
+
+describe('mutationsOf', () => {
+  test('upserts (create and replace, in plan order) first, deletions last; keeps are no mutation', () => {
+    const result = plan({
+      nodes: [node(1), node(2), node(3)],
+      enis: [nic(1), nic(2), nic(3)],
+      tables: [
+        tbl(T2, [route.managed(pod(1), E9), route.managed(pod(0), E9)]),
+        tbl(T1, [route.managed(pod(0), E9), route.managed(pod(2), E(2)), route.managed(pod(3), E9, 'blackhole')]),
+      ],
+    });
+    const { upserts, deletions } = mutationsOf(result);
+    expect(upserts.map(actionLine)).toEqual([
+      `create ${T1} 10.30.1.0/24 -> ${E(1)}`,
+      `replace ${T1} 10.30.3.0/24 -> ${E(3)} [blackhole]`,
+      `replace ${T2} 10.30.1.0/24 -> ${E(1)}`,
+      `create ${T2} 10.30.2.0/24 -> ${E(2)}`,
+      `create ${T2} 10.30.3.0/24 -> ${E(3)}`,
+    ]);
+    expect(deletions.map(actionLine)).toEqual([`delete ${T1} 10.30.0.0/24`, `delete ${T2} 10.30.0.0/24`]);
+  });
+
+  test('vetoed deletions are not mutations', () => {
+    const result = plan({ nodes: [], enis: [], tables: [tbl(T1, [route.managed(pod(1), E9)])] });
+    expect(mutationsOf(result)).toEqual({ upserts: [], deletions: [] });
+  });
+});
+
+describe('managedDestination', () => {
+  const scope = labScope();
+  test.each<[string, RouteRecord, string | undefined]>([
+    ['CreateRoute to an ENI in the pod network', route.managed(pod(1), E(1)), '10.30.1.0/24'],
+    ['blackholed CreateRoute to an ENI', route.managed(pod(1), E(1), 'blackhole'), '10.30.1.0/24'],
+    ['CreateRoute to an instance', route.instance(pod(1), 'i-0123456789abcdef0'), '10.30.1.0/24'],
+    ['the whole pod network to an ENI', route.managed('10.30.0.0/16', E(1)), '10.30.0.0/16'],
+    ['the local route', route.local(), undefined],
+    ['a TGW route outside the pod network', route.gateway('10.10.0.0/16'), undefined],
+    ['the 100.64/10 shop network', route.gateway('100.64.0.0/10'), undefined],
+    ['a TGW route inside the pod network', route.gateway('10.30.0.0/16'), undefined],
+    ['a propagated route', route.propagated(pod(1)), undefined],
+    ['a prefix-list route', route.prefixList(), undefined],
+    ['an ENI route with origin CreateRouteTable', route.withOrigin(pod(1), 'CreateRouteTable', E(1)), undefined],
+    ['an ENI route with no origin reported', route.withOrigin(pod(1), '', E(1)), undefined],
+    ['an ENI route outside the pod network', route.managed('10.40.0.0/24', E(1)), undefined],
+    ['an ENI route wider than the pod network', route.managed('10.30.0.0/15', E(1)), undefined],
+    ['an IPv6 ENI route outside an IPv4-only scope', route.managed('fd00:30::/64', E(1)), undefined],
+    ['an ENI route that also names a gateway', { ...route.managed(pod(1), E(1)), gatewayTarget: TGW }, undefined],
+    ['a CreateRoute with no target at all', { destination: pod(1), destinationType: 'ipv4', origin: 'CreateRoute', state: 'active' }, undefined],
+    ['an unparsable destination', route.managed('10.30.1.0', E(1)), undefined],
+  ])('%s', (_name, r, expected) => {
+    expect(managedDestination(r, scope)?.text).toBe(expected);
+  });
+});
+
+describe('routeTarget', () => {
+  test.each<[string, RouteRecord, string]>([
+    ['an ENI', route.managed(pod(1), E(1)), E(1)],
+    ['an instance with its ENI prefers the ENI', route.instance(pod(1), 'i-0123456789abcdef0', E(1)), E(1)],
+    ['an instance alone', route.instance(pod(1), 'i-0123456789abcdef0'), 'i-0123456789abcdef0'],
+    ['a gateway', route.gateway('10.10.0.0/16', TGW), TGW],
+    ['the local route', route.local(), 'local'],
+    ['nothing', { destination: pod(1), destinationType: 'ipv4', origin: 'CreateRoute', state: 'blackhole' }, 'unknown'],
+  ])('%s', (_name, r, expected) => {
+    expect(routeTarget(r)).toBe(expected);
+  });
+});
