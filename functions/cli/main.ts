@@ -10,24 +10,10 @@ import { toExecCredential } from '../adapters/token.js';
 import { type ControllerDeps, createClusterTokenProvider, createControllerDeps } from '../service/dependencies.js';
 import { type RunMode, observe, planFromState, reconcile } from '../service/reconcile.js';
 import { nodeStatuses, planText, reportJson, statusText } from './format.js';
+import { CLI_LABELS } from './labels.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, vetoed: 3 } as const;
 
-export const CLI_LABELS: ConfigLabels = {
-  clusterName: '--cluster',
-  region: '--region',
-  routeTableIds: '--route-table-ids',
-  routeTableTag: '--route-table-tag',
-  vpcId: '--vpc-id',
-  readerRoleArn: '--reader-role-arn',
-  podNetworks: '--pod-networks',
-  nodeNetworks: '--node-networks',
-  maxDeleteFraction: '--max-delete-fraction',
-  minDeleteBudget: '--min-delete-budget',
-  allowEmpty: '--allow-empty',
-  force: '--force',
-  applyConcurrency: '--concurrency',
-};
 
 export interface CliIo {
   stdout: (text: string) => void;

@@ -6,24 +6,9 @@ import {
   rawConfigFromEnv,
 } from '../../../functions/core/config.js';
 import { ConfigError } from '../../../functions/core/errors.js';
+import { CLI_LABELS } from '../../../functions/cli/labels.js';
 import { DEFAULT_GUARD_OPTIONS } from '../../../functions/core/types.js';
 
-/** The names an operator types on the command line. */
-const CLI_LABELS: ConfigLabels = {
-  clusterName: '--cluster',
-  region: '--region',
-  routeTableIds: '--route-table-ids',
-  routeTableTag: '--route-table-tag',
-  vpcId: '--vpc-id',
-  readerRoleArn: '--reader-role-arn',
-  podNetworks: '--pod-networks',
-  nodeNetworks: '--node-networks',
-  maxDeleteFraction: '--max-delete-fraction',
-  minDeleteBudget: '--min-delete-budget',
-  allowEmpty: '--allow-empty',
-  force: '--force',
-  applyConcurrency: '--apply-concurrency',
-};
 
 const RTB = 'rtb-0123456789abcdef0';
 const RTB2 = 'rtb-0fedcba987654321f';
