@@ -119,28 +119,30 @@ export function nodeStatuses(plan: RoutePlan, state: ObservedState): NodeStatus[
   return state.ciliumNodes.map((record): NodeStatus => {
     const name = record.name;
     const claim = state.claims.nodes.find((node) => node.node === name);
-    const fix = plan.sourceDestCheck.find((entry) => entry.node === name);
+    const routed = plan.routed.find((node) => node.node === name);
+    const fix = routed ? plan.sourceDestCheck.find((entry) => entry.networkInterfaceId === routed.networkInterfaceId) : undefined;
     const refusals = plan.refused.filter((entry) => entry.node === name);
     const unresolved = plan.unresolved.find((entry) => entry.node === name);
-    const actions = plan.actions.filter((action) => action.node === name);
-    const drift = actions.filter((action) => action.action !== 'keep');
+    const pending = plan.pending.some((entry) => entry.node === name);
+    const drift = plan.actions.filter((action) => action.node === name && action.action !== 'keep');
+    const claimed = [...record.podCIDRs, ...record.poolCIDRs.flatMap((pool) => pool.cidrs)];
     const base = {
       name,
       ip: claim?.ip.text ?? record.addresses.find((address) => address.type === 'InternalIP')?.ip ?? null,
-      networkInterfaceId: fix?.networkInterfaceId ?? null,
+      networkInterfaceId: routed?.networkInterfaceId ?? null,
       sourceDestCheck: fix ? (fix.action === 'disable' ? ('on' as const) : ('off' as const)) : null,
-      cidrs: claim ? claim.cidrs.map((cidr) => cidr.text) : [...record.podCIDRs, ...record.poolCIDRs.flatMap((pool) => pool.cidrs)],
+      cidrs: routed && routed.cidrs.length > 0 ? routed.cidrs : claimed,
     };
-    if (!claim) return { ...base, state: 'refused', detail: refusals.map((r) => `${r.field}: ${r.reason}`).join('; ') };
-    if (unresolved) return { ...base, state: 'unresolved', detail: unresolved.reason };
     const notes = refusals.map((r) => `${r.field}: ${r.reason}`);
+    if (!claim) return { ...base, state: 'refused', detail: notes.join('; ') };
+    if (unresolved) return { ...base, state: 'unresolved', detail: unresolved.reason };
     if (drift.length || fix?.action === 'disable') {
       const detail = [...drift.map((a) => `${a.action} ${a.destination} in ${a.routeTableId}`), ...(fix?.action === 'disable' ? ['source/dest check is on'] : []), ...notes];
       return { ...base, state: 'drift', detail: detail.join('; ') };
     }
-    if (claim.cidrs.length === 0) {
-      return { ...base, state: 'pending', detail: ['no pod CIDR allocated yet', ...notes].join('; ') };
-    }
+    if (pending) return { ...base, state: 'pending', detail: 'no pod CIDR allocated yet' };
+    // Every CIDR it claims was refused (out of scope or disputed): nothing of it is routed.
+    if (claim.cidrs.length === 0) return { ...base, state: 'refused', detail: notes.join('; ') };
     return { ...base, state: 'routed', detail: ['routes in place', ...notes].join('; ') };
   });
 }

@@ -11,6 +11,7 @@ import { type ControllerDeps, createClusterTokenProvider, createControllerDeps }
 import { type RunMode, observe, planFromState, reconcile } from '../service/reconcile.js';
 import { nodeStatuses, planText, reportJson, statusText } from './format.js';
 import { CLI_LABELS } from './labels.js';
+import { redactSecrets } from '../shared/redact.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, vetoed: 3 } as const;
 
@@ -152,7 +153,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`error: ${cliField(error.field)}: ${error.message.slice(error.field.length + 2)}\n`);
       return EXIT.usage;
     }
-    io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    // Library errors may echo a request; what reaches a terminal or CI log is scrubbed like a log line.
+    io.stderr(`error: ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`);
     return EXIT.error;
   }
 }

@@ -146,6 +146,63 @@ export class FakeEc2 implements Ec2Port {
   }
 }
 
+/** One start or end of a mutating call on an InstrumentedEc2, in the order they happened. */
+export interface MutationEvent {
+  phase: 'start' | 'end';
+  method: string;
+  args: unknown[];
+}
+
+/**
+ * A FakeEc2 whose mutations can be slowed down (real timers), made to fail one by one, and watched: it logs
+ * when each mutation starts and ends and the most mutations ever in flight at once. Reads are unchanged.
+ */
+export class InstrumentedEc2 extends FakeEc2 {
+  /** Return an error to make that one mutation fail (the call is still recorded in `calls`). */
+  failWhen?: (call: PortCall) => Error | undefined;
+  /** How long each mutation takes, in ms (0: it still yields once to the event loop). */
+  delay: (call: PortCall) => number = () => 0;
+  readonly events: MutationEvent[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+
+  private async mutate<T>(method: string, args: unknown[], run: () => Promise<T>): Promise<T> {
+    const call = { method, args };
+    this.events.push({ phase: 'start', ...call });
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const ms = this.delay(call);
+      await (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+      const failure = this.failWhen?.(call);
+      if (failure) {
+        this.calls.push(call);
+        throw failure;
+      }
+      return await run();
+    } finally {
+      this.inFlight -= 1;
+      this.events.push({ phase: 'end', ...call });
+    }
+  }
+
+  override createRoute(routeTableId: string, destination: string, networkInterfaceId: string): Promise<CreateRouteOutcome> {
+    return this.mutate('createRoute', [routeTableId, destination, networkInterfaceId], () => super.createRoute(routeTableId, destination, networkInterfaceId));
+  }
+
+  override replaceRoute(routeTableId: string, destination: string, networkInterfaceId: string): Promise<ReplaceRouteOutcome> {
+    return this.mutate('replaceRoute', [routeTableId, destination, networkInterfaceId], () => super.replaceRoute(routeTableId, destination, networkInterfaceId));
+  }
+
+  override deleteRoute(routeTableId: string, destination: string): Promise<DeleteRouteOutcome> {
+    return this.mutate('deleteRoute', [routeTableId, destination], () => super.deleteRoute(routeTableId, destination));
+  }
+
+  override disableSourceDestCheck(networkInterfaceId: string): Promise<void> {
+    return this.mutate('disableSourceDestCheck', [networkInterfaceId], () => super.disableSourceDestCheck(networkInterfaceId));
+  }
+}
+
 export class FakeClusterPort implements ClusterPort {
   readonly calls: PortCall[] = [];
   failure?: Error;
@@ -254,6 +311,8 @@ export function labClusterInfo(remoteNetworks: RemoteNetworks = REMOTE_NETWORKS)
 
 export interface FakeWorldOptions {
   cluster?: ClusterInfo;
+  /** Use this EC2 fake (e.g. an InstrumentedEc2) instead of building one; `tables` and `interfaces` are then ignored. */
+  ec2?: FakeEc2;
   nodes?: CiliumNodeRecord[];
   interfaces?: NetworkInterfaceRecord[];
   tables?: FakeRouteTable[];
@@ -275,10 +334,12 @@ export interface FakeWorld {
 /** The lab, before the controller's first run: the route is missing and source/dest check is on. */
 export function fakeWorld(options: FakeWorldOptions = {}): FakeWorld {
   const now = options.now ?? steppingClock();
-  const ec2 = new FakeEc2(
-    options.tables ?? [table(LAB_ROUTE_TABLE, foreignRoutes())],
-    options.interfaces ?? [eni(LAB_ENI, LAB_NODE_IP, { sourceDestCheck: true, instanceId: LAB_INSTANCE, vpcId: REMOTE_VPC })],
-  );
+  const ec2 =
+    options.ec2 ??
+    new FakeEc2(
+      options.tables ?? [table(LAB_ROUTE_TABLE, foreignRoutes())],
+      options.interfaces ?? [eni(LAB_ENI, LAB_NODE_IP, { sourceDestCheck: true, instanceId: LAB_INSTANCE, vpcId: REMOTE_VPC })],
+    );
   const cluster = new FakeClusterPort(options.cluster ?? labClusterInfo());
   const tokens = new FakeTokenPort();
   const kubernetes = new FakeKubernetes(options.nodes ?? [factsNode()], tokens);

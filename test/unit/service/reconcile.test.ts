@@ -1,0 +1,424 @@
+/**
+ * The reconcile service over the port fakes: reads are all-or-nothing (any failed or inconsistent read
+ * aborts before the first mutation), mutations run in a safe order with bounded concurrency, one failed
+ * mutation does not stop the others, and a converged world plans nothing.
+ */
+import { type ControllerConfig, ENV_LABELS, type RawControllerConfig, parseControllerConfig } from '../../../functions/core/config.js';
+import { IncompleteReadError } from '../../../functions/core/errors.js';
+import type { CiliumNodeRecord, NetworkInterfaceRecord } from '../../../functions/core/types.js';
+import { type ReconcileDeps, applyPlan, observe, planFromState, reconcile } from '../../../functions/service/reconcile.js';
+import { OTHER_VPC, REMOTE_VPC, ciliumNode, eni, eniId, factsNode, foreignRoutes, nodeName, route, table } from '../../support/builders.js';
+import {
+  type FakeRouteTable,
+  type FakeWorld,
+  InstrumentedEc2,
+  LAB_CLUSTER,
+  LAB_ENI,
+  LAB_NODE,
+  LAB_NODE_IP,
+  LAB_POD_CIDR,
+  LAB_ROUTE_TABLE,
+  type MutationEvent,
+  type PortCall,
+  fakeWorld,
+  labClusterInfo,
+  steppingClock,
+} from '../../support/fakes.js';
+
+const T1 = LAB_ROUTE_TABLE;
+const T2 = 'rtb-0a1b2c3d4e5f60002';
+const NODE_B = nodeName(2);
+const NODE_B_IP = '10.20.1.11';
+const NODE_B_CIDR = '10.30.1.0/24';
+const ENI_B = eniId(2);
+const WRONG_ENI = eniId(0x99);
+const STALE_ENI = eniId(0x98);
+const STALE_CIDR = '10.30.9.0/24';
+
+function config(overrides: Partial<RawControllerConfig> = {}): ControllerConfig {
+  return parseControllerConfig({ clusterName: LAB_CLUSTER, routeTableIds: `${T1},${T2}`, ...overrides }, ENV_LABELS);
+}
+
+/**
+ * Two nodes, two managed tables. T1 drifted: the lab node's route points at a wrong ENI, node B's route is
+ * missing, and a stale route is left over; T2 is right. The lab node's ENI still checks source/dest.
+ */
+function driftTables(): FakeRouteTable[] {
+  return [
+    table(T1, [...foreignRoutes(), route.managed(LAB_POD_CIDR, WRONG_ENI), route.managed(STALE_CIDR, STALE_ENI)]),
+    table(T2, [...foreignRoutes(), route.managed(LAB_POD_CIDR, LAB_ENI), route.managed(NODE_B_CIDR, ENI_B)]),
+  ];
+}
+const driftNodes = (): CiliumNodeRecord[] => [factsNode(), ciliumNode(NODE_B, NODE_B_IP, [NODE_B_CIDR])];
+const driftInterfaces = (): NetworkInterfaceRecord[] => [eni(LAB_ENI, LAB_NODE_IP, { sourceDestCheck: true }), eni(ENI_B, NODE_B_IP)];
+
+function driftWorld(ec2?: InstrumentedEc2): FakeWorld {
+  if (ec2) {
+    ec2.tables = driftTables();
+    ec2.interfaces = driftInterfaces();
+  }
+  return fakeWorld({ nodes: driftNodes(), tables: driftTables(), interfaces: driftInterfaces(), ...(ec2 ? { ec2 } : {}) });
+}
+
+/** `n` nodes, each with a pod CIDR and an ENI whose source/dest check is on, and none of their routes yet. */
+function manyNodesWorld(n: number, ec2: InstrumentedEc2): FakeWorld {
+  const nodes = Array.from({ length: n }, (_, i) => ciliumNode(nodeName(i + 1), `10.20.2.${i + 1}`, [`10.30.${i + 1}.0/24`]));
+  ec2.tables = [table(T1, foreignRoutes())];
+  ec2.interfaces = Array.from({ length: n }, (_, i) => eni(eniId(i + 1), `10.20.2.${i + 1}`, { sourceDestCheck: true }));
+  return fakeWorld({ nodes, ec2 });
+}
+
+const callLine = (call: PortCall) => `${call.method} ${call.args.join(' ')}`;
+const mutationLines = (world: FakeWorld) => world.ec2.mutations().map(callLine);
+
+async function incompleteRead(run: Promise<unknown>): Promise<IncompleteReadError> {
+  const error = await run.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(IncompleteReadError);
+  return error as IncompleteReadError;
+}
+
+describe('observe: any failed or inconsistent read aborts the run before the first mutation', () => {
+  test('the drift world reads completely (baseline for the failure cases below)', async () => {
+    const world = driftWorld();
+    const state = await observe(world.deps, config());
+    expect(state.vpcId).toBe(REMOTE_VPC);
+    expect(state.routeTables.map((t) => t.routeTableId)).toEqual([T1, T2]);
+    expect(state.ciliumNodes.map((n) => n.name)).toEqual([LAB_NODE, NODE_B]);
+    expect(state.networkInterfaces.map((e) => e.networkInterfaceId).sort()).toEqual([ENI_B, LAB_ENI].sort());
+    const report = await reconcile(world.deps, config(), 'apply');
+    expect(report.status).toBe('ok');
+    expect(world.ec2.mutations().length).toBeGreaterThan(0);
+  });
+
+  test.each<[string, IncompleteReadError['source'], (world: FakeWorld) => void]>([
+    ['DescribeCluster fails', 'cluster', (w) => (w.cluster.failure = Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }))],
+    ['listing CiliumNodes fails (the port never returns a partial list, so a failed later page throws too)', 'ciliumnodes', (w) => (w.kubernetes.failure = () => Object.assign(new Error('list ciliumnodes failed: HTTP 500 on page 2'), { name: 'KubernetesApiError' }))],
+    ['DescribeRouteTables fails', 'route-tables', (w) => (w.ec2.failures.describeRouteTables = Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' }))],
+    ['DescribeNetworkInterfaces fails', 'network-interfaces', (w) => (w.ec2.failures.findNetworkInterfaces = Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' }))],
+  ])('%s → IncompleteReadError(%s), the cause kept, nothing mutated', async (_name, source, breakIt) => {
+    const world = driftWorld();
+    breakIt(world);
+    const error = await incompleteRead(reconcile(world.deps, config(), 'apply'));
+    expect(error.source).toBe(source);
+    expect(error.message).toMatch(new RegExp(`^${source}: read failed, nothing was changed: `));
+    expect(error.cause).toBeInstanceOf(Error);
+    expect(error.message).toContain((error.cause as Error).message);
+    expect(world.ec2.mutations()).toEqual([]);
+  });
+
+  test('connecting to the Kubernetes API (token, client) fails → IncompleteReadError(ciliumnodes), nothing mutated', async () => {
+    const world = driftWorld();
+    const deps: ReconcileDeps = {
+      ...world.deps,
+      ciliumNodes: async () => {
+        throw new Error('AssumeRole failed: AccessDenied');
+      },
+    };
+    const error = await incompleteRead(reconcile(deps, config(), 'apply'));
+    expect(error.source).toBe('ciliumnodes');
+    expect(error.message).toContain('AssumeRole failed: AccessDenied');
+    expect(world.ec2.mutations()).toEqual([]);
+  });
+
+  test('the cluster has no remote pod networks → IncompleteReadError(cluster), nothing mutated', async () => {
+    const world = fakeWorld({ cluster: labClusterInfo({ remoteNodeNetworks: ['10.20.0.0/16'], remotePodNetworks: [] }) });
+    const error = await incompleteRead(reconcile(world.deps, config({ routeTableIds: T1 }), 'apply'));
+    expect(error.source).toBe('cluster');
+    expect(error.message).toContain('remotePodNetworks');
+    expect(world.ec2.mutations()).toEqual([]);
+  });
+
+  test('an explicitly named route table missing from DescribeRouteTables → IncompleteReadError naming it, nothing mutated', async () => {
+    const world = driftWorld();
+    const missing = 'rtb-0a1b2c3d4e5f6ffff';
+    const error = await incompleteRead(reconcile(world.deps, config({ routeTableIds: `${T1},${missing},${T2}` }), 'apply'));
+    expect(error.source).toBe('route-tables');
+    expect(error.message).toContain(missing);
+    expect(error.message).not.toContain(T2);
+    expect(world.ec2.mutations()).toEqual([]);
+  });
+
+  test('managed tables in two VPCs → IncompleteReadError naming both VPCs, nothing mutated', async () => {
+    const [t1, t2] = driftTables();
+    const world = fakeWorld({ nodes: driftNodes(), interfaces: driftInterfaces(), tables: [t1!, { ...t2!, vpcId: OTHER_VPC }] });
+    const error = await incompleteRead(reconcile(world.deps, config(), 'apply'));
+    expect(error.source).toBe('route-tables');
+    expect(error.message).toContain(REMOTE_VPC);
+    expect(error.message).toContain(OTHER_VPC);
+    expect(world.ec2.mutations()).toEqual([]);
+  });
+
+  test('two VPCs through a tag selector are refused the same way', async () => {
+    const [t1, t2] = driftTables();
+    const tags = { 'eks-hybrid-routes/managed': 'true' };
+    const world = fakeWorld({ nodes: driftNodes(), interfaces: driftInterfaces(), tables: [{ ...t1!, tags }, { ...t2!, vpcId: OTHER_VPC, tags }] });
+    const error = await incompleteRead(reconcile(world.deps, config({ routeTableIds: undefined, routeTableTag: 'eks-hybrid-routes/managed=true' }), 'apply'));
+    expect(error.source).toBe('route-tables');
+    expect(world.ec2.mutations()).toEqual([]);
+  });
+
+  test('tables outside the configured remote VPC → IncompleteReadError, nothing mutated', async () => {
+    const world = driftWorld();
+    const error = await incompleteRead(reconcile(world.deps, config({ vpcId: OTHER_VPC }), 'apply'));
+    expect(error.source).toBe('route-tables');
+    expect(error.message).toContain(OTHER_VPC);
+    expect(world.ec2.mutations()).toEqual([]);
+  });
+
+  test('a tag that matches no table while nodes exist → IncompleteReadError (the remote VPC is unknown), nothing mutated', async () => {
+    const world = driftWorld();
+    const error = await incompleteRead(reconcile(world.deps, config({ routeTableIds: undefined, routeTableTag: 'nobody=uses-this' }), 'apply'));
+    expect(error.source).toBe('route-tables');
+    expect(world.ec2.mutations()).toEqual([]);
+    expect(world.ec2.calls.map((c) => c.method)).not.toContain('findNetworkInterfaces');
+  });
+});
+
+describe('applyPlan', () => {
+  async function plannedFor(world: FakeWorld, cfg = config()) {
+    return planFromState(await observe(world.deps, cfg), cfg);
+  }
+
+  const firstIndex = (events: MutationEvent[], phase: MutationEvent['phase'], methods: string[]) =>
+    events.findIndex((e) => e.phase === phase && methods.includes(e.method));
+  const lastIndex = (events: MutationEvent[], phase: MutationEvent['phase'], methods: string[]) =>
+    events.findLastIndex((e) => e.phase === phase && methods.includes(e.method));
+
+  test('source/dest check first, then every create/replace, deletions last, even when the earlier ones are slower', async () => {
+    const ec2 = new InstrumentedEc2();
+    // Three ENIs with the check on, creates and a replace, and two stale routes; the earlier phases are the slow ones.
+    const world = manyNodesWorld(3, ec2);
+    ec2.tables[0]!.routes.push(
+      route.managed('10.30.1.0/24', WRONG_ENI),
+      route.managed('10.30.8.0/24', STALE_ENI),
+      route.managed('10.30.9.0/24', STALE_ENI),
+    );
+    const delays: Record<string, number> = { disableSourceDestCheck: 30, createRoute: 10, replaceRoute: 15, deleteRoute: 0 };
+    ec2.delay = (call) => delays[call.method] ?? 0;
+    const plan = await plannedFor(world, config({ routeTableIds: T1, force: 'true' }));
+    expect(plan.counts).toMatchObject({ create: 2, replace: 1, delete: 2, sourceDestCheckFixes: 3 });
+
+    const outcome = await applyPlan(ec2, plan, { concurrency: 8 });
+    expect(outcome).toEqual({ created: 2, replaced: 1, deleted: 2, sourceDestCheckDisabled: 3, failed: [] });
+    const { events } = ec2;
+    expect(events).toHaveLength(2 * 8);
+    const sdc = ['disableSourceDestCheck'];
+    const upserts = ['createRoute', 'replaceRoute'];
+    const deletes = ['deleteRoute'];
+    expect(lastIndex(events, 'end', sdc)).toBeLessThan(firstIndex(events, 'start', upserts));
+    expect(lastIndex(events, 'end', upserts)).toBeLessThan(firstIndex(events, 'start', deletes));
+    expect(lastIndex(events, 'end', sdc)).toBeLessThan(firstIndex(events, 'start', deletes));
+    // And the recorded calls say the same.
+    const order = ec2.mutations().map((c) => c.method);
+    expect(order.slice(0, 3)).toEqual(['disableSourceDestCheck', 'disableSourceDestCheck', 'disableSourceDestCheck']);
+    expect(order.slice(3, 6).sort()).toEqual(['createRoute', 'createRoute', 'replaceRoute']);
+    expect(order.slice(6)).toEqual(['deleteRoute', 'deleteRoute']);
+  });
+
+  test('a failed create does not stop the others; each failure names kind, table, destination (or ENI), code and message', async () => {
+    const ec2 = new InstrumentedEc2();
+    const world = driftWorld(ec2);
+    // One more node, so other creates (in both tables) exist beside the failing one.
+    world.kubernetes.nodes.push(ciliumNode(nodeName(3), '10.20.1.12', ['10.30.2.0/24']));
+    ec2.interfaces.push(eni(eniId(3), '10.20.1.12'));
+    ec2.failWhen = (call) =>
+      call.method === 'createRoute' && call.args[1] === NODE_B_CIDR
+        ? Object.assign(new Error('The maximum number of routes has been reached.'), { name: 'RouteLimitExceeded' })
+        : undefined;
+    const plan = await plannedFor(world);
+    expect(plan.counts).toMatchObject({ create: 3, replace: 1, delete: 1, sourceDestCheckFixes: 1 });
+
+    const outcome = await applyPlan(ec2, plan, { concurrency: 4 });
+    expect(outcome.failed).toEqual([
+      {
+        kind: 'create',
+        routeTableId: T1,
+        destination: NODE_B_CIDR,
+        error: 'RouteLimitExceeded: The maximum number of routes has been reached.',
+        code: 'RouteLimitExceeded',
+      },
+    ]);
+    expect(outcome).toMatchObject({ created: 2, replaced: 1, deleted: 1, sourceDestCheckDisabled: 1 });
+    expect(mutationLines(world).sort()).toEqual(
+      [
+        `disableSourceDestCheck ${LAB_ENI}`,
+        `replaceRoute ${T1} ${LAB_POD_CIDR} ${LAB_ENI}`,
+        `createRoute ${T1} ${NODE_B_CIDR} ${ENI_B}`,
+        `createRoute ${T1} 10.30.2.0/24 ${eniId(3)}`,
+        `createRoute ${T2} 10.30.2.0/24 ${eniId(3)}`,
+        `deleteRoute ${T1} ${STALE_CIDR}`,
+      ].sort(),
+    );
+    // The fake's tables show the successful ones took effect and the failed one did not.
+    const t1 = ec2.tables.find((t) => t.routeTableId === T1)!;
+    expect(t1.routes.find((r) => r.destination === '10.30.2.0/24')?.networkInterfaceId).toBe(eniId(3));
+    expect(t1.routes.find((r) => r.destination === LAB_POD_CIDR)?.networkInterfaceId).toBe(LAB_ENI);
+    expect(t1.routes.find((r) => r.destination === STALE_CIDR)).toBeUndefined();
+    expect(t1.routes.find((r) => r.destination === NODE_B_CIDR)).toBeUndefined();
+  });
+
+  test('failed replace, delete and source/dest check are each reported with their own kind, and the rest still runs', async () => {
+    const ec2 = new InstrumentedEc2();
+    const world = driftWorld(ec2);
+    const fail = (name: string) => Object.assign(new Error(`${name} happened`), { name });
+    ec2.failWhen = (call) =>
+      call.method === 'replaceRoute'
+        ? fail('InvalidNetworkInterfaceID.NotFound')
+        : call.method === 'deleteRoute'
+          ? fail('UnauthorizedOperation')
+          : call.method === 'disableSourceDestCheck'
+            ? fail('InvalidNetworkInterfaceID.Malformed')
+            : undefined;
+    const outcome = await applyPlan(ec2, await plannedFor(world), { concurrency: 2 });
+    expect(outcome.created).toBe(1);
+    expect(outcome.failed).toHaveLength(3);
+    expect(outcome.failed).toEqual(
+      expect.arrayContaining([
+        { kind: 'source-dest-check', networkInterfaceId: LAB_ENI, error: 'InvalidNetworkInterfaceID.Malformed: InvalidNetworkInterfaceID.Malformed happened', code: 'InvalidNetworkInterfaceID.Malformed' },
+        expect.objectContaining({ kind: 'replace', routeTableId: T1, destination: LAB_POD_CIDR, code: 'InvalidNetworkInterfaceID.NotFound' }),
+        expect.objectContaining({ kind: 'delete', routeTableId: T1, destination: STALE_CIDR, code: 'UnauthorizedOperation' }),
+      ]),
+    );
+    // Source/dest check failed, yet the later phases ran.
+    expect(mutationLines(world)).toContain(`createRoute ${T1} ${NODE_B_CIDR} ${ENI_B}`);
+    expect(mutationLines(world)).toContain(`deleteRoute ${T1} ${STALE_CIDR}`);
+  });
+
+  test.each([1, 2, 3])('with concurrency %i, never more mutations in flight than that (and that many are used)', async (concurrency) => {
+    const ec2 = new InstrumentedEc2();
+    const world = manyNodesWorld(6, ec2);
+    ec2.delay = () => 5;
+    const plan = await plannedFor(world, config({ routeTableIds: T1 }));
+    expect(plan.counts).toMatchObject({ create: 6, sourceDestCheckFixes: 6 });
+    const outcome = await applyPlan(ec2, plan, { concurrency });
+    expect(outcome).toMatchObject({ created: 6, sourceDestCheckDisabled: 6, failed: [] });
+    expect(ec2.maxInFlight).toBe(concurrency);
+    expect(ec2.inFlight).toBe(0);
+  });
+
+  test('reconcile passes applyConcurrency from the configuration: 2 means at most 2 in flight', async () => {
+    const ec2 = new InstrumentedEc2();
+    const world = manyNodesWorld(6, ec2);
+    ec2.delay = () => 5;
+    const report = await reconcile(world.deps, config({ routeTableIds: T1, applyConcurrency: '2' }), 'apply');
+    expect(report.outcome).toMatchObject({ created: 6, sourceDestCheckDisabled: 6, failed: [] });
+    expect(ec2.maxInFlight).toBe(2);
+  });
+
+  test('an empty plan makes no call', async () => {
+    const ec2 = new InstrumentedEc2();
+    const world = driftWorld(ec2);
+    const plan = await plannedFor(world);
+    const outcome = await applyPlan(ec2, { ...plan, actions: plan.actions.filter((a) => a.action === 'keep'), sourceDestCheck: [] }, { concurrency: 4 });
+    expect(outcome).toEqual({ created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [] });
+    expect(ec2.mutations()).toEqual([]);
+  });
+});
+
+describe('reconcile', () => {
+  test("'plan' reads, plans and never mutates; the report says what apply would do", async () => {
+    const world = driftWorld();
+    const before = structuredClone({ tables: world.ec2.tables, interfaces: world.ec2.interfaces });
+    const report = await reconcile(world.deps, config({ force: 'true', allowEmpty: 'true' }), 'plan');
+    expect(world.ec2.mutations()).toEqual([]);
+    expect({ tables: world.ec2.tables, interfaces: world.ec2.interfaces }).toEqual(before);
+    expect(report).toMatchObject({ mode: 'plan', clusterName: LAB_CLUSTER, vpcId: REMOTE_VPC, routeTableIds: [T1, T2], status: 'ok' });
+    expect(report.outcome).toBeUndefined();
+    expect(report.plan.counts).toMatchObject({ create: 1, replace: 1, delete: 1, keep: 2, vetoed: 0, sourceDestCheckFixes: 1 });
+  });
+
+  test("'apply' makes exactly the planned calls and converges: a second run plans and makes no mutation", async () => {
+    const world = driftWorld();
+    const first = await reconcile(world.deps, config(), 'apply');
+    expect(first.status).toBe('ok');
+    expect(first.outcome).toEqual({ created: 1, replaced: 1, deleted: 1, sourceDestCheckDisabled: 1, failed: [] });
+    expect(mutationLines(world)).toEqual([
+      `disableSourceDestCheck ${LAB_ENI}`,
+      `replaceRoute ${T1} ${LAB_POD_CIDR} ${LAB_ENI}`,
+      `createRoute ${T1} ${NODE_B_CIDR} ${ENI_B}`,
+      `deleteRoute ${T1} ${STALE_CIDR}`,
+    ]);
+    const made = world.ec2.mutations().length;
+
+    const second = await reconcile(world.deps, config(), 'apply');
+    expect(world.ec2.mutations()).toHaveLength(made);
+    expect(second.status).toBe('ok');
+    expect(second.outcome).toEqual({ created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [] });
+    expect(second.plan.counts).toMatchObject({ create: 0, replace: 0, delete: 0, vetoed: 0, drift: 0, sourceDestCheckFixes: 0, keep: 4 });
+    expect(second.plan.actions.every((a) => a.action === 'keep')).toBe(true);
+    // Foreign routes survived untouched in both tables.
+    for (const t of world.ec2.tables) expect(t.routes).toEqual(expect.arrayContaining(foreignRoutes()));
+  });
+
+  test("status is 'vetoed' when a guard holds deletions back (plan and apply), and apply still makes the other changes", async () => {
+    // The lab node's route is missing; five stale routes of 6 managed exceed the budget of max(3, 50 % × 6).
+    const stale = [1, 2, 3, 4, 5].map((i) => route.managed(`10.30.${10 + i}.0/24`, STALE_ENI));
+    const world = fakeWorld({ tables: [table(T1, [...foreignRoutes(), route.managed('10.30.99.0/24', STALE_ENI), ...stale])] });
+    const planned = await reconcile(world.deps, config({ routeTableIds: T1 }), 'plan');
+    expect(planned.status).toBe('vetoed');
+    expect(planned.plan.vetoed).toHaveLength(6);
+    expect(new Set(planned.plan.vetoed.map((v) => v.guard))).toEqual(new Set(['deletion-budget']));
+
+    const applied = await reconcile(world.deps, config({ routeTableIds: T1 }), 'apply');
+    expect(applied.status).toBe('vetoed');
+    expect(applied.outcome).toEqual({ created: 1, replaced: 0, deleted: 0, sourceDestCheckDisabled: 1, failed: [] });
+    expect(world.ec2.mutations().map((c) => c.method)).not.toContain('deleteRoute');
+  });
+
+  test("status is 'vetoed' for an empty CiliumNode list, and 'ok' once an empty list is allowed", async () => {
+    const tables = () => [table(T1, [...foreignRoutes(), route.managed(LAB_POD_CIDR, LAB_ENI)])];
+    const world = fakeWorld({ nodes: [], tables: tables() });
+    const vetoed = await reconcile(world.deps, config({ routeTableIds: T1 }), 'apply');
+    expect(vetoed.status).toBe('vetoed');
+    expect(vetoed.plan.vetoed).toEqual([expect.objectContaining({ routeTableId: T1, destination: LAB_POD_CIDR, guard: 'empty-node-list' })]);
+    expect(world.ec2.mutations()).toEqual([]);
+
+    const allowed = await reconcile(world.deps, config({ routeTableIds: T1, allowEmpty: 'true' }), 'apply');
+    expect(allowed.status).toBe('ok');
+    expect(mutationLines(world)).toEqual([`deleteRoute ${T1} ${LAB_POD_CIDR}`]);
+  });
+
+  test("status is 'failed' when a mutation fails, even when a guard also vetoed something", async () => {
+    const world = driftWorld();
+    world.ec2.failures.createRoute = Object.assign(new Error('nope'), { name: 'UnauthorizedOperation' });
+    const failed = await reconcile(world.deps, config(), 'apply');
+    expect(failed.status).toBe('failed');
+    expect(failed.outcome?.failed).toEqual([expect.objectContaining({ kind: 'create', code: 'UnauthorizedOperation' })]);
+
+    const stale = [1, 2, 3, 4, 5].map((i) => route.managed(`10.30.${10 + i}.0/24`, STALE_ENI));
+    const both = fakeWorld({ tables: [table(T1, [...foreignRoutes(), ...stale])] });
+    both.ec2.failures.disableSourceDestCheck = Object.assign(new Error('nope'), { name: 'UnauthorizedOperation' });
+    const report = await reconcile(both.deps, config({ routeTableIds: T1 }), 'apply');
+    expect(report.plan.vetoed.length).toBeGreaterThan(0);
+    expect(report.status).toBe('failed');
+  });
+
+  test("status is 'ok' in a converged world, and a plan with refused, unresolved or pending nodes is still 'ok'", async () => {
+    const world = fakeWorld({
+      nodes: [factsNode(), ciliumNode(nodeName(3), '10.20.1.12', []), ciliumNode(nodeName(4), '10.99.0.1', ['10.30.4.0/24']), ciliumNode(nodeName(5), '10.20.1.14', ['10.30.5.0/24'])],
+      interfaces: [eni(LAB_ENI, LAB_NODE_IP), eni(eniId(3), '10.20.1.12')],
+      tables: [table(T1, [...foreignRoutes(), route.managed(LAB_POD_CIDR, LAB_ENI)])],
+    });
+    for (const mode of ['plan', 'apply'] as const) {
+      const report = await reconcile(world.deps, config({ routeTableIds: T1 }), mode);
+      expect(report.status).toBe('ok');
+      expect(report.plan.refused.map((r) => r.node)).toEqual([nodeName(4)]);
+      expect(report.plan.unresolved.map((u) => u.node)).toEqual([nodeName(5)]);
+      expect(report.plan.pending).toEqual([{ node: nodeName(3), ip: '10.20.1.12' }]);
+    }
+    expect(world.ec2.mutations()).toEqual([]);
+  });
+
+  test('durationMs is measured with the injected clock, around the whole run', async () => {
+    const world = driftWorld();
+    const deps = { ...world.deps, now: steppingClock(1_000_000, 4321) };
+    expect((await reconcile(deps, config(), 'plan')).durationMs).toBe(4321);
+    let reads = 0;
+    const clock = () => (reads++ === 0 ? 5_000 : 5_777);
+    expect((await reconcile({ ...world.deps, now: clock }, config(), 'apply')).durationMs).toBe(777);
+    expect(reads).toBe(2);
+  });
+});
