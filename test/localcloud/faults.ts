@@ -1,0 +1,94 @@
+/**
+ * Fault, latency and throttling injection, switchable per service and action while the cloud runs.
+ * Services: ec2, eks, sts, ssm, events, kubernetes. Actions are API names (`CreateRoute`) or, for
+ * Kubernetes, `<verb> <resource>` (`list ciliumnodes`).
+ */
+
+export interface FaultRule {
+  service?: string;
+  action?: string;
+  /**
+   * `error`: answer with `status` and `code`; `timeout`: hold the request and never answer (the client
+   * times out); `reset`: destroy the connection; `wrong-ca` (kubernetes only): present a certificate that
+   * the cluster CA did not sign.
+   */
+  kind: 'error' | 'timeout' | 'reset' | 'wrong-ca';
+  status?: number;
+  code?: string;
+  message?: string;
+  /** Affect only this many matching calls, then expire (default: until cleared). */
+  times?: number;
+  /** Let this many matching calls through before the fault starts. */
+  afterCalls?: number;
+}
+
+export interface LatencyRule {
+  service?: string;
+  action?: string;
+  /** Fixed delay, or a uniform delay between minMs and maxMs. */
+  fixedMs?: number;
+  minMs?: number;
+  maxMs?: number;
+}
+
+interface ActiveFault extends FaultRule {
+  id: number;
+  seen: number;
+}
+
+const matches = (rule: { service?: string; action?: string }, service: string, action: string) =>
+  (rule.service === undefined || rule.service === service) && (rule.action === undefined || rule.action === action);
+
+export class FaultInjector {
+  private faults: ActiveFault[] = [];
+  private latency: LatencyRule[] = [];
+  private nextId = 1;
+
+  addFault(rule: FaultRule): number {
+    const id = this.nextId++;
+    this.faults.push({ ...rule, id, seen: 0 });
+    return id;
+  }
+
+  setLatency(rules: LatencyRule[]): void {
+    this.latency = [...rules];
+  }
+
+  clear(): void {
+    this.faults = [];
+    this.latency = [];
+  }
+
+  list(): { faults: FaultRule[]; latency: LatencyRule[] } {
+    return { faults: this.faults.map(({ id: _id, seen: _seen, ...rule }) => rule), latency: this.latency };
+  }
+
+  /** The fault this call runs into, if any; counts the call against the rule. */
+  take(service: string, action: string): FaultRule | undefined {
+    for (const fault of this.faults) {
+      if (!matches(fault, service, action)) continue;
+      fault.seen += 1;
+      if (fault.afterCalls !== undefined && fault.seen <= fault.afterCalls) continue;
+      if (fault.times !== undefined) {
+        if (fault.times <= 0) continue;
+        fault.times -= 1;
+      }
+      return fault;
+    }
+    return undefined;
+  }
+
+  /** Whether a fault of `kind` is active for the service (without counting a call). */
+  active(service: string, kind: FaultRule['kind']): boolean {
+    return this.faults.some((f) => f.kind === kind && (f.service === undefined || f.service === service) && (f.times === undefined || f.times > 0));
+  }
+
+  delayMs(service: string, action: string): number {
+    const rule = this.latency.find((r) => matches(r, service, action));
+    if (!rule) return 0;
+    if (rule.fixedMs !== undefined) return rule.fixedMs;
+    const min = rule.minMs ?? 0;
+    const max = rule.maxMs ?? min;
+    return min + Math.random() * (max - min);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The local cloud's world: the AWS resources and Kubernetes objects it serves, in memory. Every service
+ * handler (ec2.ts, eks.ts, sts.ts, ssm.ts, eventbridge.ts, kubernetes.ts) reads and changes this one object,
+ * so a scenario step (terminate an instance, allocate a CIDR) is seen by every API at once.
+ */
+
+export type RouteTargetKind =
+  | 'local'
+  | 'networkInterface'
+  | 'instance'
+  | 'transitGateway'
+  | 'gateway'
+  | 'natGateway'
+  | 'vpcPeeringConnection';
+
+export interface LocalRoute {
+  /** CIDR exactly as stored (EC2 keeps what was sent, canonical for IPv6). */
+  destination: string;
+  family: 'ipv4' | 'ipv6';
+  origin: 'CreateRouteTable' | 'CreateRoute' | 'EnableVgwRoutePropagation';
+  target: { kind: RouteTargetKind; id: string };
+  /** Set when the route was created for an ENI: EC2 also reports the attached instance. */
+}
+
+export interface LocalRouteTable {
+  id: string;
+  vpcId: string;
+  tags: Record<string, string>;
+  routes: LocalRoute[];
+}
+
+export interface LocalNetworkInterface {
+  id: string;
+  vpcId: string;
+  subnetId: string;
+  privateIp: string;
+  ipv6Addresses: string[];
+  /** Attached instance, if any. */
+  instanceId?: string;
+  sourceDestCheck: boolean;
+}
+
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+
+export interface LocalInstance {
+  id: string;
+  subnetId: string;
+  privateIp: string;
+  networkInterfaceId: string;
+  state: InstanceState;
+  tags: Record<string, string>;
+  instanceType: string;
+}
+
+export interface LocalManagedInstance {
+  id: string;
+  ipAddress: string;
+  activationId?: string;
+  pingStatus: 'Online' | 'ConnectionLost' | 'Inactive';
+  computerName?: string;
+}
+
+export interface LocalActivation {
+  id: string;
+  tags: Record<string, string>;
+}
+
+export interface LocalCluster {
+  name: string;
+  arn: string;
+  remoteNodeNetworks: string[];
+  remotePodNetworks: string[];
+  readerRoleArn?: string;
+  /** Filled in when the Kubernetes server starts. */
+  endpoint: string;
+  /** PEM of the Kubernetes API's CA. */
+  caPem: string;
+}
+
+export interface LocalRule {
+  name: string;
+  state: 'ENABLED' | 'DISABLED';
+  eventPattern?: string;
+  scheduleExpression?: string;
+}
+
+/** Credentials the local STS issued (AssumeRole) or the dummy base credentials; secrets verify SigV4. */
+export interface LocalCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** The role these credentials act as (the base credentials act as the account's admin user). */
+  principalArn: string;
+  expiration?: Date;
+}
+
+export interface CallRecord {
+  service: string;
+  action: string;
+  status: number;
+  error?: string;
+  /** Milliseconds since the cloud started. */
+  at: number;
+}
+
+export interface CloudState {
+  region: string;
+  accountId: string;
+  quotas: { routesPerRouteTable: number };
+  cluster: LocalCluster;
+  vpcs: Map<string, { id: string; cidr: string }>;
+  subnets: Map<string, { id: string; vpcId: string; cidr: string; az: string }>;
+  routeTables: Map<string, LocalRouteTable>;
+  networkInterfaces: Map<string, LocalNetworkInterface>;
+  instances: Map<string, LocalInstance>;
+  managedInstances: Map<string, LocalManagedInstance>;
+  activations: Map<string, LocalActivation>;
+  /** Full `cilium.io/v2` CiliumNode objects, by name. */
+  ciliumNodes: Map<string, Record<string, unknown>>;
+  /** `v1` Node objects, by name. */
+  nodes: Map<string, Record<string, unknown>>;
+  /** `v1` Pod objects, by `<namespace>/<name>` (optional: scenarios without pods leave it out). */
+  pods?: Map<string, Record<string, unknown>>;
+  rules: Map<string, LocalRule>;
+  credentials: Map<string, LocalCredentials>;
+  calls: CallRecord[];
+}
+
+/**
+ * EC2's view of a route's state: a route to an ENI or instance is a blackhole when the ENI is gone, is
+ * detached, or its instance is not running; other targets are taken as available.
+ */
+export function routeState(state: CloudState, route: LocalRoute): 'active' | 'blackhole' {
+  if (route.target.kind === 'networkInterface') {
+    const eni = state.networkInterfaces.get(route.target.id);
+    if (!eni?.instanceId) return 'blackhole';
+    return state.instances.get(eni.instanceId)?.state === 'running' ? 'active' : 'blackhole';
+  }
+  if (route.target.kind === 'instance') {
+    return state.instances.get(route.target.id)?.state === 'running' ? 'active' : 'blackhole';
+  }
+  return 'active';
+}
