@@ -291,6 +291,12 @@ export interface EksTokenValidationOptions {
    * `x-k8s-aws-id: <its own name>`). verifyEksTokenSignature checks it given the signing secret.
    */
   clusterName?: string;
+  /**
+   * Accept tokens for this STS instead of the AWS STS hosts (the local test cloud's STS): the host must be
+   * exactly `stsEndpoint.host` (port included), the scheme https or `stsEndpoint`'s own (so http is allowed
+   * for that host only). Unset: only the partition's STS hosts over https, as EKS does.
+   */
+  stsEndpoint?: URL;
 }
 
 /** STS hosts EKS accepts for a cluster in `region`: regional (and its FIPS twin), plus the global host in `aws`. */
@@ -334,8 +340,11 @@ export function validateEksToken(token: string, options: EksTokenValidationOptio
   } catch {
     return fail('token does not hold a URL');
   }
-  if (url.protocol !== 'https:') return fail(`unexpected scheme "${url.protocol.replace(/:$/, '')}"`);
-  if (!validStsHosts(options.region).has(url.host)) return fail(`unexpected hostname "${url.host}"`);
+  const sts = options.stsEndpoint;
+  if (url.protocol !== 'https:' && url.protocol !== sts?.protocol) {
+    return fail(`unexpected scheme "${url.protocol.replace(/:$/, '')}"`);
+  }
+  if (sts ? url.host !== sts.host : !validStsHosts(options.region).has(url.host)) return fail(`unexpected hostname "${url.host}"`);
   // WHATWG URL turns an empty path into "/" (Go's url.Parse does not): look at the raw path as well.
   const rawPath = /^[^:]+:\/\/[^/?#]*([^?#]*)/.exec(raw)?.[1];
   if (url.pathname !== '/' || rawPath !== '/') return fail('unexpected path');

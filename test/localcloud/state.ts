@@ -91,7 +91,33 @@ export interface LocalCredentials {
   sessionToken?: string;
   /** The role these credentials act as (the base credentials act as the account's admin user). */
   principalArn: string;
+  /** For AssumeRole credentials: the IAM role ARN they were issued for (principalArn is the assumed-role ARN). */
+  roleArn?: string;
   expiration?: Date;
+}
+
+/** One instance's part of an SSM Run Command (GetCommandInvocation's view). */
+export interface LocalCommandInvocation {
+  instanceId: string;
+  status: 'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling';
+  /** SSM's finer status ("Pending", "InProgress", "Success", "Failed", "Undeliverable", ...). */
+  statusDetails: string;
+  responseCode: number;
+  standardOutput: string;
+  standardError: string;
+  startedAt?: Date;
+  endedAt?: Date;
+}
+
+/** An SSM Run Command (SendCommand) and its invocations, by instance id. */
+export interface LocalCommand {
+  id: string;
+  documentName: string;
+  parameters: Record<string, string[]>;
+  comment?: string;
+  requestedAt: Date;
+  timeoutSeconds: number;
+  invocations: Map<string, LocalCommandInvocation>;
 }
 
 export interface CallRecord {
@@ -123,6 +149,8 @@ export interface CloudState {
   pods?: Map<string, Record<string, unknown>>;
   rules: Map<string, LocalRule>;
   credentials: Map<string, LocalCredentials>;
+  /** SSM Run Commands by CommandId (created on first SendCommand). */
+  commands?: Map<string, LocalCommand>;
   calls: CallRecord[];
 }
 

@@ -5,7 +5,6 @@ import { inspect } from 'node:util';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import selfsigned from 'selfsigned';
 import {
   buildKubeConfig,
   createCiliumNodePortFactory,
@@ -15,6 +14,7 @@ import {
 import { EksTokenProvider, TOKEN_PREFIX } from '../../../functions/adapters/token.js';
 import type { BearerToken, TokenPort } from '../../../functions/core/ports.js';
 import type { ClusterInfo } from '../../../functions/core/types.js';
+import { makeCa, serverCertFor } from '../../localcloud/certs.js';
 
 const TOKEN = 'k8s-aws-v1.dGVzdC10b2tlbi1ub3QtYS1yZWFsLW9uZQ';
 const LIST_PATH = '/apis/cilium.io/v2/ciliumnodes';
@@ -32,31 +32,6 @@ let seen: Seen[];
 let trusted: { server: Server; url: string };
 let impostor: { server: Server; url: string };
 let caData: string;
-
-async function makeCa(cn: string) {
-  return selfsigned.generate([{ name: 'commonName', value: cn }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
-    ],
-  });
-}
-
-async function serverCertFor(ca: { private: string; cert: string }) {
-  return selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    ca: { key: ca.private, cert: ca.cert },
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-    ],
-  });
-}
 
 async function listen(key: string, cert: string) {
   const server = createServer({ key, cert }, (req, res) => {

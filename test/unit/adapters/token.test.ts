@@ -268,6 +268,23 @@ describe('validateEksToken', () => {
     expect(result).toEqual({ ok: false, reason: 'X-Amz-Date parameter is expired' });
   });
 
+  test('with stsEndpoint, accepts exactly that host (http allowed for it) instead of the AWS STS hosts', () => {
+    const local = new URL('http://127.0.0.1:4566');
+    const at = (token: string) => validateEksToken(token, { region: REGION, now: T0, stsEndpoint: local });
+    expect(at(encode(url(GOOD, 'http://127.0.0.1:4566/')))).toMatchObject({ ok: true });
+    expect(at(encode(url(GOOD, 'https://127.0.0.1:4566/')))).toMatchObject({ ok: true });
+    expect(at(encode(url(GOOD)))).toEqual({ ok: false, reason: 'unexpected hostname "sts.us-west-2.amazonaws.com"' });
+    expect(at(encode(url(GOOD, 'http://127.0.0.1:4567/')))).toEqual({ ok: false, reason: 'unexpected hostname "127.0.0.1:4567"' });
+    expect(at(encode(url(GOOD, 'http://localhost:4566/')))).toEqual({ ok: false, reason: 'unexpected hostname "localhost:4566"' });
+    expect(at(encode(url(GOOD, 'ftp://127.0.0.1:4566/')))).toEqual({ ok: false, reason: 'unexpected scheme "ftp"' });
+    // Every other check still applies.
+    expect(at(encode(url(GOOD, 'http://127.0.0.1:4566/sts')))).toEqual({ ok: false, reason: 'unexpected path' });
+    expect(at(encode(url(GOOD.replace('host%3Bx-k8s-aws-id', 'host'), 'http://127.0.0.1:4566/')))).toMatchObject({ ok: false, reason: /did not sign/ });
+    // Without the option, the local host and plain http stay refused.
+    expect(check(encode(url(GOOD, 'https://127.0.0.1:4566/')))).toMatchObject({ ok: false, reason: /hostname/ });
+    expect(check(encode(url(GOOD, 'http://127.0.0.1:4566/')))).toMatchObject({ ok: false, reason: /scheme/ });
+  });
+
   test('reasons never repeat the token', () => {
     const token = encode(url(GOOD.replace('GetCallerIdentity', 'AssumeRole')));
     expect(JSON.stringify(check(token))).not.toContain(token.slice(TOKEN_PREFIX.length, TOKEN_PREFIX.length + 40));
