@@ -55,6 +55,16 @@ export function isAwsError(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === code;
 }
 
+/**
+ * ReplaceRoute on a destination the table does not hold: EC2 answers `InvalidParameterValue` with "There is
+ * no route defined for '<cidr>' in the route table. Use CreateRoute instead." (the API reference names no
+ * code; `InvalidRoute.NotFound` is what DeleteRoute uses, accepted here too).
+ */
+function isMissingRoute(error: unknown): boolean {
+  if (isAwsError(error, 'InvalidRoute.NotFound')) return true;
+  return isAwsError(error, 'InvalidParameterValue') && /There is no route defined for/i.test((error as Error).message ?? '');
+}
+
 export class Ec2Adapter implements Ec2Port {
   private readonly maxFilterValues: number;
   private readonly concurrency: number;
@@ -129,7 +139,7 @@ export class Ec2Adapter implements Ec2Port {
       await this.client.send(new ReplaceRouteCommand(input));
       return 'replaced';
     } catch (error) {
-      if (!isAwsError(error, 'InvalidRoute.NotFound')) throw error;
+      if (!isMissingRoute(error)) throw error;
     }
     await this.client.send(new CreateRouteCommand(input));
     return 'created';

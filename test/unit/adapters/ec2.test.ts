@@ -364,6 +364,28 @@ describe('Ec2Adapter route mutations', () => {
     expect(ec2Mock).toHaveReceivedCommandWith(CreateRouteCommand, { RouteTableId: 'rtb-a', DestinationIpv6CidrBlock: '2600:1f14:abc:100::/64', NetworkInterfaceId: 'eni-2' });
   });
 
+  test("replaceRoute: EC2's InvalidParameterValue 'There is no route defined' becomes a CreateRoute", async () => {
+    const missing = new EC2ServiceException({
+      name: 'InvalidParameterValue',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+      message: "There is no route defined for '10.30.0.0/24' in the route table. Use CreateRoute instead.",
+    });
+    ec2Mock.on(ReplaceRouteCommand).rejects(missing);
+    ec2Mock.on(CreateRouteCommand).resolves({ Return: true });
+
+    await expect(adapter().replaceRoute('rtb-a', '10.30.0.0/24', 'eni-2')).resolves.toBe('created');
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateRouteCommand, 1);
+  });
+
+  test('replaceRoute: any other InvalidParameterValue propagates', async () => {
+    const failure = ec2Error('InvalidParameterValue');
+    ec2Mock.on(ReplaceRouteCommand).rejects(failure);
+
+    await expect(adapter().replaceRoute('rtb-a', '10.30.0.0/24', 'eni-2')).rejects.toBe(failure);
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateRouteCommand, 0);
+  });
+
   test('replaceRoute: other errors propagate unchanged', async () => {
     const failure = ec2Error('InvalidNetworkInterfaceID.NotFound');
     ec2Mock.on(ReplaceRouteCommand).rejects(failure);
