@@ -1,0 +1,181 @@
+/**
+ * The local cloud's control plane, on the same port under `/_localcloud/`:
+ *
+ *   GET    /_localcloud/state                       the whole world as JSON (the contract in the README)
+ *   POST   /_localcloud/scenario/<step>             a scenario step (body: JSON, see STEPS below)
+ *   POST   /_localcloud/faults                      add a fault rule (faults.ts FaultRule); DELETE clears all
+ *   PUT    /_localcloud/latency                     replace the latency rules (LatencyRule[])
+ *   PUT    /_localcloud/throttling                  {"enabled": true|false} EC2 token buckets
+ *   DELETE /_localcloud/calls                       forget the call log
+ *
+ * Steps go through the same functions the APIs use, so a step and an API call change the world alike.
+ */
+import { z } from 'zod';
+import { addRoute, startInstance, stopInstance, terminateInstance } from './ec2.js';
+import type { FaultRule, LatencyRule } from './faults.js';
+import type { AwsResponse } from './protocol.js';
+import type { LocalCloud } from './server.js';
+import { deregisterManagedInstance, registerManagedInstance } from './ssm.js';
+import { type CloudState, routeState } from './state.js';
+
+const json = (status: number, body: unknown): AwsResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body, null, 2) });
+
+/** The `GET /_localcloud/state` document. Field names are a contract: extend, never rename. */
+export function stateSnapshot(state: CloudState) {
+  return {
+    region: state.region,
+    accountId: state.accountId,
+    cluster: { name: state.cluster.name, endpoint: state.cluster.endpoint, remoteNodeNetworks: state.cluster.remoteNodeNetworks, remotePodNetworks: state.cluster.remotePodNetworks },
+    quotas: state.quotas,
+    routeTables: [...state.routeTables.values()].map((table) => ({
+      id: table.id,
+      vpcId: table.vpcId,
+      tags: table.tags,
+      routes: table.routes.map((route) => ({ destination: route.destination, target: route.target.id, targetType: route.target.kind, state: routeState(state, route), origin: route.origin })),
+    })),
+    networkInterfaces: [...state.networkInterfaces.values()].map((eni) => ({
+      id: eni.id,
+      privateIp: eni.privateIp,
+      vpcId: eni.vpcId,
+      subnetId: eni.subnetId,
+      instanceId: eni.instanceId ?? null,
+      sourceDestCheck: eni.sourceDestCheck,
+    })),
+    instances: [...state.instances.values()],
+    managedInstances: [...state.managedInstances.values()],
+    activations: [...state.activations.values()],
+    ciliumNodes: [...state.ciliumNodes.values()],
+    nodes: [...state.nodes.values()],
+    rules: [...state.rules.values()],
+    calls: state.calls.map(({ service, action, status, error }) => ({ service, action, status, ...(error ? { error } : {}) })),
+  };
+}
+
+const instanceId = z.object({ instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/) }).strict();
+const ciliumNodeName = z.string().min(1);
+
+const STEPS = {
+  /** A new EC2 instance (and its ENI) in a subnet, running; source/dest check on as EC2 defaults. */
+  'launch-instance': z.object({ instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/), subnetId: z.string(), privateIp: z.string(), networkInterfaceId: z.string().regex(/^eni-[0-9a-f]{8,17}$/) }).strict(),
+  'terminate-instance': instanceId,
+  'stop-instance': instanceId,
+  'start-instance': instanceId,
+  'register-managed-instance': z.object({ managedInstanceId: z.string().regex(/^mi-[0-9a-f]{17}$/).optional(), ipAddress: z.string(), activationId: z.string().optional() }).strict(),
+  'deregister-managed-instance': z.object({ managedInstanceId: z.string() }).strict(),
+  /** What the Cilium operator does: the node's CiliumNode (created if new) gets a pod CIDR. */
+  'allocate-cidr': z.object({ node: ciliumNodeName, cidr: z.string(), nodeIp: z.string().optional() }).strict(),
+  /** The CiliumNode (and its Node) goes away, as when a node is deleted from the cluster. */
+  'remove-ciliumnode': z.object({ node: ciliumNodeName }).strict(),
+  /** A person adds or overwrites a route by hand (console/CLI): origin CreateRoute. */
+  'add-route': z
+    .object({
+      routeTableId: z.string(),
+      destination: z.string(),
+      networkInterfaceId: z.string().optional(),
+      transitGatewayId: z.string().optional(),
+      gatewayId: z.string().optional(),
+      natGatewayId: z.string().optional(),
+      vpcPeeringConnectionId: z.string().optional(),
+    })
+    .strict(),
+} as const;
+
+type Step = keyof typeof STEPS;
+
+function runStep(state: CloudState, step: Step, input: unknown): unknown {
+  const parsed = STEPS[step].safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${step}: ${issue.path.join('.') || '(body)'}: ${issue.message}`);
+  }
+  const body = parsed.data as Record<string, string | undefined>;
+  switch (step) {
+    case 'launch-instance': {
+      const subnet = state.subnets.get(body.subnetId!);
+      if (!subnet) throw new Error(`launch-instance: subnetId: unknown subnet ${body.subnetId}`);
+      state.instances.set(body.instanceId!, { id: body.instanceId!, subnetId: subnet.id, privateIp: body.privateIp!, networkInterfaceId: body.networkInterfaceId!, state: 'running', tags: {}, instanceType: 'm5.large' });
+      state.networkInterfaces.set(body.networkInterfaceId!, { id: body.networkInterfaceId!, vpcId: subnet.vpcId, subnetId: subnet.id, privateIp: body.privateIp!, ipv6Addresses: [], instanceId: body.instanceId!, sourceDestCheck: true });
+      return { instanceId: body.instanceId };
+    }
+    case 'terminate-instance':
+      return terminateInstance(state, body.instanceId!);
+    case 'stop-instance':
+      return stopInstance(state, body.instanceId!);
+    case 'start-instance':
+      return startInstance(state, body.instanceId!);
+    case 'register-managed-instance':
+      return { managedInstanceId: registerManagedInstance(state, { ...(body.managedInstanceId ? { id: body.managedInstanceId } : {}), ipAddress: body.ipAddress!, ...(body.activationId ? { activationId: body.activationId } : {}) }) };
+    case 'deregister-managed-instance':
+      return deregisterManagedInstance(state, body.managedInstanceId!);
+    case 'allocate-cidr':
+      return allocateCidr(state, body.node!, body.cidr!, body.nodeIp);
+    case 'remove-ciliumnode':
+      state.ciliumNodes.delete(body.node!);
+      state.nodes.delete(body.node!);
+      return { removed: body.node };
+    case 'add-route': {
+      const { routeTableId, destination, ...targets } = body;
+      return addRoute(state, routeTableId!, { destination: destination!, ...targets });
+    }
+  }
+}
+
+/** Gives a node a pod CIDR the way the Cilium operator does (creating its CiliumNode and Node if new). */
+export function allocateCidr(state: CloudState, name: string, cidr: string, nodeIp?: string) {
+  let node = state.ciliumNodes.get(name) as { spec?: { addresses?: { ip: string; type: string }[]; ipam?: { podCIDRs?: string[] } } } | undefined;
+  if (!node) {
+    if (!nodeIp) throw new Error(`allocate-cidr: nodeIp: required for a new CiliumNode ${name}`);
+    node = {
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumNode',
+      metadata: { name, labels: { 'eks.amazonaws.com/compute-type': 'hybrid', 'kubernetes.io/hostname': name } },
+      spec: { addresses: [{ ip: nodeIp, type: 'InternalIP' }], ipam: { podCIDRs: [] } },
+    } as never;
+    state.ciliumNodes.set(name, node as Record<string, unknown>);
+    state.nodes.set(name, {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels: { 'eks.amazonaws.com/compute-type': 'hybrid' } },
+      spec: { providerID: `eks-hybrid:///${state.region}/${state.cluster.name}/${name}` },
+    });
+  }
+  const spec = (node.spec ??= {});
+  const ipam = (spec.ipam ??= {});
+  ipam.podCIDRs = [...new Set([...(ipam.podCIDRs ?? []), cidr])];
+  return { node: name, podCIDRs: ipam.podCIDRs };
+}
+
+export function handleControl(cloud: LocalCloud, method: string, url: URL, body: string): AwsResponse {
+  const path = url.pathname.replace(/^\/_localcloud\//, '');
+  const parse = () => (body.trim() === '' ? {} : (JSON.parse(body) as unknown));
+  try {
+    if (method === 'GET' && path === 'state') return json(200, stateSnapshot(cloud.state));
+    if (method === 'POST' && path.startsWith('scenario/')) {
+      const step = path.slice('scenario/'.length);
+      if (!(step in STEPS)) return json(404, { error: `unknown scenario step "${step}"; steps: ${Object.keys(STEPS).join(', ')}` });
+      return json(200, runStep(cloud.state, step as Step, parse()) ?? {});
+    }
+    if (method === 'POST' && path === 'faults') return json(200, { id: cloud.faults.addFault(parse() as FaultRule) });
+    if (method === 'DELETE' && path === 'faults') {
+      cloud.faults.clear();
+      return json(200, {});
+    }
+    if (method === 'GET' && path === 'faults') return json(200, cloud.faults.list());
+    if (method === 'PUT' && path === 'latency') {
+      cloud.faults.setLatency(parse() as LatencyRule[]);
+      return json(200, {});
+    }
+    if (method === 'PUT' && path === 'throttling') {
+      cloud.throttling.enabled = Boolean((parse() as { enabled?: boolean }).enabled);
+      cloud.throttling.reset();
+      return json(200, { enabled: cloud.throttling.enabled });
+    }
+    if (method === 'DELETE' && path === 'calls') {
+      cloud.state.calls.length = 0;
+      return json(200, {});
+    }
+    return json(404, { error: `no control endpoint ${method} /_localcloud/${path}` });
+  } catch (error) {
+    return json(400, { error: error instanceof Error ? error.message : String(error) });
+  }
+}
