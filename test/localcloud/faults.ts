@@ -4,6 +4,8 @@
  * Kubernetes, `<verb> <resource>` (`list ciliumnodes`).
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
 export interface FaultRule {
   service?: string;
   action?: string;
@@ -38,6 +40,9 @@ interface ActiveFault extends FaultRule {
 
 const matches = (rule: { service?: string; action?: string }, service: string, action: string) =>
   (rule.service === undefined || rule.service === service) && (rule.action === undefined || rule.action === action);
+
+/** What `intercept` decided for one call. */
+export type Interception = { kind: 'dropped' } | { kind: 'error'; fault: FaultRule } | { kind: 'pass' };
 
 export class FaultInjector {
   private faults: ActiveFault[] = [];
@@ -90,5 +95,32 @@ export class FaultInjector {
     const min = rule.minMs ?? 0;
     const max = rule.maxMs ?? min;
     return min + Math.random() * (max - min);
+  }
+
+  /**
+   * Applies the latency and the fault for one call, as every server here does before answering: a timeout
+   * is never answered and a reset destroys the socket (both recorded through `record` and reported as
+   * `dropped`); an error fault is handed back for the caller to render in its own protocol.
+   */
+  async intercept(
+    service: string,
+    action: string,
+    socket: { destroy(): void },
+    record: (status: number, error: string) => void,
+    signal?: AbortSignal,
+  ): Promise<Interception> {
+    const delay = this.delayMs(service, action);
+    if (delay > 0) await sleep(delay, undefined, signal ? { signal } : undefined);
+    const fault = this.take(service, action);
+    if (fault?.kind === 'timeout') {
+      record(0, 'Timeout');
+      return { kind: 'dropped' }; // never answered: the client's own timeout ends the request
+    }
+    if (fault?.kind === 'reset') {
+      record(0, 'ConnectionReset');
+      socket.destroy();
+      return { kind: 'dropped' };
+    }
+    return fault?.kind === 'error' ? { kind: 'error', fault } : { kind: 'pass' };
   }
 }

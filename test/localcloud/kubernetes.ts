@@ -24,10 +24,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TOKEN_PREFIX, validateEksToken, verifyEksTokenSignature } from '../../functions/adapters/token.js';
 import { makeCaAndServerCert } from './certs.js';
-import type { FaultInjector, FaultRule } from './faults.js';
+import type { FaultInjector } from './faults.js';
 import type { CloudState } from './state.js';
 
 export interface KubernetesApiOptions {
@@ -654,19 +653,10 @@ export async function startKubernetesApi(
       response.end(body);
     };
     try {
-      const delay = faults.delayMs(SERVICE, action);
-      if (delay > 0) await sleep(delay, undefined, { signal: stopping.signal });
-      const fault: FaultRule | undefined = faults.take(SERVICE, action);
-      if (fault?.kind === 'timeout') {
-        record(action, 0, 'Timeout');
-        return; // never answered: the client's own timeout ends the request
-      }
-      if (fault?.kind === 'reset') {
-        record(action, 0, 'ConnectionReset');
-        request.socket.destroy();
-        return;
-      }
-      if (fault?.kind === 'error') {
+      const interception = await faults.intercept(SERVICE, action, request.socket, (status, error) => record(action, status, error), stopping.signal);
+      if (interception.kind === 'dropped') return;
+      if (interception.kind === 'error') {
+        const { fault } = interception;
         const code = fault.status ?? 500;
         throw new StatusError(code, fault.message ?? 'Internal error occurred: injected fault', fault.code ?? REASONS[code] ?? 'InternalError');
       }

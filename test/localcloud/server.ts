@@ -6,7 +6,6 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { handleControl } from './controls.js';
 import { ec2Handler } from './ec2.js';
 import { eksHandler } from './eks.js';
@@ -94,19 +93,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     let action = 'Unknown';
     try {
       action = handler.actionOf(awsRequest);
-      const delay = faults.delayMs(service, action);
-      if (delay > 0) await sleep(delay);
-      const fault = faults.take(service, action);
-      if (fault?.kind === 'timeout') {
-        record(action, 0, 'Timeout');
-        return; // never answered: the client's own timeout ends the request
+      const interception = await faults.intercept(service, action, request.socket, (status, error) => record(action, status, error));
+      if (interception.kind === 'dropped') return;
+      if (interception.kind === 'error') {
+        const { fault } = interception;
+        throw new AwsError(fault.code ?? 'InternalError', fault.message ?? 'injected fault', fault.status ?? 500);
       }
-      if (fault?.kind === 'reset') {
-        record(action, 0, 'ConnectionReset');
-        request.socket.destroy();
-        return;
-      }
-      if (fault) throw new AwsError(fault.code ?? 'InternalError', fault.message ?? 'injected fault', fault.status ?? 500);
       if (service === 'ec2' && !throttling.take(action)) throw new AwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
       const out = await handler.handle(awsRequest, action, state);
       record(action, out.status);
