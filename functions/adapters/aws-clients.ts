@@ -19,6 +19,9 @@ export function clientConfig(options: AwsClientOptions = {}) {
     ...(options.region ? { region: options.region } : {}),
     retryMode: 'adaptive' as const,
     maxAttempts: options.maxAttempts ?? 8,
+    // Without these a call the service never answers hangs until the Lambda times out; with them it
+    // fails as a TimeoutError, which the retry strategy retries like any transient error.
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000, throwOnRequestTimeout: true },
   };
 }
 

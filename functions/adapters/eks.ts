@@ -24,6 +24,11 @@ export class EksClusterAdapter implements ClusterPort {
     return answer;
   }
 
+  /** Drops the cached answer, so the next call asks EKS again (after the cluster's API could not be read). */
+  forget(clusterName: string): void {
+    this.cache.delete(clusterName);
+  }
+
   private async fetchCluster(clusterName: string): Promise<ClusterInfo> {
     const { cluster } = await this.client.send(new DescribeClusterCommand({ name: clusterName }));
     if (!cluster) throw new Error(`DescribeCluster returned no cluster for ${clusterName}`);

@@ -39,7 +39,11 @@ export interface ProtectedCidr {
 }
 
 export interface ClaimSet {
-  /** Number of CiliumNode objects read (the empty-list guard looks at this). */
+  /**
+   * CiliumNodes that belong to the managed scope: an IP in the remote node networks or a CIDR in the
+   * remote pod networks. The empty-list guard looks at this, so a list holding only unrelated nodes
+   * counts as empty.
+   */
   nodeCount: number;
   nodes: NodeClaim[];
   refused: Refusal[];
@@ -125,7 +129,10 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
         invalid = true;
         refused.push({ node: record.name, kind: 'invalid-cidr', field: entry.field, value: String(entry.text), reason: parsed.reason });
         // A CIDR written with host bits still names a network; protect that network's route.
-        if (parsed.network && inPodScope(scope, parsed.network)) keep(parsed.network, entry.field);
+        // A CIDR written with host bits, or padded with spaces, still names a network: protect its route.
+        const trimmed = typeof entry.text === 'string' ? parseCidr(entry.text.trim()) : undefined;
+        const network = parsed.network ?? (trimmed?.ok ? trimmed.value : trimmed?.network);
+        if (network && inPodScope(scope, network)) keep(network, entry.field);
       } else if (!inPodScope(scope, parsed.value)) {
         refused.push({
           node: record.name,
@@ -151,7 +158,9 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
     });
   }
 
-  const conflicting = findConflicts(candidates);
+  // A refused node's data is not trusted, so it cannot dispute another node's CIDR; its own CIDRs stay
+  // protected (their routes are never rewritten or deleted), which the planner checks separately.
+  const conflicting = findConflicts(candidates.filter((candidate) => !candidate.refused));
   for (const candidate of candidates) {
     for (const cidr of candidate.cidrs) {
       const conflict = conflicting.get(candidate)?.get(cidr.text);
@@ -178,7 +187,8 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
     nodes.push({ node: candidate.record.name, ip: candidate.ip, cidrs: candidate.cidrs.filter((cidr) => !own?.has(cidr.text)) });
     if (candidate.entryCount === 0) pending.push({ node: candidate.record.name, ip: candidate.ip.text });
   }
-  return { nodeCount: records.length, nodes, refused, protected: protectedCidrs, pending };
+  const nodeCount = candidates.filter((candidate) => candidate.ip !== undefined || candidate.cidrs.length > 0).length;
+  return { nodeCount, nodes, refused, protected: protectedCidrs, pending };
 }
 
 /**

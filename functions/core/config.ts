@@ -74,7 +74,7 @@ const list = (text: string) =>
     .filter((item) => item !== '');
 
 const clusterName = z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'must be an EKS cluster name (letters, digits, - and _, 1-100 characters)');
-const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS Region such as us-west-2');
+const region = z.string().regex(/^[a-z]{2,4}(-[a-z]+)+-\d+$/, 'must be an AWS Region such as us-west-2');
 const routeTableIds = z
   .string()
   .transform(list)
@@ -82,6 +82,8 @@ const routeTableIds = z
 const routeTableTag = z
   .string()
   .regex(/^[^=]+=.*$/, 'must be key=value')
+  // EC2 tag filters treat * and ? as wildcards: a literal tag is what selects the managed tables.
+  .regex(/^[^*?]*$/, 'must not contain * or ? (EC2 would match them as wildcards)')
   .transform((text) => ({ key: text.slice(0, text.indexOf('=')).trim(), value: text.slice(text.indexOf('=') + 1).trim() }));
 const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must look like vpc-0123456789abcdef0');
 const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN');

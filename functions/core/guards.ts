@@ -23,12 +23,18 @@ export interface DeletionContext {
   nodeCount: number;
   /** Managed routes across all managed route tables before this run. */
   managedRouteCount: number;
+  /** Of those, the ones not blackholed (carrying traffic). */
+  activeManagedRouteCount: number;
 }
 
+/** The share of managed routes one run may delete. Rounded first: 0.58 × 50 is 28.999999999999996 in floating point. */
+function shareOf(managedRouteCount: number, options: GuardOptions): number {
+  return Math.floor(Number((options.maxDeleteFraction * managedRouteCount).toFixed(6)));
+}
+
+/** Deletions of active routes one run may make: the share, or the minimum budget if that is larger. */
 export function deletionBudget(managedRouteCount: number, options: GuardOptions): number {
-  // Rounded first, so 0.58 × 50 (28.999999999999996 in floating point) allows 29, not 28.
-  const share = Math.floor(Number((options.maxDeleteFraction * managedRouteCount).toFixed(6)));
-  return Math.max(options.minDeleteBudget, share);
+  return Math.max(options.minDeleteBudget, shareOf(managedRouteCount, options));
 }
 
 export function judgeDeletions<T extends ProposedDeletion>(
@@ -48,11 +54,20 @@ export function judgeDeletions<T extends ProposedDeletion>(
 
   const active = deletions.filter((deletion) => !deletion.blackhole);
   const budget = deletionBudget(context.managedRouteCount, options);
-  if (active.length > budget && !options.force) {
+  const withinShare = active.length <= shareOf(context.managedRouteCount, options);
+  // The minimum budget lets small clusters lose a node, but never lets one run empty the tables of
+  // working routes: only the configured share (or force) can allow that.
+  // (An empty CiliumNode list that the operator explicitly allowed is that approval already.)
+  const approvedEmpty = context.nodeCount === 0 && options.allowEmpty;
+  const wouldEmpty = !approvedEmpty && active.length > 0 && active.length >= context.activeManagedRouteCount;
+  if (!withinShare && (active.length > budget || wouldEmpty) && !options.force) {
     const reason =
-      `${active.length} of ${context.managedRouteCount} managed routes would be deleted, more than the budget of ${budget} ` +
-      `(${Math.round(options.maxDeleteFraction * 100)} %, at least ${options.minDeleteBudget}); ` +
-      'nothing active is deleted unless forced (force / --force)';
+      active.length <= budget
+        ? `every active managed route (${active.length}) would be deleted; the minimum budget never allows that, ` +
+          'so nothing active is deleted unless forced (force / --force)'
+        : `${active.length} of ${context.managedRouteCount} managed routes would be deleted, more than the budget of ${budget} ` +
+          `(${Math.round(options.maxDeleteFraction * 100)} %, at least ${options.minDeleteBudget}); ` +
+          'nothing active is deleted unless forced (force / --force)';
     return {
       allowed: deletions.filter((deletion) => deletion.blackhole),
       vetoed: active.map((deletion) => ({ deletion, guard: 'deletion-budget', reason })),

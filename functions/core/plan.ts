@@ -189,6 +189,7 @@ export function planRoutes(input: PlanInput): RoutePlan {
   const protectedRoutes: ProtectedRoute[] = [];
   const conflicts: RouteConflict[] = [];
   let managedRouteCount = 0;
+  let activeManagedRouteCount = 0;
 
   for (const table of input.routeTables) {
     const routeTableId = table.routeTableId;
@@ -203,6 +204,7 @@ export function planRoutes(input: PlanInput): RoutePlan {
       }
     }
     managedRouteCount += managed.size;
+    for (const { route } of managed.values()) if (route.state !== 'blackhole') activeManagedRouteCount += 1;
 
     for (const [text, want] of desired) {
       const have = managed.get(text);
@@ -225,7 +227,13 @@ export function planRoutes(input: PlanInput): RoutePlan {
       const blackhole = route.state === 'blackhole';
       const sameTarget = route.networkInterfaceId === want.networkInterfaceId;
       const common = { ...base, destination: route.destination, previousTarget: routeTarget(route), ...(blackhole ? { blackhole } : {}) };
-      if (sameTarget) {
+      const guard = sameTarget ? undefined : protectedCidrs.findOverlapping(want.cidr);
+      if (guard) {
+        // The node's claim is fine, but the existing route also covers a CIDR in dispute: not rewritten.
+        const reason = `protected: ${guard.value.reason} (${guard.value.node})`;
+        protectedRoutes.push({ routeTableId, destination: route.destination, node: guard.value.node, reason });
+        push({ ...common, action: 'keep', node: want.node, reason }, want.cidr);
+      } else if (sameTarget) {
         push({
           ...common,
           action: 'keep',
@@ -266,7 +274,7 @@ export function planRoutes(input: PlanInput): RoutePlan {
     }
   }
 
-  const verdict = judgeDeletions(proposedDeletions, { nodeCount: claims.nodeCount, managedRouteCount }, input.guards);
+  const verdict = judgeDeletions(proposedDeletions, { nodeCount: claims.nodeCount, managedRouteCount, activeManagedRouteCount }, input.guards);
   for (const deletion of verdict.allowed) push(deletion, deletionCidrs.get(deletion)!);
   const vetoed: VetoedDeletion[] = verdict.vetoed.map(({ deletion, guard, reason }) => {
     push({ ...deletion, action: 'keep', reason: `deletion vetoed (${guard}): ${deletion.reason}` }, deletionCidrs.get(deletion)!);

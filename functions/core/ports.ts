@@ -13,6 +13,11 @@ import type {
 export interface ClusterPort {
   /** `eks:DescribeCluster`; implementations cache the answer for the life of the process. */
   describeCluster(clusterName: string): Promise<ClusterInfo>;
+  /**
+   * Forgets the cached answer. Called when the cluster's Kubernetes API could not be read, since an
+   * endpoint, CA or remote-network change (or a cluster recreated under the same name) shows up that way.
+   */
+  forget?(clusterName: string): void;
 }
 
 export interface CiliumNodePort {

@@ -45,7 +45,10 @@ export async function observe(deps: ReconcileDeps, config: ControllerConfig): Pr
   const scope = buildScope(cluster.remoteNetworks, config.scope);
   const [routeTables, ciliumNodes] = await Promise.all([
     read('route-tables', () => deps.ec2.describeRouteTables(config.routeTables)),
-    read('ciliumnodes', async () => (await deps.ciliumNodes(cluster)).listCiliumNodes()),
+    read('ciliumnodes', async () => (await deps.ciliumNodes(cluster)).listCiliumNodes()).catch((error: unknown) => {
+      deps.cluster.forget?.(config.clusterName);
+      throw error;
+    }),
   ]);
   const vpcId = checkRouteTableRead(config.routeTables, routeTables, config.vpcId);
   const claims = collectClaims(ciliumNodes, scope);

@@ -57,6 +57,7 @@ afterAll(async () => {
 });
 
 describe('EKS', () => {
+  // AWS: Amazon EKS API Reference, DescribeCluster — https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeCluster.html
   test('DescribeCluster through the SDK and the adapter: endpoint, CA and remote networks of the local cluster', async () => {
     const eks = new EKSClient(config());
     const { cluster } = await eks.send(new DescribeClusterCommand({ name: 'ekscluster1' }));
@@ -72,6 +73,7 @@ describe('EKS', () => {
     });
   });
 
+  // AWS: Amazon EKS API Reference, DescribeCluster — https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeCluster.html
   test('an unknown cluster is the SDK ResourceNotFoundException with status 404', async () => {
     const error = await new EKSClient(config()).send(new DescribeClusterCommand({ name: 'nope' })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EksResourceNotFound);
@@ -80,11 +82,14 @@ describe('EKS', () => {
 });
 
 describe('STS', () => {
+  // AWS: AWS STS API Reference, GetCallerIdentity — https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
   test('GetCallerIdentity names the base credentials', async () => {
     const who = await new STSClient(config()).send(new GetCallerIdentityCommand({}));
     expect(who).toMatchObject({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/localcloud-admin`, UserId: expect.stringMatching(/^AIDA/) });
   });
 
+  // AWS: AWS STS API Reference, AssumeRole — https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+  // AWS: AWS STS API Reference, GetCallerIdentity — https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
   test('AssumeRole issues credentials the cloud then recognises as the role session', async () => {
     const out = await new STSClient(config()).send(new AssumeRoleCommand({ RoleArn: READER_ROLE, RoleSessionName: 'fidelity', DurationSeconds: 900 }));
     const c = out.Credentials!;
@@ -98,6 +103,8 @@ describe('STS', () => {
     expect(who).toMatchObject({ Account: ACCOUNT, Arn: out.AssumedRoleUser!.Arn, UserId: out.AssumedRoleUser!.AssumedRoleId });
   });
 
+  // AWS: AWS STS API Reference, Common Error Types — https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+  // AWS: AWS STS API Reference, AssumeRole — https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
   test('unknown credentials are InvalidClientTokenId (403); a role in another account is AccessDenied (403)', async () => {
     const stranger = new STSClient(config({ accessKeyId: 'AKIAUNKNOWNKEY000000', secretAccessKey: 'x' }));
     await expect(stranger.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'InvalidClientTokenId', $metadata: { httpStatusCode: 403 } });
@@ -105,6 +112,9 @@ describe('STS', () => {
     await expect(foreign).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
   });
 
+  // AWS: AWS STS API Reference, AssumeRole — https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+  // AWS: AWS STS API Reference, GetCallerIdentity — https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+  // AWS: AWS CLI Command Reference, aws eks get-token — https://docs.aws.amazon.com/cli/latest/reference/eks/get-token.html
   test('EksTokenProvider: assumes the reader role at the local STS; its token reads CiliumNodes from the local Kubernetes API', async () => {
     const sts = new STSClient(config());
     const provider = new EksTokenProvider({ region: cloud.region, sts, readerRoleArn: READER_ROLE });
@@ -125,6 +135,7 @@ describe('STS', () => {
 });
 
 describe('SSM', () => {
+  // AWS: AWS Systems Manager API Reference, DescribeInstanceInformation — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html
   test('the adapter batches and paginates DescribeInstanceInformation; unregistered ids are simply absent', async () => {
     cloud.state.calls.length = 0;
     const extra = Array.from({ length: 60 }, (_, i) => registerManagedInstance(cloud.state, { ipAddress: `10.20.50.${i + 1}` }));
@@ -143,11 +154,16 @@ describe('SSM', () => {
     for (const id of extra) cloud.state.managedInstances.delete(id);
   });
 
+  // AWS: AWS Systems Manager API Reference, DescribeInstanceInformation — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html
   test('a malformed instance id is the SDK InvalidInstanceId exception', async () => {
     const call = new SSMClient(config()).send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ['node-1'] }] }));
     await expect(call).rejects.toBeInstanceOf(InvalidInstanceId);
   });
 
+  // AWS: AWS Systems Manager API Reference, SendCommand — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html
+  // AWS: AWS Systems Manager API Reference, GetCommandInvocation — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html
+  // AWS: AWS Systems Manager API Reference, DescribeInstanceInformation — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html
+  // AWS: AWS Systems Manager API Reference, DeregisterManagedInstance — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DeregisterManagedInstance.html
   test('nodeadm uninstall through Run Command deregisters the node and never reports back', async () => {
     const ssm = new SSMClient(config());
     (cloud.state.nodes.get(NODE_3) as { spec: Record<string, unknown> }).spec.unschedulable = true;
@@ -165,6 +181,8 @@ describe('SSM', () => {
     await expect(ssm.send(new GetCommandInvocationCommand({ CommandId: Command!.CommandId!, InstanceId: NODE_2 }))).rejects.toBeInstanceOf(InvocationDoesNotExist);
   });
 
+  // AWS: AWS Systems Manager API Reference, DescribeActivations — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeActivations.html
+  // AWS: AWS Systems Manager API Reference, DeleteActivation — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DeleteActivation.html
   test('DescribeActivations paginates; DeleteActivation twice is InvalidActivation', async () => {
     for (let i = 0; i < 4; i++) cloud.state.activations.set(`0000000${i}-0000-0000-0000-000000000000`, { id: `0000000${i}-0000-0000-0000-000000000000`, tags: {} });
     const ssm = new SSMClient(config());
@@ -177,6 +195,10 @@ describe('SSM', () => {
 });
 
 describe('EventBridge', () => {
+  // AWS: Amazon EventBridge API Reference, DisableRule — https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DisableRule.html
+  // AWS: Amazon EventBridge API Reference, DescribeRule — https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DescribeRule.html
+  // AWS: Amazon EventBridge API Reference, EnableRule — https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_EnableRule.html
+  // AWS: Amazon EventBridge API Reference, ListRules — https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListRules.html
   test('DescribeRule / DisableRule / EnableRule / ListRules on the default bus', async () => {
     for (const name of ['eks-hybrid-routes-ec2', 'eks-hybrid-routes-ssm', 'eks-hybrid-routes-schedule', 'unrelated']) {
       cloud.state.rules.set(name, { name, state: 'ENABLED', eventPattern: '{"source":["aws.ec2"]}' });

@@ -91,6 +91,8 @@ function addEnis(count: number, firstIp: (n: number) => string): LocalNetworkInt
 }
 
 describe('EC2Client against the local EC2', () => {
+  // AWS: Amazon EC2 API Reference, DescribeRouteTables — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html
+  // AWS: Amazon EC2 API Reference, Route (data type: State active|blackhole, Origin CreateRouteTable|CreateRoute) — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Route.html
   test('DescribeRouteTables deserializes tables, routes, tags and empty sets', async () => {
     const out = await client.send(new DescribeRouteTablesCommand({ RouteTableIds: [RTB_A] }));
     expect(out.$metadata.httpStatusCode).toBe(200);
@@ -115,6 +117,7 @@ describe('EC2Client against the local EC2', () => {
     ]);
   });
 
+  // AWS: Amazon EC2 API Reference, DescribeRouteTables — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html
   test('the paginator follows NextToken across pages of a tag filter', async () => {
     for (let n = 0; n < 9; n++) {
       const id = `rtb-${(0xb0000 + n).toString(16).padStart(17, '0')}`;
@@ -133,6 +136,10 @@ describe('EC2Client against the local EC2', () => {
     expect(new Set(ids).size).toBe(12);
   });
 
+  // AWS: Amazon EC2 API Reference, CreateRoute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateRoute.html
+  // AWS: Amazon EC2 API Reference, ReplaceRoute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReplaceRoute.html
+  // AWS: Amazon EC2 API Reference, DeleteRoute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteRoute.html
+  // AWS: Amazon EC2 API Reference, Error codes for the Amazon EC2 API — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
   test('route mutations and their error codes', async () => {
     await client.send(new CreateRouteCommand({ RouteTableId: RTB_A, DestinationCidrBlock: '10.30.0.0/24', NetworkInterfaceId: ENI_1 }));
     const described = await client.send(new DescribeRouteTablesCommand({ RouteTableIds: [RTB_A] }));
@@ -168,6 +175,9 @@ describe('EC2Client against the local EC2', () => {
     ).toMatchObject({ name: 'InvalidNetworkInterfaceID.NotFound' });
   });
 
+  // AWS: Amazon VPC User Guide, Amazon VPC quotas (Route tables: routes per route table, default 50) — https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html
+  // AWS: Amazon EC2 API Reference, CreateRoute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateRoute.html
+  // AWS: Amazon EC2 API Reference, Error codes for the Amazon EC2 API — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
   test('RouteLimitExceeded once the table holds the quota', async () => {
     cloud.state.quotas.routesPerRouteTable = 3;
     await client.send(new CreateRouteCommand({ RouteTableId: RTB_B, DestinationCidrBlock: '10.30.0.0/24', NetworkInterfaceId: ENI_1 }));
@@ -177,6 +187,8 @@ describe('EC2Client against the local EC2', () => {
     });
   });
 
+  // AWS: Amazon EC2 API Reference, DescribeNetworkInterfaces — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeNetworkInterfaces.html
+  // AWS: Amazon EC2 API Reference, Error codes for the Amazon EC2 API — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
   test('FilterLimitExceeded and unknown filters come back as SDK errors', async () => {
     const addresses = Array.from({ length: 200 }, (_, i) => `10.20.9.${i}`);
     expect(
@@ -189,6 +201,8 @@ describe('EC2Client against the local EC2', () => {
     });
   });
 
+  // AWS: Amazon EC2 API Reference, DescribeNetworkInterfaces — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeNetworkInterfaces.html
+  // AWS: Amazon EC2 API Reference, ModifyNetworkInterfaceAttribute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyNetworkInterfaceAttribute.html
   test('network interfaces: attachment, addresses and source/dest check round-trip', async () => {
     await client.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: ENI_1, SourceDestCheck: { Value: false } }));
     const out = await client.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [ENI_1] }));
@@ -211,6 +225,12 @@ describe('EC2Client against the local EC2', () => {
     expect(cloud.state.networkInterfaces.get(ENI_1)!.sourceDestCheck).toBe(false);
   });
 
+  // AWS: Amazon EC2 API Reference, DescribeInstances — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstances.html
+  // AWS: Amazon EC2 API Reference, StopInstances — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_StopInstances.html
+  // AWS: Amazon EC2 API Reference, StartInstances — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_StartInstances.html
+  // AWS: Amazon EC2 API Reference, TerminateInstances — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_TerminateInstances.html
+  // AWS: Amazon EC2 API Reference, Route (data type: State active|blackhole, Origin CreateRouteTable|CreateRoute) — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Route.html
+  // AWS: Amazon VPC User Guide, Configure route tables (route tables, route status, origin) — https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html
   test('instances: describe, stop/start, terminate → the route turns blackhole and loses its instance', async () => {
     await client.send(new CreateRouteCommand({ RouteTableId: RTB_A, DestinationCidrBlock: '10.30.0.0/24', NetworkInterfaceId: ENI_1 }));
     const described = await client.send(new DescribeInstancesCommand({ Filters: [{ Name: 'private-ip-address', Values: ['10.20.1.10'] }] }));
@@ -242,6 +262,8 @@ describe('EC2Client against the local EC2', () => {
     expect(await sdkError(client.send(new TerminateInstancesCommand({ InstanceIds: ['i-00000000000000009'] })))).toMatchObject({ name: 'InvalidInstanceID.NotFound' });
   });
 
+  // AWS: Amazon EC2 Developer Guide, Request throttling for the Amazon EC2 API — https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html
+  // AWS: Amazon EC2 API Reference, Error codes for the Amazon EC2 API — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
   test('throttling is RequestLimitExceeded with HTTP 503, which the SDK retries', async () => {
     cloud.faults.addFault({ service: 'ec2', action: 'DescribeRouteTables', kind: 'error', code: 'RequestLimitExceeded', message: 'Request limit exceeded.', times: 1 });
     const once = newClient(1);
@@ -263,6 +285,8 @@ describe('Ec2Adapter against the local EC2', () => {
     adapter = new Ec2Adapter(client);
   });
 
+  // AWS: Amazon EC2 API Reference, DescribeRouteTables — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html
+  // AWS: Amazon EC2 API Reference, Route (data type: State active|blackhole, Origin CreateRouteTable|CreateRoute) — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Route.html
   test('describeRouteTables by ids', async () => {
     const tables = await adapter.describeRouteTables({ kind: 'ids', routeTableIds: [RTB_C, RTB_A] });
     expect(tables.map((table) => table.routeTableId).sort()).toEqual([RTB_A, RTB_C]);
@@ -272,6 +296,7 @@ describe('Ec2Adapter against the local EC2', () => {
     ]);
   });
 
+  // AWS: Amazon EC2 API Reference, DescribeRouteTables — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html
   test('describeRouteTables by tag', async () => {
     cloud.state.routeTables.get(RTB_B)!.tags['eks-hybrid-routes/managed'] = 'false';
     const tables = await adapter.describeRouteTables({ kind: 'tag', key: 'eks-hybrid-routes/managed', value: 'true' });
@@ -279,6 +304,8 @@ describe('Ec2Adapter against the local EC2', () => {
     expect(tables.every((table) => table.vpcId === VPC)).toBe(true);
   });
 
+  // AWS: Amazon EC2 API Reference, DescribeNetworkInterfaces — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeNetworkInterfaces.html
+  // AWS: Amazon EC2 API Reference, Error codes for the Amazon EC2 API — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
   test('findNetworkInterfaces with more than 199 addresses: batches of 199 (+ vpc-id) and every match found', async () => {
     const enis = addEnis(450, (n) => `10.20.${100 + Math.floor(n / 200)}.${(n % 200) + 1}`);
     const v6: LocalNetworkInterface = {
@@ -308,6 +335,9 @@ describe('Ec2Adapter against the local EC2', () => {
     expect(describes.every((c) => c.status === 200)).toBe(true);
   });
 
+  // AWS: Amazon EC2 API Reference, CreateRoute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateRoute.html
+  // AWS: Amazon EC2 API Reference, ReplaceRoute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReplaceRoute.html
+  // AWS: Amazon EC2 API Reference, Error codes for the Amazon EC2 API — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
   test('createRoute: created, then RouteAlreadyExists → ReplaceRoute → replaced', async () => {
     expect(await adapter.createRoute(RTB_A, '10.30.0.0/24', ENI_1)).toBe('created');
     expect(await adapter.createRoute(RTB_A, '10.30.0.0/24', ENI_2)).toBe('replaced');
@@ -319,17 +349,21 @@ describe('Ec2Adapter against the local EC2', () => {
     ]);
   });
 
+  // AWS: Amazon EC2 API Reference, ReplaceRoute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReplaceRoute.html
   test('replaceRoute of an existing route', async () => {
     expect(await adapter.replaceRoute(RTB_A, '10.10.0.0/16', ENI_1)).toBe('replaced');
     expect(cloud.state.routeTables.get(RTB_A)!.routes.find((r) => r.destination === '10.10.0.0/16')!.target).toEqual({ kind: 'networkInterface', id: ENI_1 });
   });
 
+  // AWS: Amazon EC2 API Reference, DeleteRoute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteRoute.html
+  // AWS: Amazon EC2 API Reference, Error codes for the Amazon EC2 API — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
   test('deleteRoute: deleted, then already-gone', async () => {
     await adapter.createRoute(RTB_C, '10.30.2.0/24', ENI_1);
     expect(await adapter.deleteRoute(RTB_C, '10.30.2.0/24')).toBe('deleted');
     expect(await adapter.deleteRoute(RTB_C, '10.30.2.0/24')).toBe('already-gone');
   });
 
+  // AWS: Amazon EC2 API Reference, ModifyNetworkInterfaceAttribute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyNetworkInterfaceAttribute.html
   test('disableSourceDestCheck', async () => {
     await adapter.disableSourceDestCheck(ENI_2);
     expect(cloud.state.networkInterfaces.get(ENI_2)!.sourceDestCheck).toBe(false);

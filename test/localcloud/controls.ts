@@ -52,18 +52,20 @@ export function stateSnapshot(state: CloudState) {
 }
 
 const instanceId = z.object({ instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/) }).strict();
+const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
+const cidr = z.string().regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, 'must be a CIDR such as 10.30.4.0/24');
 const ciliumNodeName = z.string().min(1);
 
 const STEPS = {
   /** A new EC2 instance (and its ENI) in a subnet, running; source/dest check on as EC2 defaults. */
-  'launch-instance': z.object({ instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/), subnetId: z.string(), privateIp: z.string(), networkInterfaceId: z.string().regex(/^eni-[0-9a-f]{8,17}$/) }).strict(),
+  'launch-instance': z.object({ instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/), subnetId: z.string(), privateIp: ipv4, networkInterfaceId: z.string().regex(/^eni-[0-9a-f]{8,17}$/) }).strict(),
   'terminate-instance': instanceId,
   'stop-instance': instanceId,
   'start-instance': instanceId,
-  'register-managed-instance': z.object({ managedInstanceId: z.string().regex(/^mi-[0-9a-f]{17}$/).optional(), ipAddress: z.string(), activationId: z.string().optional() }).strict(),
+  'register-managed-instance': z.object({ managedInstanceId: z.string().regex(/^mi-[0-9a-f]{17}$/).optional(), ipAddress: ipv4, activationId: z.string().optional() }).strict(),
   'deregister-managed-instance': z.object({ managedInstanceId: z.string() }).strict(),
   /** What the Cilium operator does: the node's CiliumNode (created if new) gets a pod CIDR. */
-  'allocate-cidr': z.object({ node: ciliumNodeName, cidr: z.string(), nodeIp: z.string().optional() }).strict(),
+  'allocate-cidr': z.object({ node: ciliumNodeName, cidr, nodeIp: ipv4.optional() }).strict(),
   /** The CiliumNode (and its Node) goes away, as when a node is deleted from the cluster. */
   'remove-ciliumnode': z.object({ node: ciliumNodeName }).strict(),
   /** A person adds or overwrites a route by hand (console/CLI): origin CreateRoute. */
@@ -93,6 +95,8 @@ function runStep(state: CloudState, step: Step, input: unknown): unknown {
     case 'launch-instance': {
       const subnet = state.subnets.get(body.subnetId!);
       if (!subnet) throw new Error(`launch-instance: subnetId: unknown subnet ${body.subnetId}`);
+      if (state.instances.has(body.instanceId!)) throw new Error(`launch-instance: instanceId: ${body.instanceId} already exists`);
+      if (state.networkInterfaces.has(body.networkInterfaceId!)) throw new Error(`launch-instance: networkInterfaceId: ${body.networkInterfaceId} already exists`);
       state.instances.set(body.instanceId!, { id: body.instanceId!, subnetId: subnet.id, privateIp: body.privateIp!, networkInterfaceId: body.networkInterfaceId!, state: 'running', tags: {}, instanceType: 'm5.large' });
       state.networkInterfaces.set(body.networkInterfaceId!, { id: body.networkInterfaceId!, vpcId: subnet.vpcId, subnetId: subnet.id, privateIp: body.privateIp!, ipv6Addresses: [], instanceId: body.instanceId!, sourceDestCheck: true });
       return { instanceId: body.instanceId };
@@ -166,7 +170,9 @@ export function handleControl(cloud: LocalCloud, method: string, url: URL, body:
       return json(200, {});
     }
     if (method === 'PUT' && path === 'throttling') {
-      cloud.throttling.enabled = Boolean((parse() as { enabled?: boolean }).enabled);
+      const { enabled } = parse() as { enabled?: unknown };
+      if (typeof enabled !== 'boolean') throw new Error('throttling: enabled: must be true or false');
+      cloud.throttling.enabled = enabled;
       cloud.throttling.reset();
       return json(200, { enabled: cloud.throttling.enabled });
     }

@@ -139,3 +139,20 @@ describe('EksClusterAdapter', () => {
     expect(eksMock).toHaveReceivedCommandTimes(DescribeClusterCommand, 2);
   });
 });
+
+describe('EksClusterAdapter.forget', () => {
+  test('the next describe after forget asks EKS again', async () => {
+    const eks = mockClient(EKSClient);
+    eks.on(DescribeClusterCommand).resolves({
+      cluster: { name: 'lab', endpoint: 'https://example.invalid', certificateAuthority: { data: 'Q0E=' }, remoteNetworkConfig: { remoteNodeNetworks: [{ cidrs: ['10.20.0.0/16'] }], remotePodNetworks: [{ cidrs: ['10.30.0.0/16'] }] } },
+    });
+    const adapter = new EksClusterAdapter(new EKSClient({ region: 'us-west-2' }));
+    await adapter.describeCluster('lab');
+    await adapter.describeCluster('lab');
+    expect(eks).toHaveReceivedCommandTimes(DescribeClusterCommand, 1);
+    adapter.forget('lab');
+    await adapter.describeCluster('lab');
+    expect(eks).toHaveReceivedCommandTimes(DescribeClusterCommand, 2);
+    eks.restore();
+  });
+});

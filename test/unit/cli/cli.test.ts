@@ -315,7 +315,16 @@ describe('deletion guards: exit 3 when something is vetoed', () => {
     expect(human.stdout).toContain('deletion-budget');
   });
 
-  test.each([[['--force']], [['--max-delete-fraction', '1']], [['--min-delete-budget', '6']]])('%j lifts the deletion budget: exit 0 and the stale routes are deleted', async (extra) => {
+  test('--min-delete-budget never lets a run delete every active managed route: exit 3, nothing deleted', async () => {
+    const world = manyStaleWorld();
+    const plan = await cli(['plan', ...ONE_TABLE, '--min-delete-budget', '6', '--json'], { world });
+    expect(plan.code).toBe(EXIT.vetoed);
+    expect(plan.json()).toMatchObject({ counts: { delete: 0, vetoed: 6 } });
+    expect(plan.json().vetoed[0].reason).toMatch(/every active managed route/);
+    expect(mutationLines(world)).toEqual([]);
+  });
+
+  test.each([[['--force']], [['--max-delete-fraction', '1']]])('%j lifts the deletion budget: exit 0 and the stale routes are deleted', async (extra) => {
     const world = manyStaleWorld();
     const plan = await cli(['plan', ...ONE_TABLE, ...extra, '--json'], { world });
     expect(plan.code).toBe(EXIT.ok);

@@ -256,30 +256,22 @@ describe('collectClaims', () => {
       expected: { nodes: { [A]: ['10.30.0.0/24'], [B]: ['fd00:30::/56'] }, ...none },
     },
     {
-      name: "a conflict with a refused node's CIDR refuses the healthy node's claim too",
+      name: "a refused node cannot dispute a healthy node's CIDR; its own claim stays protected",
       records: [ciliumNode(R, '10.10.5.5', ['10.30.0.0/24', '10.30.9.0/24']), ciliumNode(A, '10.20.1.10', ['10.30.0.0/24', '10.30.1.0/24'])],
       expected: {
-        nodes: { [A]: ['10.30.1.0/24'] },
-        refused: [
-          `${A} cidr-conflict spec.ipam 10.30.0.0/24`,
-          `${R} cidr-conflict spec.ipam 10.30.0.0/24`,
-          `${R} node-ip-out-of-scope spec.addresses[0].ip 10.10.5.5`,
-        ].map(fieldAgnostic),
-        protected: [`10.30.0.0/24 ${A}`, `10.30.0.0/24 ${R}`, `10.30.9.0/24 ${R}`],
+        nodes: { [A]: ['10.30.0.0/24', '10.30.1.0/24'] },
+        refused: [`${R} node-ip-out-of-scope spec.addresses[0].ip 10.10.5.5`].map(fieldAgnostic),
+        protected: [`10.30.0.0/24 ${R}`, `10.30.9.0/24 ${R}`],
         pending: [],
       },
     },
     {
-      name: 'a conflict with the network of a host-bits CIDR',
+      name: 'the network of a refused host-bits CIDR is protected, not disputed',
       records: [ciliumNode(R, '10.20.1.9', ['10.30.0.9/24']), ciliumNode(A, '10.20.1.10', ['10.30.0.0/24'])],
       expected: {
-        nodes: { [A]: [] },
-        refused: [
-          `${A} cidr-conflict spec.ipam 10.30.0.0/24`,
-          `${R} cidr-conflict spec.ipam 10.30.0.0/24`,
-          `${R} invalid-cidr spec.ipam.podCIDRs[0] 10.30.0.9/24`,
-        ].map(fieldAgnostic),
-        protected: [`10.30.0.0/24 ${A}`, `10.30.0.0/24 ${R}`],
+        nodes: { [A]: ['10.30.0.0/24'] },
+        refused: [`${R} invalid-cidr spec.ipam.podCIDRs[0] 10.30.0.9/24`].map(fieldAgnostic),
+        protected: [`10.30.0.0/24 ${R}`],
         pending: [],
       },
     },
@@ -326,8 +318,20 @@ describe('collectClaims', () => {
     });
   });
 
-  test.each(cases)('nodeCount counts every record read: $name', ({ records, scope }) => {
-    expect(collectClaims(records, scope ?? labScope()).nodeCount).toBe(records.length);
+  test.each(cases)('nodeCount lies between the accepted nodes and the records read: $name', ({ records, scope }) => {
+    const claims = collectClaims(records, scope ?? labScope());
+    expect(claims.nodeCount).toBeLessThanOrEqual(records.length);
+    expect(claims.nodeCount).toBeGreaterThanOrEqual(claims.nodes.length);
+  });
+
+  test.each([
+    ['a node with an in-scope IP and no CIDR', [ciliumNode(A, '10.20.1.10', [])], 1],
+    ['a node with an out-of-scope IP but an in-scope CIDR', [ciliumNode(A, '10.10.5.5', ['10.30.0.0/24'])], 1],
+    ['only a node outside the scope (IP and CIDRs)', [ciliumNode(A, '10.10.5.5', ['192.168.0.0/24'])], 0],
+    ['a node without addresses or CIDRs', [ciliumNode(A, undefined, [])], 0],
+    ['two in scope, one outside', [ciliumNode(A, '10.20.1.10', []), ciliumNode(B, '10.20.1.11', ['10.30.1.0/24']), ciliumNode(R, '10.10.5.5', [])], 2],
+  ])('nodeCount counts only CiliumNodes in the managed scope: %s', (_name, records, expected) => {
+    expect(collectClaims(records, labScope()).nodeCount).toBe(expected);
   });
 
   test('the node IP is parsed and canonical', () => {

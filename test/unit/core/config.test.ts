@@ -250,3 +250,13 @@ describe('rawConfigFromEnv', () => {
     expect(configError(rawConfigFromEnv({ CLUSTER_NAME: 'lab', ROUTE_TABLE_IDS: RTB, MAX_DELETE_FRACTION: '2' }), ENV_LABELS).field).toBe('MAX_DELETE_FRACTION');
   });
 });
+
+describe('route-table tag and region edge cases', () => {
+  test.each(['Name=*', 'eks-hybrid-routes/managed=tr?e', 'team*=x'])('a tag with an EC2 wildcard is refused: %s', (tag) => {
+    expect(() => parseControllerConfig({ clusterName: 'lab', routeTableTag: tag }, ENV_LABELS)).toThrow(/ROUTE_TABLE_TAG: must not contain \* or \?/);
+  });
+
+  test.each(['us-west-2', 'eu-central-1', 'eusc-de-east-1', 'us-gov-west-1'])('region %s is accepted', (region) => {
+    expect(parseControllerConfig({ clusterName: 'lab', routeTableIds: 'rtb-0123456789abcdef0', region }, ENV_LABELS).region).toBe(region);
+  });
+});

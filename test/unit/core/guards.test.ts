@@ -38,11 +38,11 @@ interface JudgeCase {
 
 describe('judgeDeletions', () => {
   const cases: JudgeCase[] = [
-    { name: 'nothing to delete', proposed: [], context: { nodeCount: 0, managedRouteCount: 10 }, allowed: [], vetoed: [] },
+    { name: 'nothing to delete', proposed: [], context: { nodeCount: 0, managedRouteCount: 10, activeManagedRouteCount: 10 }, allowed: [], vetoed: [] },
     {
       name: 'empty node list while managed routes exist: everything vetoed, blackholes included',
       proposed: deletions(2, 2),
-      context: { nodeCount: 0, managedRouteCount: 4 },
+      context: { nodeCount: 0, managedRouteCount: 4, activeManagedRouteCount: 4 },
       allowed: [],
       vetoed: ['a1', 'a2', 'b1', 'b2'],
       guard: 'empty-node-list',
@@ -51,7 +51,7 @@ describe('judgeDeletions', () => {
     {
       name: 'empty node list with only blackholed routes to delete: vetoed too',
       proposed: deletions(0, 3),
-      context: { nodeCount: 0, managedRouteCount: 3 },
+      context: { nodeCount: 0, managedRouteCount: 3, activeManagedRouteCount: 3 },
       allowed: [],
       vetoed: ['b1', 'b2', 'b3'],
       guard: 'empty-node-list',
@@ -60,7 +60,7 @@ describe('judgeDeletions', () => {
     {
       name: 'empty node list, a single route: vetoed (the minimum budget does not apply)',
       proposed: deletions(1),
-      context: { nodeCount: 0, managedRouteCount: 1 },
+      context: { nodeCount: 0, managedRouteCount: 1, activeManagedRouteCount: 1 },
       allowed: [],
       vetoed: ['a1'],
       guard: 'empty-node-list',
@@ -68,7 +68,7 @@ describe('judgeDeletions', () => {
     {
       name: 'allowEmpty lifts the empty-list guard',
       proposed: deletions(2, 1),
-      context: { nodeCount: 0, managedRouteCount: 4 },
+      context: { nodeCount: 0, managedRouteCount: 4, activeManagedRouteCount: 4 },
       options: { allowEmpty: true },
       allowed: ['a1', 'a2', 'b1'],
       vetoed: [],
@@ -76,7 +76,7 @@ describe('judgeDeletions', () => {
     {
       name: 'allowEmpty does not lift the budget',
       proposed: deletions(10),
-      context: { nodeCount: 0, managedRouteCount: 10 },
+      context: { nodeCount: 0, managedRouteCount: 10, activeManagedRouteCount: 10 },
       options: { allowEmpty: true },
       allowed: [],
       vetoed: ids(deletions(10)),
@@ -85,7 +85,7 @@ describe('judgeDeletions', () => {
     {
       name: 'allowEmpty and force together delete everything',
       proposed: deletions(10, 2),
-      context: { nodeCount: 0, managedRouteCount: 12 },
+      context: { nodeCount: 0, managedRouteCount: 12, activeManagedRouteCount: 12 },
       options: { allowEmpty: true, force: true },
       allowed: ids(deletions(10, 2)),
       vetoed: [],
@@ -93,7 +93,7 @@ describe('judgeDeletions', () => {
     {
       name: 'force alone does not lift the empty-list guard',
       proposed: deletions(2),
-      context: { nodeCount: 0, managedRouteCount: 2 },
+      context: { nodeCount: 0, managedRouteCount: 2, activeManagedRouteCount: 2 },
       options: { force: true },
       allowed: [],
       vetoed: ['a1', 'a2'],
@@ -102,60 +102,101 @@ describe('judgeDeletions', () => {
     {
       name: 'budget exceeded: active deletions vetoed, blackholes still deleted',
       proposed: deletions(6, 2),
-      context: { nodeCount: 5, managedRouteCount: 10 },
+      context: { nodeCount: 5, managedRouteCount: 10, activeManagedRouteCount: 10 },
       allowed: ['b1', 'b2'],
       vetoed: ids(deletions(6)),
       guard: 'deletion-budget',
       reason: /6 of 10 managed routes would be deleted, more than the budget of 5 \(50 %, at least 3\).*force/,
     },
     {
+      name: 'the minimum budget never lets a run delete every active managed route',
+      proposed: deletions(3),
+      context: { nodeCount: 1, managedRouteCount: 3, activeManagedRouteCount: 3 },
+      allowed: [],
+      vetoed: ids(deletions(3)),
+      guard: 'deletion-budget',
+      reason: /every active managed route \(3\) would be deleted; the minimum budget never allows that.*force/,
+    },
+    {
+      name: 'deleting every active route is allowed when forced',
+      proposed: deletions(3),
+      context: { nodeCount: 1, managedRouteCount: 3, activeManagedRouteCount: 3 },
+      options: { force: true },
+      allowed: ids(deletions(3)),
+      vetoed: [],
+    },
+    {
+      name: 'within the minimum budget and leaving an active route: allowed',
+      proposed: deletions(2),
+      context: { nodeCount: 1, managedRouteCount: 3, activeManagedRouteCount: 3 },
+      allowed: ids(deletions(2)),
+      vetoed: [],
+    },
+    {
       name: 'exactly at the budget: allowed',
       proposed: deletions(5),
-      context: { nodeCount: 5, managedRouteCount: 10 },
+      context: { nodeCount: 5, managedRouteCount: 10, activeManagedRouteCount: 10 },
       allowed: ids(deletions(5)),
       vetoed: [],
     },
     {
       name: 'blackholes never count against the budget',
       proposed: deletions(5, 5),
-      context: { nodeCount: 5, managedRouteCount: 10 },
+      context: { nodeCount: 5, managedRouteCount: 10, activeManagedRouteCount: 10 },
       allowed: ids(deletions(5, 5)),
       vetoed: [],
     },
     {
       name: 'all blackholes, far over the share: allowed',
       proposed: deletions(0, 10),
-      context: { nodeCount: 1, managedRouteCount: 10 },
+      context: { nodeCount: 1, managedRouteCount: 10, activeManagedRouteCount: 10 },
       allowed: ids(deletions(0, 10)),
       vetoed: [],
     },
     {
       name: 'small table: the minimum budget allows 3 of 4',
       proposed: deletions(3),
-      context: { nodeCount: 1, managedRouteCount: 4 },
+      context: { nodeCount: 1, managedRouteCount: 4, activeManagedRouteCount: 4 },
       allowed: ids(deletions(3)),
       vetoed: [],
     },
     {
       name: 'small table: 4 of 4 exceeds the minimum budget',
       proposed: deletions(4),
-      context: { nodeCount: 1, managedRouteCount: 4 },
+      context: { nodeCount: 1, managedRouteCount: 4, activeManagedRouteCount: 4 },
       allowed: [],
       vetoed: ids(deletions(4)),
       guard: 'deletion-budget',
       reason: /budget of 3/,
     },
     {
-      name: 'one route, one deletion: allowed by the minimum budget',
+      name: 'one route, one deletion: vetoed, the minimum budget never empties the tables',
       proposed: deletions(1),
-      context: { nodeCount: 1, managedRouteCount: 1 },
+      context: { nodeCount: 1, managedRouteCount: 1, activeManagedRouteCount: 1 },
+      allowed: [],
+      vetoed: ['a1'],
+      guard: 'deletion-budget',
+      reason: /every active managed route \(1\)/,
+    },
+    {
+      name: 'one route, one deletion, maxDeleteFraction 1: the share allows it',
+      proposed: deletions(1),
+      context: { nodeCount: 1, managedRouteCount: 1, activeManagedRouteCount: 1 },
+      options: { maxDeleteFraction: 1 },
+      allowed: ['a1'],
+      vetoed: [],
+    },
+    {
+      name: 'one of two active routes: allowed by the minimum budget',
+      proposed: deletions(1),
+      context: { nodeCount: 1, managedRouteCount: 2, activeManagedRouteCount: 2 },
       allowed: ['a1'],
       vetoed: [],
     },
     {
       name: 'force lifts the budget',
       proposed: deletions(9, 1),
-      context: { nodeCount: 1, managedRouteCount: 10 },
+      context: { nodeCount: 1, managedRouteCount: 10, activeManagedRouteCount: 10 },
       options: { force: true },
       allowed: ids(deletions(9, 1)),
       vetoed: [],
@@ -163,7 +204,7 @@ describe('judgeDeletions', () => {
     {
       name: 'custom fraction 20 %: 21 of 100 vetoed',
       proposed: deletions(21),
-      context: { nodeCount: 50, managedRouteCount: 100 },
+      context: { nodeCount: 50, managedRouteCount: 100, activeManagedRouteCount: 100 },
       options: { maxDeleteFraction: 0.2 },
       allowed: [],
       vetoed: ids(deletions(21)),
@@ -173,7 +214,7 @@ describe('judgeDeletions', () => {
     {
       name: 'custom fraction 20 %: 20 of 100 allowed',
       proposed: deletions(20),
-      context: { nodeCount: 50, managedRouteCount: 100 },
+      context: { nodeCount: 50, managedRouteCount: 100, activeManagedRouteCount: 100 },
       options: { maxDeleteFraction: 0.2 },
       allowed: ids(deletions(20)),
       vetoed: [],
@@ -181,7 +222,7 @@ describe('judgeDeletions', () => {
     {
       name: 'fraction 0 and minimum 0: no active deletion at all, blackholes still go',
       proposed: deletions(1, 1),
-      context: { nodeCount: 5, managedRouteCount: 100 },
+      context: { nodeCount: 5, managedRouteCount: 100, activeManagedRouteCount: 100 },
       options: { maxDeleteFraction: 0, minDeleteBudget: 0 },
       allowed: ['b1'],
       vetoed: ['a1'],
@@ -190,7 +231,7 @@ describe('judgeDeletions', () => {
     {
       name: 'fraction 1: every managed route may go',
       proposed: deletions(10),
-      context: { nodeCount: 1, managedRouteCount: 10 },
+      context: { nodeCount: 1, managedRouteCount: 10, activeManagedRouteCount: 10 },
       options: { maxDeleteFraction: 1 },
       allowed: ids(deletions(10)),
       vetoed: [],
@@ -207,7 +248,7 @@ describe('judgeDeletions', () => {
 
   test('the verdict hands back the same deletion objects it was given', () => {
     const proposed = deletions(6, 1);
-    const verdict = judgeDeletions(proposed, { nodeCount: 1, managedRouteCount: 10 }, DEFAULT_GUARD_OPTIONS);
+    const verdict = judgeDeletions(proposed, { nodeCount: 1, managedRouteCount: 10, activeManagedRouteCount: 10 }, DEFAULT_GUARD_OPTIONS);
     expect(verdict.allowed[0]).toBe(proposed[6]);
     expect(verdict.vetoed[0]?.deletion).toBe(proposed[0]);
   });
@@ -220,7 +261,7 @@ describe('judgeDeletions', () => {
     [0.2, 100, 20],
     [0.07, 100, 7],
   ])('exactly the configured share (%p of %p = %p routes) is allowed', (fraction, managed, share) => {
-    const verdict = judgeDeletions(deletions(share), { nodeCount: 1, managedRouteCount: managed }, guardOptions({ maxDeleteFraction: fraction, minDeleteBudget: 0 }));
+    const verdict = judgeDeletions(deletions(share), { nodeCount: 1, managedRouteCount: managed, activeManagedRouteCount: managed }, guardOptions({ maxDeleteFraction: fraction, minDeleteBudget: 0 }));
     expect({ allowed: verdict.allowed.length, vetoed: verdict.vetoed.length }).toEqual({ allowed: share, vetoed: 0 });
   });
 });

@@ -133,10 +133,18 @@ const cases: PlanCase[] = [
   },
   {
     name: 'a stale route wider than the claimed CIDRs is deleted and the claims created',
+    nodes: [node(1, ['10.30.0.0/24', '10.30.1.0/24']), node(2)],
+    enis: [nic(1), nic(2)],
+    tables: [tbl(T1, [route.managed('10.30.0.0/23', E9), route.managed(pod(2), E(2))])],
+    actions: [`delete ${T1} 10.30.0.0/23`, `create ${T1} 10.30.0.0/24 -> ${E(1)}`, `create ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.2.0/24 -> ${E(2)}`],
+  },
+  {
+    name: 'the only active route, stale: its deletion is vetoed (the minimum budget never empties the tables); the claims are created',
     nodes: [node(1, ['10.30.0.0/24', '10.30.1.0/24'])],
     enis: [nic(1)],
     tables: [tbl(T1, [route.managed('10.30.0.0/23', E9)])],
-    actions: [`delete ${T1} 10.30.0.0/23`, `create ${T1} 10.30.0.0/24 -> ${E(1)}`, `create ${T1} 10.30.1.0/24 -> ${E(1)}`],
+    actions: [`keep ${T1} 10.30.0.0/23`, `create ${T1} 10.30.0.0/24 -> ${E(1)}`, `create ${T1} 10.30.1.0/24 -> ${E(1)}`],
+    vetoed: [`${T1} 10.30.0.0/23 deletion-budget`],
   },
   {
     name: 'routes this controller does not manage are never touched, in scope or not, stale or not',
@@ -496,7 +504,7 @@ describe('planRoutes details', () => {
   });
 
   test('a delete names no target and records the previous one', () => {
-    const result = plan({ nodes: [node(1)], enis: [nic(1)], tables: [tbl(T1, [route.managed(pod(7), E9)])] });
+    const result = plan({ nodes: [node(1)], enis: [nic(1)], tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(7), E9)])] });
     const deletion = findAction(result, `delete ${T1} 10.30.7.0/24`);
     expect(deletion.target).toBeUndefined();
     expect(deletion.previousTarget).toBe(E9);

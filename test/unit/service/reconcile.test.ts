@@ -123,6 +123,19 @@ describe('observe: any failed or inconsistent read aborts the run before the fir
     expect(world.ec2.mutations()).toEqual([]);
   });
 
+  test('a failed CiliumNode read makes the cluster port forget its cached answer; other failures do not', async () => {
+    const world = driftWorld();
+    const forgotten: string[] = [];
+    const deps: ReconcileDeps = { ...world.deps, cluster: { describeCluster: (name) => world.deps.cluster.describeCluster(name), forget: (name) => forgotten.push(name) } };
+    world.ec2.failures.describeRouteTables = Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' });
+    await incompleteRead(reconcile(deps, config(), 'apply'));
+    expect(forgotten).toEqual([]);
+    delete world.ec2.failures.describeRouteTables;
+    world.kubernetes.failure = () => Object.assign(new Error('certificate signed by unknown authority'), { name: 'KubernetesApiError' });
+    await incompleteRead(reconcile(deps, config(), 'apply'));
+    expect(forgotten).toEqual([LAB_CLUSTER]);
+  });
+
   test('the cluster has no remote pod networks → IncompleteReadError(cluster), nothing mutated', async () => {
     const world = fakeWorld({ cluster: labClusterInfo({ remoteNodeNetworks: ['10.20.0.0/16'], remotePodNetworks: [] }) });
     const error = await incompleteRead(reconcile(world.deps, config({ routeTableIds: T1 }), 'apply'));
