@@ -28,7 +28,8 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import { EksClusterAdapter } from '../../functions/adapters/eks.js';
 import { createCiliumNodeReader } from '../../functions/adapters/kubernetes.js';
 import { SsmManagedInstanceAdapter } from '../../functions/adapters/ssm.js';
-import { EksTokenProvider, TOKEN_PREFIX, verifyEksTokenSignature } from '../../functions/adapters/token.js';
+import { EksTokenProvider, TOKEN_PREFIX } from '../../functions/adapters/token.js';
+import { verifyEksTokenSignature } from '../localcloud/token-rules.js';
 import { type LocalCloud, startLocalCloud } from '../localcloud/server.js';
 import { registerManagedInstance } from '../localcloud/ssm.js';
 

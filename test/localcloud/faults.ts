@@ -71,7 +71,8 @@ export class FaultInjector {
   /** The fault this call runs into, if any; counts the call against the rule. */
   take(service: string, action: string): FaultRule | undefined {
     for (const fault of this.faults) {
-      if (!matches(fault, service, action)) continue;
+      // wrong-ca acts on TLS connections (see `active`), never on a request.
+      if (fault.kind === 'wrong-ca' || !matches(fault, service, action)) continue;
       fault.seen += 1;
       if (fault.afterCalls !== undefined && fault.seen <= fault.afterCalls) continue;
       if (fault.times !== undefined) {

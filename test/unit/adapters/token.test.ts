@@ -1,13 +1,8 @@
 import { inspect } from 'node:util';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  EksTokenProvider,
-  TOKEN_PREFIX,
-  toExecCredential,
-  validateEksToken,
-  verifyEksTokenSignature,
-} from '../../../functions/adapters/token.js';
+import { EksTokenProvider, TOKEN_PREFIX, toExecCredential } from '../../../functions/adapters/token.js';
+import { validateEksToken, verifyEksTokenSignature } from '../../localcloud/token-rules.js';
 
 const REGION = 'us-west-2';
 const CLUSTER = 'hybrid-lab';

@@ -204,3 +204,14 @@ describe('FaultInjector.intercept: what each kind does to the call', () => {
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
   });
 });
+
+describe('wrong-ca rules', () => {
+  test('a wrong-ca rule never matches a request, so an error fault behind it still applies', () => {
+    const faults = new FaultInjector();
+    faults.addFault({ service: 'kubernetes', kind: 'wrong-ca' });
+    faults.addFault({ service: 'kubernetes', action: 'list ciliumnodes', kind: 'error', status: 500 });
+    expect(faults.take('kubernetes', 'list ciliumnodes')).toMatchObject({ kind: 'error', status: 500 });
+    expect(faults.take('kubernetes', 'get version')).toBeUndefined();
+    expect(faults.active('kubernetes', 'wrong-ca')).toBe(true);
+  });
+});
