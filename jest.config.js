@@ -16,6 +16,7 @@ export default {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
   clearMocks: true,
   restoreMocks: true,
 };

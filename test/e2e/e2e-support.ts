@@ -3,7 +3,7 @@
  * cloud and back, building the real reconcile handler, larger scenarios, the control plane, and reading
  * the cloud's route tables and call log.
  */
-import { readFileSync } from 'node:fs';
+import { fakeLambdaContext } from '../support/fakes.js';
 import type { LocalCloud } from '../localcloud/server.js';
 import { type ScenarioInput, defaultScenario } from '../localcloud/scenario.js';
 import type { CloudState } from '../localcloud/state.js';
@@ -65,29 +65,10 @@ export async function makeHandler(
 }
 
 export function lambdaContext() {
-  return {
-    functionName: 'eks-hybrid-routes-reconcile',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-west-2:123456789012:function:eks-hybrid-routes-reconcile',
-    memoryLimitInMB: '256',
-    awsRequestId: `e2e-${crypto.randomUUID()}`,
-    logGroupName: '/aws/lambda/eks-hybrid-routes-reconcile',
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
+  return fakeLambdaContext({ awsRequestId: `e2e-${crypto.randomUUID()}` });
 }
 
-/** A sample event from events/, with a fresh id and time, as EventBridge would deliver it. */
-export function sampleEvent(file: string): Record<string, unknown> {
-  const event = JSON.parse(readFileSync(new URL(`../../events/${file}`, import.meta.url), 'utf8')) as Record<string, unknown>;
-  event.id = crypto.randomUUID();
-  event.time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  return event;
-}
+export { sampleEvent } from '../localcloud/demo.js';
 
 export const DIRECT_RECONCILE = { action: 'reconcile' };
 

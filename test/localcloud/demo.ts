@@ -6,6 +6,7 @@
  * story ends by checking both invariants and exits non-zero if they do not hold.
  */
 import { readFileSync } from 'node:fs';
+import { fakeLambdaContext } from '../support/fakes.js';
 import { type LocalCloud, startLocalCloud } from './server.js';
 import { routeState } from './state.js';
 
@@ -15,29 +16,13 @@ const verbose = process.env.DEMO_VERBOSE === '1';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
-function sampleEvent(file: string, patch: (event: Record<string, any>) => void = () => {}): Record<string, any> {
+/** A sample event from events/ with a fresh id and time, as EventBridge would deliver it. */
+export function sampleEvent(file: string, patch: (event: Record<string, any>) => void = () => {}): Record<string, any> {
   const event = JSON.parse(readFileSync(new URL(file, EVENTS_DIR), 'utf8')) as Record<string, any>;
   event.id = crypto.randomUUID();
   event.time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   patch(event);
   return event;
-}
-
-function lambdaContext(name: string) {
-  return {
-    functionName: 'eks-hybrid-routes-reconcile',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-west-2:123456789012:function:eks-hybrid-routes-reconcile`,
-    memoryLimitInMB: '256',
-    awsRequestId: `${name}-${crypto.randomUUID()}`,
-    logGroupName: '/aws/lambda/eks-hybrid-routes-reconcile',
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 async function control(cloud: LocalCloud, step: string, body: unknown): Promise<void> {
@@ -87,7 +72,7 @@ export async function playStory(print: (line: string) => void = console.log): Pr
     // Imported only now, so the SDK clients and the handler's configuration see the local cloud's env.
     const { handler } = (await import('../../functions/handlers/reconcile.js')) as { handler: Handler };
     const deliver = async (what: string, event: unknown) => {
-      const result = (await handler(event, lambdaContext('demo'))) as { status: string; counts: Record<string, number> };
+      const result = (await handler(event, fakeLambdaContext({ awsRequestId: crypto.randomUUID() }))) as { status: string; counts: Record<string, number> };
       const c = result.counts;
       print(`  ⇢ ${what}: status ${result.status}; create ${c.create}, replace ${c.replace}, delete ${c.delete}, keep ${c.keep}, source/dest fixes ${c.sourceDestCheckFixes}`);
     };
