@@ -4,7 +4,7 @@
  * mistyped manual invoke, and no more.
  */
 import { parse } from '@aws-lambda-powertools/parser';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
+import { EventBridgeSchema, SqsSchema } from '@aws-lambda-powertools/parser/schemas';
 import { z } from 'zod';
 
 /** EventBridge refuses larger events (PutEvents entry limit), so anything bigger did not come from it. */
@@ -227,4 +227,32 @@ export function parseTrigger(event: unknown): Trigger {
       return { kind: 'schedule', eventId: parsed.id };
     }
   }
+}
+
+export interface TriggerBatch {
+  triggers: Trigger[];
+  /** SQS messages that were not triggers: logged and dropped, so one bad message cannot block the queue. */
+  invalid: { messageId: string; error: string }[];
+}
+
+/**
+ * The function's input: one trigger (EventBridge event or direct invoke), or a batch from the FIFO queue
+ * in front of it, whose message bodies are EventBridge events. A batch is one run, however many events it holds.
+ */
+export function parseTriggers(event: unknown): TriggerBatch {
+  if (!isObject(event) || !Array.isArray(event.Records)) return { triggers: [parseTrigger(event)], invalid: [] };
+  const batch = validate(SqsSchema, event);
+  const triggers: Trigger[] = [];
+  const invalid: TriggerBatch['invalid'] = [];
+  for (const record of batch.Records) {
+    try {
+      triggers.push(parseTrigger(JSON.parse(record.body) as unknown));
+    } catch (error) {
+      invalid.push({ messageId: record.messageId, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  if (triggers.length === 0) {
+    throw new InvalidEventError(`Records: none of the ${batch.Records.length} SQS messages is a trigger (first: ${invalid[0]?.error ?? 'empty batch'})`, ['Records']);
+  }
+  return { triggers, invalid };
 }

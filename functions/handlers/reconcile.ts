@@ -8,6 +8,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { type ControllerConfig, ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../core/config.js';
 import { IncompleteReadError } from '../core/errors.js';
 import type { PlanCounts, RoutePlan } from '../core/plan.js';
@@ -15,11 +16,41 @@ import type { ManagedInstanceRecord } from '../core/ports.js';
 import type { ControllerDeps } from '../service/dependencies.js';
 import { type RunMode, type RunReport, reconcile } from '../service/reconcile.js';
 import { logger, metrics, redactSecrets } from '../shared/powertools.js';
-import { type Trigger, parseTrigger } from './events.js';
+import { type Trigger, type TriggerBatch, parseTriggers } from './events.js';
+
+export interface FollowUpOptions {
+  /** How long after an arrival (registration, instance running) pending nodes are re-checked; 0 turns it off. */
+  windowMs: number;
+  intervalMs: number;
+  sleep: (ms: number) => Promise<void>;
+}
 
 export interface HandlerOptions {
   loadConfig: () => ControllerConfig;
   createDeps: (config: ControllerConfig) => Promise<ControllerDeps>;
+  followUp?: FollowUpOptions;
+}
+
+/** Time kept back from the Lambda timeout when deciding whether another follow-up run still fits. */
+const FOLLOW_UP_TIME_RESERVE_MS = 30_000;
+
+/** `PENDING_FOLLOW_UP_SECONDS` (window, default 0 = off) and `PENDING_FOLLOW_UP_INTERVAL_SECONDS` (default 10). */
+export function followUpFromEnv(env: Record<string, string | undefined>): FollowUpOptions {
+  const seconds = (name: string, fallback: number) => {
+    const text = env[name];
+    if (text === undefined || text === '') return fallback;
+    if (!/^\d{1,4}$/.test(text.trim())) throw new Error(`${name}: must be a whole number of seconds, got ${JSON.stringify(text)}`);
+    return Number(text);
+  };
+  return {
+    windowMs: seconds('PENDING_FOLLOW_UP_SECONDS', 0) * 1000,
+    intervalMs: Math.max(1, seconds('PENDING_FOLLOW_UP_INTERVAL_SECONDS', 10)) * 1000,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}
+
+function isObject(value: unknown, key: string): boolean {
+  return typeof value === 'object' && value !== null && key in value;
 }
 
 export interface ReconcileResult {
@@ -104,7 +135,7 @@ function recordMetrics(report: RunReport): void {
   metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, report.durationMs);
 }
 
-function runSummary(trigger: Trigger, report: RunReport, registrations: RegistrationReport[] | undefined) {
+function runSummary(trigger: Trigger | { kind: 'batch'; triggers: Trigger[] }, report: RunReport, registrations: RegistrationReport[] | undefined) {
   const { plan, outcome } = report;
   const truncated: Record<string, number> = {};
   return {
@@ -179,16 +210,28 @@ export function createHandler(options: HandlerOptions) {
     return controller;
   };
 
-  const reconcileHandler = async (event: unknown): Promise<ReconcileResult> => {
-    let trigger: Trigger;
+  const followUp = options.followUp ?? followUpFromEnv(process.env);
+
+  const reconcileHandler = async (event: unknown, context: Context): Promise<ReconcileResult> => {
+    let batch: TriggerBatch;
     try {
-      trigger = parseTrigger(event);
+      batch = parseTriggers(event);
     } catch (error) {
       metrics.addMetric('InvalidEvents', MetricUnit.Count, 1);
       logger.error('invalid event; nothing was read or changed', { error });
       throw error;
     }
-    const mode: RunMode = trigger.kind === 'direct' && trigger.mode === 'plan' ? 'plan' : 'apply';
+    const { triggers } = batch;
+    if (batch.invalid.length > 0) {
+      metrics.addMetric('InvalidEvents', MetricUnit.Count, batch.invalid.length);
+      logger.error('queued messages that are not triggers were dropped; the run goes on for the others', { invalid: batch.invalid });
+    }
+    // A queued batch has no top-level EventBridge id: correlate with the first event's.
+    const firstEventId = triggers.map((t) => ('eventId' in t ? t.eventId : undefined)).find(Boolean);
+    if (firstEventId && !isObject(event, 'id')) logger.setCorrelationId(firstEventId);
+    const only = triggers.length === 1 ? triggers[0] : undefined;
+    const mode: RunMode = only?.kind === 'direct' && only.mode === 'plan' ? 'plan' : 'apply';
+    const trigger = only ?? { kind: 'batch', triggers };
 
     let config: ControllerConfig;
     let deps: ControllerDeps;
@@ -200,32 +243,60 @@ export function createHandler(options: HandlerOptions) {
       throw scrubbed(error);
     }
 
-    let report: RunReport;
-    try {
-      report = await reconcile(deps, config, mode);
-    } catch (error) {
-      if (error instanceof IncompleteReadError) {
-        metrics.addMetric('ReadFailures', MetricUnit.Count, 1);
-        logger.error('reconcile read failed; nothing was changed', { trigger, mode, source: error.source, error });
-      } else {
-        logger.error('reconcile run failed', { trigger, mode, error });
-      }
-      throw scrubbed(error);
-    }
-
-    let registrations: RegistrationReport[] | undefined;
-    if (trigger.kind === 'ssm-registration' && trigger.managedInstanceIds.length > 0) {
+    const runOnce = async (): Promise<RunReport> => {
       try {
-        const records = await deps.managedInstances.describeManagedInstances(trigger.managedInstanceIds);
-        registrations = describeRegistrations(trigger.managedInstanceIds, records, report.plan);
+        return await reconcile(deps, config, mode);
       } catch (error) {
-        // Only a report: the run itself already converged.
-        logger.warn('managed instance lookup failed; registration status not reported', { managedInstanceIds: trigger.managedInstanceIds, error });
+        if (error instanceof IncompleteReadError) {
+          metrics.addMetric('ReadFailures', MetricUnit.Count, 1);
+          logger.error('reconcile read failed; nothing was changed', { trigger, mode, source: error.source, error });
+        } else {
+          logger.error('reconcile run failed', { trigger, mode, error });
+        }
+        throw scrubbed(error);
       }
+    };
+
+    const registeredIds = [...new Set(triggers.flatMap((t) => (t.kind === 'ssm-registration' ? t.managedInstanceIds : [])))];
+    const describeRun = async (report: RunReport) => {
+      let registrations: RegistrationReport[] | undefined;
+      if (registeredIds.length > 0) {
+        try {
+          const records = await deps.managedInstances.describeManagedInstances(registeredIds);
+          registrations = describeRegistrations(registeredIds, records, report.plan);
+        } catch (error) {
+          // Only a report: the run itself already converged.
+          logger.warn('managed instance lookup failed; registration status not reported', { managedInstanceIds: registeredIds, error });
+        }
+      }
+      logger.info('reconcile run', runSummary(trigger, report, registrations));
+    };
+
+    let report = await runOnce();
+    await describeRun(report);
+
+    // A node that just registered gets its pod CIDR from the Cilium operator a little later. Right after an
+    // arrival, re-check at short intervals for a bounded window so its route appears within seconds of the
+    // allocation rather than at the next periodic run. The function is the only writer, so this stays serialised.
+    const arrival = triggers.some((t) => t.kind === 'ssm-registration' || (t.kind === 'ec2-state' && t.state === 'running'));
+    const deadline = Date.now() + followUp.windowMs;
+    let followUps = 0;
+    while (
+      mode === 'apply' &&
+      arrival &&
+      report.status !== 'failed' &&
+      report.plan.pending.length > 0 &&
+      Date.now() + followUp.intervalMs <= deadline &&
+      context.getRemainingTimeInMillis() > followUp.intervalMs + FOLLOW_UP_TIME_RESERVE_MS
+    ) {
+      await followUp.sleep(followUp.intervalMs);
+      followUps += 1;
+      report = await runOnce();
+      await describeRun(report);
     }
+    if (followUps > 0) metrics.addMetric('FollowUpRuns', MetricUnit.Count, followUps);
 
     recordMetrics(report);
-    logger.info('reconcile run', runSummary(trigger, report, registrations));
 
     if (report.status === 'failed') {
       const failed = report.outcome?.failed ?? [];

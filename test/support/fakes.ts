@@ -3,6 +3,7 @@
  * Each fake records every call and holds its state as plain records, so a test can build a world, run code
  * against it, and look at both the calls made and the state left behind. No SDK, no network.
  */
+import type { Context } from 'aws-lambda';
 import type {
   BearerToken,
   CiliumNodePort,
@@ -358,17 +359,8 @@ export function fakeWorld(options: FakeWorldOptions = {}): FakeWorld {
 }
 
 /** The fields of a Lambda context that Powertools and middy read. */
-export interface FakeLambdaContext {
-  functionName: string;
-  functionVersion: string;
-  invokedFunctionArn: string;
-  memoryLimitInMB: string;
-  awsRequestId: string;
-  logGroupName: string;
-  logStreamName: string;
-  callbackWaitsForEmptyEventLoop: boolean;
-  getRemainingTimeInMillis(): number;
-}
+/** The Lambda context the handlers receive (the deprecated callback members included, as the type has them). */
+export type FakeLambdaContext = Context;
 
 export function fakeLambdaContext(overrides: Partial<FakeLambdaContext> = {}): FakeLambdaContext {
   const functionName = overrides.functionName ?? 'eks-hybrid-routes-reconcile';
@@ -382,6 +374,9 @@ export function fakeLambdaContext(overrides: Partial<FakeLambdaContext> = {}): F
     logStreamName: '2025/06/03/[$LATEST]0123456789abcdef0123456789abcdef',
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => 60_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
     ...overrides,
   };
 }
