@@ -5,28 +5,23 @@
 import { DescribeClusterCommand, type Cluster, type EKSClient } from '@aws-sdk/client-eks';
 import type { ClusterPort } from '../core/ports.js';
 import type { ClusterInfo } from '../core/types.js';
+import { SharedValue } from '../shared/shared-value.js';
 
 export class EksClusterAdapter implements ClusterPort {
-  /** Promises, not answers: concurrent first calls share one in-flight request. */
-  private readonly cache = new Map<string, Promise<ClusterInfo>>();
+  /** One shared load per cluster: concurrent first calls share one request; a failure is not remembered. */
+  private readonly cache = new Map<string, SharedValue<ClusterInfo>>();
 
   constructor(private readonly client: EKSClient) {}
 
   describeCluster(clusterName: string): Promise<ClusterInfo> {
-    const cached = this.cache.get(clusterName);
-    if (cached) return cached;
-    const answer = this.fetchCluster(clusterName);
-    this.cache.set(clusterName, answer);
-    // A failure is not remembered: the next call asks EKS again. (Callers still see the rejection.)
-    answer.catch(() => {
-      if (this.cache.get(clusterName) === answer) this.cache.delete(clusterName);
-    });
-    return answer;
+    let shared = this.cache.get(clusterName);
+    if (!shared) this.cache.set(clusterName, (shared = new SharedValue(() => this.fetchCluster(clusterName))));
+    return shared.get();
   }
 
   /** Drops the cached answer, so the next call asks EKS again (after the cluster's API could not be read). */
   forget(clusterName: string): void {
-    this.cache.delete(clusterName);
+    this.cache.get(clusterName)?.forget();
   }
 
   private async fetchCluster(clusterName: string): Promise<ClusterInfo> {

@@ -13,6 +13,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { buildQueryString } from '@smithy/core/protocols';
 import type { BearerToken, TokenPort } from '../core/ports.js';
+import { SharedValue } from '../shared/shared-value.js';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
 export const CLUSTER_ID_HEADER = 'x-k8s-aws-id';
@@ -62,27 +63,6 @@ class RedactedBearerToken implements BearerToken {
   }
 }
 
-/** A value loaded by one call at a time (concurrent callers share it), reused while `fresh`; failures are not kept. */
-class SharedValue<T> {
-  private entry?: { promise: Promise<T>; value?: T; settled: boolean };
-  constructor(
-    private readonly load: () => Promise<T>,
-    private readonly fresh: (value: T) => boolean,
-  ) {}
-  get(): Promise<T> {
-    const current = this.entry;
-    if (current && (!current.settled || this.fresh(current.value as T))) return current.promise;
-    const entry: { promise: Promise<T>; value?: T; settled: boolean } = { promise: this.load(), settled: false };
-    this.entry = entry;
-    entry.promise.then(
-      (value) => Object.assign(entry, { value, settled: true }),
-      () => {
-        if (this.entry === entry) this.entry = undefined;
-      },
-    );
-    return entry.promise;
-  }
-}
 
 export class EksTokenProvider implements TokenPort {
   private readonly now: () => Date;

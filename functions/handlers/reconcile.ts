@@ -16,6 +16,7 @@ import type { ManagedInstanceRecord } from '../core/ports.js';
 import type { ControllerDeps } from '../service/dependencies.js';
 import { type RunMode, type RunReport, reconcile } from '../service/reconcile.js';
 import { logger, metrics, redactSecrets } from '../shared/powertools.js';
+import { SharedValue } from '../shared/shared-value.js';
 import { type Trigger, type TriggerBatch, parseTriggers } from './events.js';
 
 export interface FollowUpOptions {
@@ -193,22 +194,13 @@ interface Controller {
 export function createHandler(options: HandlerOptions) {
   // One configuration and one set of clients (with their caches) per container. A failed set-up is
   // forgotten, so the next invocation tries again instead of failing forever.
-  let controller: Promise<Controller> | undefined;
-  const getController = (): Promise<Controller> => {
-    if (!controller) {
-      const attempt = (async () => {
-        const config = options.loadConfig();
-        // Every later line of this container names the cluster it is about.
-        logger.appendPersistentKeys({ clusterName: config.clusterName });
-        return { config, deps: await options.createDeps(config) };
-      })();
-      controller = attempt;
-      attempt.catch(() => {
-        if (controller === attempt) controller = undefined;
-      });
-    }
-    return controller;
-  };
+  const controller = new SharedValue<Controller>(async () => {
+    const config = options.loadConfig();
+    // Every later line of this container names the cluster it is about.
+    logger.appendPersistentKeys({ clusterName: config.clusterName });
+    return { config, deps: await options.createDeps(config) };
+  });
+  const getController = () => controller.get();
 
   const followUp = options.followUp ?? followUpFromEnv(process.env);
 
