@@ -129,6 +129,16 @@ export class Ec2Adapter implements Ec2Port {
     } catch (error) {
       if (!isAwsError(error, 'RouteAlreadyExists')) throw error;
     }
+    // Someone added this destination since the run read the table. Take it over only if it is a route this
+    // controller would manage (added by API, to an ENI or instance); never overwrite a gateway, TGW or local route.
+    const [table] = await this.describeRouteTables({ kind: 'ids', routeTableIds: [routeTableId] });
+    const existing = table?.routes.find((route) => route.destination === destination);
+    if (existing && (existing.origin !== 'CreateRoute' || existing.gatewayTarget !== undefined)) {
+      throw Object.assign(
+        new Error(`${destination} in ${routeTableId} was added meanwhile with target ${existing.gatewayTarget ?? 'unknown'} (origin ${existing.origin || 'unknown'}); left as it is`),
+        { name: 'RouteConflict' },
+      );
+    }
     await this.client.send(new ReplaceRouteCommand(input));
     return 'replaced';
   }

@@ -5,12 +5,22 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { AgentOptions } from 'node:https';
-import { ApiException, type Cluster, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiException,
+  type Cluster,
+  type ConfigurationOptions,
+  CustomObjectsApi,
+  KubeConfig,
+  Observable,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { CiliumNodePort, CiliumNodePortFactory, TokenPort } from '../core/ports.js';
 import type { CiliumNodeRecord, ClusterInfo } from '../core/types.js';
 
 const DEFAULT_PAGE_SIZE = 500;
+const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
 /** An API call that failed; `statusCode` is the HTTP status when the server answered. Never carries the token. */
 export class KubernetesApiError extends Error {
@@ -120,6 +130,8 @@ export interface CiliumNodeReaderOptions {
   cluster: ClusterInfo;
   token: string;
   pageSize?: number;
+  /** Per request (each page), default 15 s. */
+  requestTimeoutMs?: number;
 }
 
 /** The in-memory kubeconfig: one cluster (server, CA, TLS verified), one token user, one context. */
@@ -141,8 +153,27 @@ export function buildKubeConfig(cluster: ClusterInfo, token: string): KubeConfig
   return kc;
 }
 
+/**
+ * A per-request deadline: without one, an API server that never answers would hold the run until the
+ * Lambda times out. The abort surfaces as a failed read, so the run changes nothing.
+ */
+function withTimeout(ms: number): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (context: RequestContext) => {
+          context.setSignal(AbortSignal.timeout(ms));
+          return new Observable(Promise.resolve(context));
+        },
+        post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
 export function createCiliumNodeReader(options: CiliumNodeReaderOptions): CiliumNodePort {
-  const { cluster, token, pageSize = DEFAULT_PAGE_SIZE } = options;
+  const { cluster, token, pageSize = DEFAULT_PAGE_SIZE, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS } = options;
   const kc = buildKubeConfig(cluster, token);
   const api = kc.makeApiClient(CustomObjectsApi);
 
@@ -153,13 +184,16 @@ export function createCiliumNodeReader(options: CiliumNodeReaderOptions): Cilium
       do {
         let page: unknown;
         try {
-          page = await api.listClusterCustomObject({
-            group: 'cilium.io',
-            version: 'v2',
-            plural: 'ciliumnodes',
-            limit: pageSize,
-            ...(cont ? { _continue: cont } : {}),
-          });
+          page = await api.listClusterCustomObject(
+            {
+              group: 'cilium.io',
+              version: 'v2',
+              plural: 'ciliumnodes',
+              limit: pageSize,
+              ...(cont ? { _continue: cont } : {}),
+            },
+            withTimeout(requestTimeoutMs),
+          );
         } catch (err) {
           throw toKubernetesError('list ciliumnodes', err, token);
         }

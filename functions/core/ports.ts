@@ -46,7 +46,7 @@ export interface Ec2Port {
   describeRouteTables(selector: RouteTableSelector): Promise<RouteTableRecord[]>;
   /** ENIs in `vpcId` that carry any of `ips` (IPv4 or IPv6), in batched DescribeNetworkInterfaces calls. */
   findNetworkInterfaces(vpcId: string, ips: string[]): Promise<NetworkInterfaceRecord[]>;
-  /** CreateRoute; `RouteAlreadyExists` turns into a ReplaceRoute. */
+  /** CreateRoute; on `RouteAlreadyExists` a route to an ENI or instance is replaced, any other is a `RouteConflict` error. */
   createRoute(routeTableId: string, destination: string, networkInterfaceId: string): Promise<CreateRouteOutcome>;
   /** ReplaceRoute; `InvalidRoute.NotFound` turns into a CreateRoute. */
   replaceRoute(routeTableId: string, destination: string, networkInterfaceId: string): Promise<ReplaceRouteOutcome>;

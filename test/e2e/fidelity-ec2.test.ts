@@ -338,13 +338,15 @@ describe('Ec2Adapter against the local EC2', () => {
   // AWS: Amazon EC2 API Reference, CreateRoute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateRoute.html
   // AWS: Amazon EC2 API Reference, ReplaceRoute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReplaceRoute.html
   // AWS: Amazon EC2 API Reference, Error codes for the Amazon EC2 API — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
-  test('createRoute: created, then RouteAlreadyExists → ReplaceRoute → replaced', async () => {
+  test('createRoute: created, then RouteAlreadyExists → DescribeRouteTables → ReplaceRoute → replaced', async () => {
     expect(await adapter.createRoute(RTB_A, '10.30.0.0/24', ENI_1)).toBe('created');
     expect(await adapter.createRoute(RTB_A, '10.30.0.0/24', ENI_2)).toBe('replaced');
     expect(cloud.state.routeTables.get(RTB_A)!.routes.find((r) => r.destination === '10.30.0.0/24')!.target).toEqual({ kind: 'networkInterface', id: ENI_2 });
     expect(cloud.state.calls.map((c) => `${c.action} ${c.status}${c.error ? ` ${c.error}` : ''}`)).toEqual([
       'CreateRoute 200',
       'CreateRoute 400 RouteAlreadyExists',
+      // The adapter looks before it takes the destination over (only a route to an ENI/instance is replaced).
+      'DescribeRouteTables 200',
       'ReplaceRoute 200',
     ]);
   });

@@ -22,6 +22,11 @@ function ec2Error(code: string): EC2ServiceException {
   return new EC2ServiceException({ name: code, $fault: 'client', $metadata: { httpStatusCode: 400 }, message: `${code} (test)` });
 }
 
+/** What DescribeRouteTables shows for rtb-a when a create meets RouteAlreadyExists. */
+function tableHolding(route: Record<string, string>) {
+  ec2Mock.on(DescribeRouteTablesCommand).resolves({ RouteTables: [{ RouteTableId: 'rtb-a', VpcId: 'vpc-1', Routes: [{ DestinationCidrBlock: '10.30.0.0/24', Origin: 'CreateRoute', State: 'active', ...route }] }] });
+}
+
 /** The address filter values of every DescribeNetworkInterfaces call, in call order. */
 function addressFilterCalls() {
   return ec2Mock.commandCalls(DescribeNetworkInterfacesCommand).map((call) => {
@@ -312,7 +317,8 @@ describe('Ec2Adapter route mutations', () => {
     expect(ec2Mock.commandCalls(CreateRouteCommand)[0]!.args[0].input.DestinationCidrBlock).toBeUndefined();
   });
 
-  test('createRoute: RouteAlreadyExists becomes a ReplaceRoute', async () => {
+  test('createRoute: RouteAlreadyExists on a route to an ENI becomes a ReplaceRoute', async () => {
+    tableHolding({ NetworkInterfaceId: 'eni-9' });
     ec2Mock.on(CreateRouteCommand).rejects(ec2Error('RouteAlreadyExists'));
     ec2Mock.on(ReplaceRouteCommand).resolves({});
 
@@ -322,10 +328,23 @@ describe('Ec2Adapter route mutations', () => {
   });
 
   test('createRoute: a plain Error named RouteAlreadyExists is recognised too', async () => {
+    tableHolding({ NetworkInterfaceId: 'eni-9' });
     ec2Mock.on(CreateRouteCommand).rejects(Object.assign(new Error('exists'), { name: 'RouteAlreadyExists', $metadata: {} }));
     ec2Mock.on(ReplaceRouteCommand).resolves({});
 
     await expect(adapter().createRoute('rtb-a', '10.30.0.0/24', 'eni-1')).resolves.toBe('replaced');
+  });
+
+  test.each([
+    ['a transit gateway', { TransitGatewayId: 'tgw-0123456789abcdef0' }, 'CreateRoute'],
+    ['the local route', { GatewayId: 'local' }, 'CreateRouteTable'],
+    ['a propagated route', { GatewayId: 'vgw-0123456789abcdef0' }, 'EnableVgwRoutePropagation'],
+  ])('createRoute: RouteAlreadyExists on a route to %s is a RouteConflict, never replaced', async (_name, target, origin) => {
+    tableHolding({ ...target, Origin: origin });
+    ec2Mock.on(CreateRouteCommand).rejects(ec2Error('RouteAlreadyExists'));
+
+    await expect(adapter().createRoute('rtb-a', '10.30.0.0/24', 'eni-1')).rejects.toMatchObject({ name: 'RouteConflict' });
+    expect(ec2Mock).toHaveReceivedCommandTimes(ReplaceRouteCommand, 0);
   });
 
   test('createRoute: other errors propagate unchanged and nothing is replaced', async () => {
@@ -338,6 +357,7 @@ describe('Ec2Adapter route mutations', () => {
 
   test('createRoute: if the fallback ReplaceRoute fails, that error propagates (no ping-pong)', async () => {
     const failure = ec2Error('InvalidRoute.NotFound');
+    tableHolding({ NetworkInterfaceId: 'eni-9' });
     ec2Mock.on(CreateRouteCommand).rejects(ec2Error('RouteAlreadyExists'));
     ec2Mock.on(ReplaceRouteCommand).rejects(failure);
 

@@ -461,6 +461,17 @@ describe('faults and latency', () => {
     expect(state.calls).toEqual([{ service: 'kubernetes', action: 'get version', status: 0, error: 'Timeout', at: expect.any(Number) }]);
   });
 
+  test("the project's reader gives up on a page the server never answers (request timeout), with no partial list", async () => {
+    const token = await tokenFor(CREDS.reader);
+    faults.addFault({ service: 'kubernetes', action: 'list ciliumnodes', kind: 'timeout', afterCalls: 1 });
+    const slow = createCiliumNodeReader({ cluster: clusterInfo(), token, pageSize: 2, requestTimeoutMs: 300 });
+    await expect(slow.listCiliumNodes()).rejects.toThrow(/list ciliumnodes failed/);
+    expect(k8sCalls()).toEqual([
+      ['list ciliumnodes', 200],
+      ['list ciliumnodes', 0],
+    ]);
+  });
+
   test('latency delays the answer', async () => {
     faults.setLatency([{ service: 'kubernetes', action: 'get version', fixedMs: 150 }]);
     const t0 = performance.now();
