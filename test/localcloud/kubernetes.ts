@@ -25,10 +25,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { TOKEN_PREFIX } from '../../functions/adapters/token.js';
-import { validateEksToken, verifyEksTokenSignature } from './token-rules.js';
+import { parseAmzDate, validateEksToken, verifyEksTokenSignature } from './token-rules.js';
 import { makeCaAndServerCert } from './certs.js';
 import type { FaultInjector } from './faults.js';
-import type { CloudState } from './state.js';
+import { AwsError } from './protocol.js';
+import type { CloudState, LocalCredentials } from './state.js';
+import { authenticate as authenticateCredentials } from './sts.js';
 
 export interface KubernetesApiOptions {
   clusterName: string;
@@ -491,17 +493,15 @@ export async function startKubernetesApi(
     const q = valid.url.searchParams;
     const [accessKeyId = '', , scopeRegion, scopeService] = (q.get('X-Amz-Credential') ?? '').split('/');
     if (scopeService !== 'sts' || scopeRegion !== options.region) throw unauthorized('credential scope is not this region\'s STS');
-    const credentials = state.credentials.get(accessKeyId);
-    if (!credentials) throw unauthorized('InvalidClientTokenId: unknown access key');
-    if (credentials.expiration && credentials.expiration.getTime() <= at.getTime()) throw unauthorized('ExpiredToken: credentials expired');
-    if ((q.get('X-Amz-Security-Token') ?? undefined) !== credentials.sessionToken) {
-      throw unauthorized('InvalidClientTokenId: security token does not match the access key');
+    // What STS checks when EKS replays the URL: the key, its session token, its expiry.
+    let credentials: LocalCredentials;
+    try {
+      credentials = authenticateCredentials(state, accessKeyId, q.get('X-Amz-Security-Token') ?? undefined, at);
+    } catch (error) {
+      throw unauthorized(error instanceof AwsError ? `${error.code}: ${error.message}` : String(error));
     }
-    const signed = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(q.get('X-Amz-Date') ?? '');
-    if (signed) {
-      const [, y, mo, d, h, mi, s] = signed.map(Number) as number[];
-      if (Date.UTC(y!, mo! - 1, d!, h!, mi!, s!) > at.getTime() + 15 * 60_000) throw unauthorized('SignatureDoesNotMatch: signature not yet current');
-    }
+    const signed = parseAmzDate(q.get('X-Amz-Date'));
+    if (signed && signed.getTime() > at.getTime() + 15 * 60_000) throw unauthorized('SignatureDoesNotMatch: signature not yet current');
     const ok = await verifyEksTokenSignature(token, { clusterName: options.clusterName, secretAccessKey: credentials.secretAccessKey });
     if (!ok) throw unauthorized('SignatureDoesNotMatch: not signed for this cluster with this key');
     return kubernetesUserFor(credentials.principalArn, state);

@@ -51,7 +51,7 @@ export function validStsHosts(region: string): Set<string> {
 }
 
 /** `YYYYMMDDTHHMMSSZ` → Date, or undefined if malformed or out of range. */
-function parseAmzDate(value: string | null | undefined): Date | undefined {
+export function parseAmzDate(value: string | null | undefined): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value ?? '');
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
