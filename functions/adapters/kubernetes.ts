@@ -18,6 +18,7 @@ import {
 import { z } from 'zod';
 import type { CiliumNodePort, CiliumNodePortFactory, TokenPort } from '../core/ports.js';
 import type { CiliumNodeRecord, ClusterInfo } from '../core/types.js';
+import { fieldPath } from '../shared/field-path.js';
 
 const DEFAULT_PAGE_SIZE = 500;
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
@@ -72,11 +73,7 @@ const ListSchema = z.looseObject({
 });
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.reduce<string>(
-    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
-    '',
-  );
-  return `${path || '(object)'}: ${issue.message}`;
+  return `${fieldPath(issue.path, '(object)')}: ${issue.message}`;
 }
 
 /** One CiliumNode → CiliumNodeRecord; throws naming the item's index and the offending field. */

@@ -6,6 +6,7 @@
 import { parse } from '@aws-lambda-powertools/parser';
 import { EventBridgeSchema, SqsSchema } from '@aws-lambda-powertools/parser/schemas';
 import { z } from 'zod';
+import { fieldPath } from '../shared/field-path.js';
 
 /** EventBridge refuses larger events (PutEvents entry limit), so anything bigger did not come from it. */
 export const MAX_EVENT_BYTES = 256 * 1024;
@@ -120,14 +121,6 @@ export function findManagedInstanceIds(detail: unknown, resources: readonly stri
   return [...found];
 }
 
-function fieldPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return 'event';
-  return path.reduce<string>((text, key) => {
-    if (typeof key === 'number') return `${text}[${key}]`;
-    return text === '' ? String(key) : `${text}.${String(key)}`;
-  }, '');
-}
-
 interface SchemaIssue {
   message: string;
   path?: readonly (PropertyKey | { key: PropertyKey })[];
@@ -140,7 +133,7 @@ function validate<T extends z.ZodType>(schema: T, event: unknown, detailType?: s
   const issues = (Array.isArray(result.error.cause) ? result.error.cause : []) as SchemaIssue[];
   const described = issues.slice(0, 5).map((issue) => {
     const path = (issue.path ?? []).map((segment) => (typeof segment === 'object' ? segment.key : segment));
-    return { field: fieldPath(path), message: issue.message };
+    return { field: fieldPath(path, 'event'), message: issue.message };
   });
   if (described.length === 0) described.push({ field: 'event', message: result.error.message });
   const more = issues.length > described.length ? ` (and ${issues.length - described.length} more)` : '';

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { fieldPath } from '../../functions/shared/field-path.js';
 import type { CloudState, LocalRoute, RouteTargetKind } from './state.js';
 
 const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), `must look like ${prefix}-0123456789abcdef0`);
@@ -86,8 +87,7 @@ export function parseScenario(input: unknown, source = 'scenario'): Scenario {
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const path = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '');
-    throw new ScenarioError(`${source}: ${path || '(root)'}: ${issue.message}`);
+    throw new ScenarioError(`${source}: ${fieldPath(issue.path, '(root)')}: ${issue.message}`);
   }
   return parsed.data;
 }
