@@ -50,7 +50,7 @@ export function followUpFromEnv(env: Record<string, string | undefined>): Follow
   };
 }
 
-function isObject(value: unknown, key: string): boolean {
+function hasKey(value: unknown, key: string): boolean {
   return typeof value === 'object' && value !== null && key in value;
 }
 
@@ -220,7 +220,7 @@ export function createHandler(options: HandlerOptions) {
     }
     // A queued batch has no top-level EventBridge id: correlate with the first event's.
     const firstEventId = triggers.map((t) => ('eventId' in t ? t.eventId : undefined)).find(Boolean);
-    if (firstEventId && !isObject(event, 'id')) logger.setCorrelationId(firstEventId);
+    if (firstEventId && !hasKey(event, 'id')) logger.setCorrelationId(firstEventId);
     const only = triggers.length === 1 ? triggers[0] : undefined;
     const mode: RunMode = only?.kind === 'direct' && only.mode === 'plan' ? 'plan' : 'apply';
     const trigger = only ?? { kind: 'batch', triggers };
