@@ -11,6 +11,7 @@ import type { ClaimSet, NodeClaim, Refusal } from './claims.js';
 import { type Cidr, CidrMap, parseCidr, parseIp } from './cidr.js';
 import { type DeletionGuard, judgeDeletions } from './guards.js';
 import { type Scope, inPodScope } from './scope.js';
+import { PAUSE_TAG_KEY } from './teardown-steps.js';
 import type { GuardOptions, NetworkInterfaceRecord, RouteRecord, RouteTableRecord } from './types.js';
 
 export type RouteActionKind = 'create' | 'replace' | 'delete' | 'keep';
@@ -75,9 +76,19 @@ export interface RoutedNode {
   cidrs: string[];
 }
 
+/** A node a teardown has paused (its ENI carries PAUSE_TAG_KEY): its routes and ENI are the teardown's to change. */
+export interface PausedNode {
+  node: string;
+  networkInterfaceId: string;
+  cidrs: string[];
+  /** The tag's value: the node name the teardown wrote. */
+  pausedFor: string;
+}
+
 export interface RoutePlan {
   vpcId?: string;
   routed: RoutedNode[];
+  paused: PausedNode[];
   actions: RouteAction[];
   sourceDestCheck: SourceDestCheckAction[];
   refused: Refusal[];
@@ -162,13 +173,30 @@ function resolveNodes(nodes: NodeClaim[], interfaces: NetworkInterfaceRecord[], 
 
 export function planRoutes(input: PlanInput): RoutePlan {
   const { scope, claims } = input;
-  const { resolved, unresolved } = resolveNodes(claims.nodes, input.networkInterfaces, input.vpcId);
+  const resolution = resolveNodes(claims.nodes, input.networkInterfaces, input.vpcId);
+  const { unresolved } = resolution;
+  // A paused node is being torn down: re-adding its routes or turning its source/dest check off again would
+  // undo the teardown, and deleting them is the teardown's job, so its CIDRs are protected like a refused node's.
+  const isPaused = (eni: NetworkInterfaceRecord) => eni.tags?.[PAUSE_TAG_KEY] !== undefined;
+  const resolved = resolution.resolved.filter(({ eni }) => !isPaused(eni));
+  const paused: PausedNode[] = resolution.resolved
+    .filter(({ eni }) => isPaused(eni))
+    .map(({ claim, eni }) => ({
+      node: claim.node,
+      networkInterfaceId: eni.networkInterfaceId,
+      cidrs: claim.cidrs.map((cidr) => cidr.text),
+      pausedFor: eni.tags![PAUSE_TAG_KEY]!,
+    }));
 
   const desired = new Map<string, DesiredRoute>();
   for (const { claim, eni } of resolved) {
     for (const cidr of claim.cidrs) desired.set(cidr.text, { cidr, networkInterfaceId: eni.networkInterfaceId, node: claim.node });
   }
   const protectedCidrs = new CidrMap<{ node: string; reason: string }>();
+  for (const { claim, eni } of resolution.resolved) {
+    if (!isPaused(eni)) continue;
+    for (const cidr of claim.cidrs) protectedCidrs.set(cidr, { node: claim.node, reason: `paused by a teardown (ENI ${eni.networkInterfaceId} tagged ${PAUSE_TAG_KEY})` });
+  }
   for (const entry of claims.protected) protectedCidrs.set(entry.cidr, { node: entry.node, reason: entry.reason });
   for (const node of unresolved) {
     for (const text of node.cidrs) {
@@ -322,6 +350,7 @@ export function planRoutes(input: PlanInput): RoutePlan {
       networkInterfaceId: eni.networkInterfaceId,
       cidrs: claim.cidrs.map((cidr) => cidr.text),
     })),
+    paused,
     actions,
     sourceDestCheck,
     refused: claims.refused,

@@ -41,6 +41,8 @@ export interface NetworkInterfaceRecord {
   sourceDestCheck: boolean;
   instanceId?: string;
   status?: string;
+  /** The ENI's tags (TagSet); teardown marks the nodes it pauses with one. */
+  tags?: Record<string, string>;
 }
 
 /** One route of a route table, as DescribeRouteTables reports it. */

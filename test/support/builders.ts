@@ -77,6 +77,7 @@ export interface EniOptions {
   ipv6?: string[];
   instanceId?: string;
   secondaryIps?: string[];
+  tags?: Record<string, string>;
 }
 
 export function eni(id: string, ip: string, options: EniOptions = {}): NetworkInterfaceRecord {
@@ -88,6 +89,7 @@ export function eni(id: string, ip: string, options: EniOptions = {}): NetworkIn
     // Off already, as after a correct run; tests that need it on say so.
     sourceDestCheck: options.sourceDestCheck ?? false,
     ...(options.instanceId ? { instanceId: options.instanceId } : {}),
+    ...(options.tags ? { tags: options.tags } : {}),
     status: 'in-use',
   };
 }

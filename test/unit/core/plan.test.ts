@@ -6,6 +6,7 @@ import {
   planRoutes,
   routeTarget,
 } from '../../../functions/core/plan.js';
+import { PAUSE_TAG_KEY } from '../../../functions/core/teardown-steps.js';
 import type { RouteRecord } from '../../../functions/core/types.js';
 import {
   OTHER_VPC,
@@ -560,6 +561,42 @@ describe('planRoutes details', () => {
     const result = plan({ nodes: [node(1)], enis: [nic(1, { sourceDestCheck: true })], tables: [] });
     expect(result.actions).toEqual([]);
     expect(result.sourceDestCheck).toEqual([{ networkInterfaceId: E(1), node: n(1), action: 'disable' }]);
+  });
+});
+
+describe('nodes paused by a teardown', () => {
+  const pausedNic = (i: number, options: Parameters<typeof eni>[2] = {}) => nic(i, { ...options, tags: { [PAUSE_TAG_KEY]: n(i), Name: 'x' } });
+
+  test('a paused node gets no new route, no rewrite and no source/dest fix; the others are planned as usual', () => {
+    const result = plan({
+      nodes: [node(1), node(2), node(3)],
+      enis: [pausedNic(1, { sourceDestCheck: true }), nic(2, { sourceDestCheck: true }), pausedNic(3)],
+      tables: [tbl(T1, [route.managed(pod(3), E9)])],
+    });
+    expect(actionLines(result)).toEqual([`create ${T1} 10.30.2.0/24 -> ${E(2)}`, `keep ${T1} 10.30.3.0/24`]);
+    expect(result.sourceDestCheck).toEqual([{ networkInterfaceId: E(2), node: n(2), action: 'disable' }]);
+    expect(result.paused).toEqual([
+      { node: n(1), networkInterfaceId: E(1), cidrs: [pod(1)], pausedFor: n(1) },
+      { node: n(3), networkInterfaceId: E(3), cidrs: [pod(3)], pausedFor: n(3) },
+    ]);
+    expect(result.routed.map((r) => r.node)).toEqual([n(2)]);
+    expect(result.protected).toEqual([{ routeTableId: T1, destination: pod(3), node: n(3), reason: expect.stringMatching(/paused by a teardown/) }]);
+  });
+
+  test("a paused node's routes are neither deleted nor counted as drift, whatever their state", () => {
+    const result = plan({
+      nodes: [node(1), node(2)],
+      enis: [pausedNic(1), nic(2)],
+      tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(2), E(2)), route.managed('10.30.1.0/25', E(1), 'blackhole')])],
+    });
+    expect(result.actions.filter((a) => a.action !== 'keep')).toEqual([]);
+    expect(result.counts.drift).toBe(0);
+  });
+
+  test('an ENI without the tag (or with other tags only) is not paused', () => {
+    const result = plan({ nodes: [node(1)], enis: [nic(1, { tags: { Name: 'node-1' } })], tables: [tbl(T1, [])] });
+    expect(result.paused).toEqual([]);
+    expect(actionLines(result)).toEqual([`create ${T1} 10.30.1.0/24 -> ${E(1)}`]);
   });
 });
 
