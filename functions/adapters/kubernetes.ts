@@ -1,5 +1,6 @@
 /**
- * Reads CiliumNodes (`cilium.io/v2`) from the cluster's API server with an EKS bearer token.
+ * Reads CiliumNodes (`cilium.io/v2`) from the cluster's API server with an EKS bearer token; for teardown also
+ * lists, cordons and deletes Nodes, lists and evicts their Pods, and deletes CiliumNodes.
  * The kubeconfig lives in memory only; the server certificate is always verified against the cluster's CA.
  * Any failed page or malformed item aborts the whole listing: a partial node list must never reach the planner.
  */
@@ -9,14 +10,28 @@ import {
   ApiException,
   type Cluster,
   type ConfigurationOptions,
+  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   Observable,
+  PatchStrategy,
   type RequestContext,
   type ResponseContext,
+  setHeaderOptions,
+  type V1ListMeta,
+  type V1Node,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { CiliumNodePort, CiliumNodePortFactory, TokenPort } from '../core/ports.js';
+import type {
+  CiliumNodePort,
+  CiliumNodePortFactory,
+  ClusterNodesPort,
+  ClusterNodesPortFactory,
+  KubeNodeRecord,
+  PodRecord,
+  TokenPort,
+} from '../core/ports.js';
 import type { CiliumNodeRecord, ClusterInfo } from '../core/types.js';
 import { fieldPath } from '../shared/field-path.js';
 
@@ -225,5 +240,186 @@ export function createCiliumNodePortFactory(
     const reader = createCiliumNodeReader({ cluster, token, ...options });
     readers.set(cluster.name, { token, endpoint, ca, reader });
     return reader;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Teardown: Nodes, their Pods and CiliumNodes, with the teardown role's token.
+// ---------------------------------------------------------------------------------------------------------
+
+/** The annotation the kubelet puts on the API mirror of a static pod. */
+const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+
+export interface ClusterNodesClientOptions {
+  cluster: ClusterInfo;
+  token: string;
+  pageSize?: number;
+  /** Per request (each page), default 15 s. */
+  requestTimeoutMs?: number;
+}
+
+/** Runs one API call; any failure becomes a KubernetesApiError named after `call`, minus the token. */
+async function request<T>(call: string, token: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    throw toKubernetesError(call, err, token);
+  }
+}
+
+/** Like `request`, but HTTP 404 (the object, or its namespace, does not exist) is `'not-found'`. */
+async function requestOrNotFound<T>(call: string, token: string, send: () => Promise<T>): Promise<T | 'not-found'> {
+  try {
+    return await request(call, token, send);
+  } catch (err) {
+    if (err instanceof KubernetesApiError && err.statusCode === 404) return 'not-found';
+    throw err;
+  }
+}
+
+/**
+ * Every item of a typed list, following `continue` tokens. Like the CiliumNode reader: a failed page, a page
+ * without an items array or a repeated token rejects, so a partial list is never returned.
+ */
+async function listAll<T>(
+  call: string,
+  token: string,
+  fetchPage: (cont: string | undefined) => Promise<{ items?: T[]; metadata?: V1ListMeta }>,
+): Promise<T[]> {
+  const items: T[] = [];
+  let cont: string | undefined;
+  do {
+    const page = await request(call, token, () => fetchPage(cont));
+    if (!Array.isArray(page?.items)) throw new Error(`${call}: malformed response: items: not an array`);
+    items.push(...page.items);
+    const next = page.metadata?._continue || undefined;
+    if (next !== undefined && next === cont) throw new Error(`${call}: server repeated a continue token`);
+    cont = next;
+  } while (cont);
+  return items;
+}
+
+/** One Node → KubeNodeRecord; throws naming the item's index when it has no name (it could not be acted on). */
+export function toKubeNodeRecord(node: V1Node, index: number): KubeNodeRecord {
+  const name = node.metadata?.name;
+  if (!name) throw new Error(`malformed Node items[${index}]: metadata.name: missing`);
+  return {
+    name,
+    providerID: node.spec?.providerID,
+    labels: { ...node.metadata?.labels },
+    unschedulable: node.spec?.unschedulable ?? false,
+    internalIPs: (node.status?.addresses ?? []).flatMap((a) => (a.type === 'InternalIP' && a.address ? [a.address] : [])),
+  };
+}
+
+/** One Pod → PodRecord; throws naming the item's index when it has no name or namespace (it could not be evicted). */
+export function toPodRecord(pod: V1Pod, index: number): PodRecord {
+  const { name, namespace } = pod.metadata ?? {};
+  if (!name || !namespace) {
+    throw new Error(`malformed Pod items[${index}]: metadata.${name ? 'namespace' : 'name'}: missing`);
+  }
+  return {
+    namespace,
+    name,
+    ownerKinds: (pod.metadata?.ownerReferences ?? []).map((owner) => owner.kind),
+    // The annotation's value (a hash) does not matter, only its presence.
+    mirror: pod.metadata?.annotations?.[MIRROR_POD_ANNOTATION] !== undefined,
+    terminating: pod.metadata?.deletionTimestamp != null,
+    phase: pod.status?.phase,
+  };
+}
+
+export function createClusterNodesClient(options: ClusterNodesClientOptions): ClusterNodesPort {
+  const { cluster, token, pageSize = DEFAULT_PAGE_SIZE, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS } = options;
+  const kc = buildKubeConfig(cluster, token);
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  // The same listing and parsing code as the reconciler's reader.
+  const ciliumNodes = createCiliumNodeReader({ cluster, token, pageSize, requestTimeoutMs });
+  const timeout = () => withTimeout(requestTimeoutMs);
+  const page = (cont: string | undefined) => ({ limit: pageSize, ...(cont ? { _continue: cont } : {}) });
+
+  return {
+    listCiliumNodes: () => ciliumNodes.listCiliumNodes(),
+
+    async listNodes(labelSelector) {
+      const nodes = await listAll('list nodes', token, (cont) =>
+        core.listNode({ ...(labelSelector ? { labelSelector } : {}), ...page(cont) }, timeout()),
+      );
+      return nodes.map(toKubeNodeRecord);
+    },
+
+    async cordonNode(name) {
+      // Read first, so a node that is already cordoned is reported as such (and not patched again).
+      const node = await requestOrNotFound(`read node ${name}`, token, () => core.readNode({ name }, timeout()));
+      if (node === 'not-found') return 'not-found';
+      if (node.spec?.unschedulable) return 'already-cordoned';
+      // A JSON merge patch touches spec.unschedulable only. client-node picks the JSON Patch content type for
+      // every patch by default, so the header is overridden by a middleware that runs after the request is built.
+      const patched = await requestOrNotFound(`cordon node ${name}`, token, () =>
+        core.patchNode(
+          { name, body: { spec: { unschedulable: true } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch, timeout()),
+        ),
+      );
+      return patched === 'not-found' ? 'not-found' : 'cordoned';
+    },
+
+    async listPodsOnNode(name) {
+      const pods = await listAll(`list pods on node ${name}`, token, (cont) =>
+        core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}`, ...page(cont) }, timeout()),
+      );
+      return pods.map(toPodRecord);
+    },
+
+    async evictPod(namespace, name) {
+      const call = `evict pod ${namespace}/${name}`;
+      try {
+        const outcome = await requestOrNotFound(call, token, () =>
+          core.createNamespacedPodEviction(
+            { name, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } } },
+            timeout(),
+          ),
+        );
+        return outcome === 'not-found' ? 'not-found' : 'evicted';
+      } catch (err) {
+        // 429 TooManyRequests: a PodDisruptionBudget allows no disruption right now; the caller tries again later.
+        if (err instanceof KubernetesApiError && err.statusCode === 429) return 'blocked';
+        throw err;
+      }
+    },
+
+    async deleteNode(name) {
+      const outcome = await requestOrNotFound(`delete node ${name}`, token, () => core.deleteNode({ name }, timeout()));
+      return outcome === 'not-found' ? 'not-found' : 'deleted';
+    },
+
+    async deleteCiliumNode(name) {
+      // 404 also when the CiliumNode CRD is not installed: either way there is no such object to delete.
+      const outcome = await requestOrNotFound(`delete ciliumnode ${name}`, token, () =>
+        custom.deleteClusterCustomObject({ group: 'cilium.io', version: 'v2', plural: 'ciliumnodes', name }, timeout()),
+      );
+      return outcome === 'not-found' ? 'not-found' : 'deleted';
+    },
+  };
+}
+
+/**
+ * The teardown's counterpart of `createCiliumNodePortFactory`: a token from `tokens` on every call, and the
+ * client reused while the token, endpoint and CA are unchanged.
+ */
+export function createClusterNodesPortFactory(
+  tokens: TokenPort,
+  options: { pageSize?: number; requestTimeoutMs?: number } = {},
+): ClusterNodesPortFactory {
+  const clients = new Map<string, { token: string; endpoint: string; ca: string; client: ClusterNodesPort }>();
+  return async (cluster) => {
+    const { token } = await tokens.getToken(cluster.name);
+    const cached = clients.get(cluster.name);
+    const { endpoint, certificateAuthorityData: ca } = cluster;
+    if (cached && cached.token === token && cached.endpoint === endpoint && cached.ca === ca) return cached.client;
+    const client = createClusterNodesClient({ cluster, token, ...options });
+    clients.set(cluster.name, { token, endpoint, ca, client });
+    return client;
   };
 }

@@ -1,12 +1,16 @@
 import {
   CreateRouteCommand,
+  CreateTagsCommand,
   DeleteRouteCommand,
+  DeleteTagsCommand,
+  DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeRouteTablesCommand,
   EC2Client,
   EC2ServiceException,
   ModifyNetworkInterfaceAttributeCommand,
   ReplaceRouteCommand,
+  TerminateInstancesCommand,
   type DescribeNetworkInterfacesCommandInput,
   type NetworkInterface,
   type Route,
@@ -457,6 +461,465 @@ describe('Ec2Adapter route mutations', () => {
     ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).rejects(failure);
 
     await expect(adapter().disableSourceDestCheck('eni-1')).rejects.toBe(failure);
+  });
+});
+
+function eniIds(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `eni-${i.toString(16).padStart(17, '0')}`);
+}
+
+function instanceIds(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `i-${i.toString(16).padStart(17, '0')}`);
+}
+
+/** EC2's answer when one of the ids in a request does not exist. */
+function eniNotFound(id: string): EC2ServiceException {
+  return new EC2ServiceException({
+    name: 'InvalidNetworkInterfaceID.NotFound',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: `The networkInterface ID '${id}' does not exist`,
+  });
+}
+
+function instanceNotFound(id: string): EC2ServiceException {
+  return new EC2ServiceException({
+    name: 'InvalidInstanceID.NotFound',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: `The instance ID '${id}' does not exist`,
+  });
+}
+
+describe('Ec2Adapter ENI tags in records', () => {
+  test('tags come from TagSet; an ENI without TagSet or with an empty one has no tags property', async () => {
+    ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({
+      NetworkInterfaces: [
+        {
+          NetworkInterfaceId: 'eni-tagged',
+          VpcId: 'vpc-1',
+          TagSet: [
+            { Key: 'eks-hybrid-routes/teardown', Value: 'mi-026d6a261e355fba7' },
+            { Key: 'empty', Value: '' },
+            { Key: 'no-value' },
+            { Value: 'a value without key' },
+          ],
+        },
+        { NetworkInterfaceId: 'eni-untagged', VpcId: 'vpc-1' },
+        { NetworkInterfaceId: 'eni-empty-tagset', VpcId: 'vpc-1', TagSet: [] },
+      ],
+    });
+
+    const [tagged, untagged, emptyTagSet] = await new Ec2Adapter(client).findNetworkInterfaces('vpc-1', ['10.20.1.10']);
+
+    expect(tagged!.tags).toEqual({ 'eks-hybrid-routes/teardown': 'mi-026d6a261e355fba7', empty: '', 'no-value': '' });
+    expect(untagged).not.toHaveProperty('tags');
+    expect(emptyTagSet).not.toHaveProperty('tags');
+  });
+});
+
+describe('Ec2Adapter.findTaggedNetworkInterfaces', () => {
+  test('filters on vpc-id and tag-key (any value), paginated, and translates', async () => {
+    ec2Mock
+      .on(DescribeNetworkInterfacesCommand)
+      .resolves({
+        NetworkInterfaces: [
+          { NetworkInterfaceId: 'eni-1', VpcId: 'vpc-1', PrivateIpAddress: '10.20.1.10', SourceDestCheck: false, Attachment: { InstanceId: 'i-1' }, Status: 'in-use', TagSet: [{ Key: 'eks-hybrid-routes/teardown', Value: 'node-a' }] },
+        ],
+        NextToken: 'page-2',
+      })
+      .on(DescribeNetworkInterfacesCommand, { NextToken: 'page-2' })
+      .resolves({ NetworkInterfaces: [{ NetworkInterfaceId: 'eni-2', VpcId: 'vpc-1', TagSet: [{ Key: 'eks-hybrid-routes/teardown', Value: 'node-b' }] }] });
+
+    const enis = await new Ec2Adapter(client).findTaggedNetworkInterfaces('vpc-1', 'eks-hybrid-routes/teardown');
+
+    expect(enis).toEqual([
+      {
+        networkInterfaceId: 'eni-1',
+        vpcId: 'vpc-1',
+        privateIpAddresses: ['10.20.1.10'],
+        ipv6Addresses: [],
+        sourceDestCheck: false,
+        instanceId: 'i-1',
+        status: 'in-use',
+        tags: { 'eks-hybrid-routes/teardown': 'node-a' },
+      },
+      { networkInterfaceId: 'eni-2', vpcId: 'vpc-1', privateIpAddresses: [], ipv6Addresses: [], sourceDestCheck: true, tags: { 'eks-hybrid-routes/teardown': 'node-b' } },
+    ]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeNetworkInterfacesCommand, 2);
+    // (The paginator adds NextToken to the recorded input object, hence the member-wise check.)
+    const input = ec2Mock.commandCalls(DescribeNetworkInterfacesCommand)[0]!.args[0].input;
+    expect(input.Filters).toEqual([
+      { Name: 'vpc-id', Values: ['vpc-1'] },
+      { Name: 'tag-key', Values: ['eks-hybrid-routes/teardown'] },
+    ]);
+    expect(input.MaxResults).toBe(1000);
+    expect(input.NetworkInterfaceIds).toBeUndefined();
+  });
+
+  test('errors propagate', async () => {
+    const failure = ec2Error('UnauthorizedOperation');
+    ec2Mock.on(DescribeNetworkInterfacesCommand).rejects(failure);
+
+    await expect(new Ec2Adapter(client).findTaggedNetworkInterfaces('vpc-1', 'k')).rejects.toBe(failure);
+  });
+});
+
+describe('Ec2Adapter.findInstanceNetworkInterfaces', () => {
+  test('no instance ids: no call at all', async () => {
+    await expect(new Ec2Adapter(client).findInstanceNetworkInterfaces('vpc-1', [])).resolves.toEqual([]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeNetworkInterfacesCommand, 0);
+  });
+
+  test('filters on vpc-id and attachment.instance-id', async () => {
+    ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({
+      NetworkInterfaces: [
+        { NetworkInterfaceId: 'eni-1', VpcId: 'vpc-1', Attachment: { InstanceId: 'i-1' } },
+        { NetworkInterfaceId: 'eni-2', VpcId: 'vpc-1', Attachment: { InstanceId: 'i-2' } },
+      ],
+    });
+
+    const enis = await new Ec2Adapter(client).findInstanceNetworkInterfaces('vpc-1', ['i-1', 'i-2', 'i-1']);
+
+    expect(enis.map((e) => [e.networkInterfaceId, e.instanceId])).toEqual([
+      ['eni-1', 'i-1'],
+      ['eni-2', 'i-2'],
+    ]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeNetworkInterfacesCommand, 1);
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeNetworkInterfacesCommand, {
+      Filters: [
+        { Name: 'vpc-id', Values: ['vpc-1'] },
+        { Name: 'attachment.instance-id', Values: ['i-1', 'i-2'] },
+      ],
+      MaxResults: 1000,
+    });
+  });
+
+  test('450 instance ids (plus duplicates) go out in batches of at most 199, each scoped to the VPC', async () => {
+    ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [] });
+    const ids = instanceIds(450);
+
+    await new Ec2Adapter(client).findInstanceNetworkInterfaces('vpc-remote', [...ids, ...ids.slice(0, 30)]);
+
+    const calls = addressFilterCalls();
+    expect(calls.map((c) => c.address?.Values?.length)).toEqual([199, 199, 52]);
+    for (const call of calls) {
+      expect(call.vpc).toEqual(['vpc-remote']);
+      expect(call.address?.Name).toBe('attachment.instance-id');
+    }
+    expect(calls.flatMap((c) => c.address?.Values ?? []).sort()).toEqual([...ids].sort());
+  });
+
+  test('an ENI reported by two batches is returned once', async () => {
+    ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [{ NetworkInterfaceId: 'eni-1', VpcId: 'vpc-1' }] });
+
+    const enis = await new Ec2Adapter(client, { maxFilterValues: 1 }).findInstanceNetworkInterfaces('vpc-1', ['i-1', 'i-2']);
+
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeNetworkInterfacesCommand, 2);
+    expect(enis.map((e) => e.networkInterfaceId)).toEqual(['eni-1']);
+  });
+
+  test('a failure of one batch rejects the whole read', async () => {
+    const failure = ec2Error('RequestLimitExceeded');
+    ec2Mock
+      .on(DescribeNetworkInterfacesCommand)
+      .resolves({ NetworkInterfaces: [] })
+      .on(DescribeNetworkInterfacesCommand, { Filters: [{ Name: 'vpc-id', Values: ['vpc-1'] }, { Name: 'attachment.instance-id', Values: ['i-2'] }] })
+      .rejects(failure);
+
+    await expect(new Ec2Adapter(client, { maxFilterValues: 1 }).findInstanceNetworkInterfaces('vpc-1', ['i-1', 'i-2', 'i-3'])).rejects.toBe(failure);
+  });
+});
+
+describe('Ec2Adapter.tagNetworkInterfaces', () => {
+  test('one CreateTags with every tag', async () => {
+    ec2Mock.on(CreateTagsCommand).resolves({});
+
+    await new Ec2Adapter(client).tagNetworkInterfaces(['eni-1', 'eni-2', 'eni-1'], { 'eks-hybrid-routes/teardown': 'node-a', other: '' });
+
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateTagsCommand, 1);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({
+      Resources: ['eni-1', 'eni-2'],
+      Tags: [
+        { Key: 'eks-hybrid-routes/teardown', Value: 'node-a' },
+        { Key: 'other', Value: '' },
+      ],
+    });
+  });
+
+  test('2500 ENIs go out in batches of at most 1000 resources', async () => {
+    ec2Mock.on(CreateTagsCommand).resolves({});
+    const ids = eniIds(2500);
+
+    await new Ec2Adapter(client).tagNetworkInterfaces(ids, { k: 'v' });
+
+    const batches = ec2Mock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input.Resources ?? []);
+    expect(batches.map((b) => b.length)).toEqual([1000, 1000, 500]);
+    expect(batches.flat()).toEqual(ids);
+  });
+
+  test('no ENIs or no tags: no call at all', async () => {
+    await new Ec2Adapter(client).tagNetworkInterfaces([], { k: 'v' });
+    await new Ec2Adapter(client).tagNetworkInterfaces(['eni-1'], {});
+
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateTagsCommand, 0);
+  });
+
+  test('errors propagate, InvalidNetworkInterfaceID.NotFound included (that ENI could not be marked)', async () => {
+    const failure = eniNotFound('eni-2');
+    ec2Mock.on(CreateTagsCommand).rejects(failure);
+
+    await expect(new Ec2Adapter(client).tagNetworkInterfaces(['eni-1', 'eni-2'], { k: 'v' })).rejects.toBe(failure);
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateTagsCommand, 1);
+  });
+});
+
+describe('Ec2Adapter.untagNetworkInterfaces', () => {
+  test('DeleteTags by key only, so the tag goes whatever its value', async () => {
+    ec2Mock.on(DeleteTagsCommand).resolves({});
+
+    await new Ec2Adapter(client).untagNetworkInterfaces(['eni-1', 'eni-2', 'eni-2'], ['eks-hybrid-routes/teardown', 'eks-hybrid-routes/teardown']);
+
+    expect(ec2Mock).toHaveReceivedCommandTimes(DeleteTagsCommand, 1);
+    expect(ec2Mock.commandCalls(DeleteTagsCommand)[0]!.args[0].input).toEqual({
+      Resources: ['eni-1', 'eni-2'],
+      Tags: [{ Key: 'eks-hybrid-routes/teardown' }],
+    });
+  });
+
+  test('2001 ENIs go out in batches of at most 1000 resources', async () => {
+    ec2Mock.on(DeleteTagsCommand).resolves({});
+    const ids = eniIds(2001);
+
+    await new Ec2Adapter(client).untagNetworkInterfaces(ids, ['k']);
+
+    const batches = ec2Mock.commandCalls(DeleteTagsCommand).map((call) => call.args[0].input.Resources ?? []);
+    expect(batches.map((b) => b.length)).toEqual([1000, 1000, 1]);
+    expect(batches.flat()).toEqual(ids);
+  });
+
+  test('no ENIs or no keys: no call at all (no keys would mean "delete every tag")', async () => {
+    await new Ec2Adapter(client).untagNetworkInterfaces([], ['k']);
+    await new Ec2Adapter(client).untagNetworkInterfaces(['eni-1'], []);
+
+    expect(ec2Mock).toHaveReceivedCommandTimes(DeleteTagsCommand, 0);
+  });
+
+  test('InvalidNetworkInterfaceID.NotFound: the batch is redone per ENI and the missing ones are skipped', async () => {
+    ec2Mock
+      .on(DeleteTagsCommand)
+      .rejects(eniNotFound('eni-2'))
+      .on(DeleteTagsCommand, { Resources: ['eni-1'] })
+      .resolves({})
+      .on(DeleteTagsCommand, { Resources: ['eni-2'] })
+      .rejects(eniNotFound('eni-2'))
+      .on(DeleteTagsCommand, { Resources: ['eni-3'] })
+      .rejects(eniNotFound('eni-3'))
+      .on(DeleteTagsCommand, { Resources: ['eni-4'] })
+      .resolves({});
+
+    await expect(new Ec2Adapter(client).untagNetworkInterfaces(['eni-1', 'eni-2', 'eni-3', 'eni-4'], ['k'])).resolves.toBeUndefined();
+
+    const resources = ec2Mock.commandCalls(DeleteTagsCommand).map((call) => call.args[0].input.Resources);
+    expect(resources[0]).toEqual(['eni-1', 'eni-2', 'eni-3', 'eni-4']);
+    expect(resources.slice(1).sort()).toEqual([['eni-1'], ['eni-2'], ['eni-3'], ['eni-4']]);
+    for (const call of ec2Mock.commandCalls(DeleteTagsCommand)) expect(call.args[0].input.Tags).toEqual([{ Key: 'k' }]);
+  });
+
+  test('the per-ENI fallback only covers the batch that failed', async () => {
+    const ids = eniIds(1001);
+    ec2Mock
+      .on(DeleteTagsCommand)
+      .resolves({})
+      .on(DeleteTagsCommand, { Resources: ids.slice(1000) })
+      .rejects(eniNotFound(ids[1000]!));
+
+    await new Ec2Adapter(client).untagNetworkInterfaces(ids, ['k']);
+
+    // 1000-batch, 1-batch (fails), then the single id again on its own.
+    expect(ec2Mock.commandCalls(DeleteTagsCommand).map((call) => call.args[0].input.Resources?.length)).toEqual([1000, 1, 1]);
+  });
+
+  test('other errors propagate, also from the per-ENI fallback', async () => {
+    const denied = ec2Error('UnauthorizedOperation');
+    ec2Mock.on(DeleteTagsCommand).rejects(denied);
+    await expect(new Ec2Adapter(client).untagNetworkInterfaces(['eni-1'], ['k'])).rejects.toBe(denied);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DeleteTagsCommand, 1);
+
+    ec2Mock.reset();
+    const malformed = ec2Error('InvalidNetworkInterfaceID.Malformed');
+    ec2Mock
+      .on(DeleteTagsCommand)
+      .rejects(eniNotFound('eni-1'))
+      .on(DeleteTagsCommand, { Resources: ['eni-x'] })
+      .rejects(malformed);
+    await expect(new Ec2Adapter(client).untagNetworkInterfaces(['eni-1', 'eni-x'], ['k'])).rejects.toBe(malformed);
+  });
+});
+
+describe('Ec2Adapter.enableSourceDestCheck', () => {
+  test('sets SourceDestCheck=true on the ENI', async () => {
+    ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+
+    await expect(new Ec2Adapter(client).enableSourceDestCheck('eni-1')).resolves.toBe('enabled');
+
+    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyNetworkInterfaceAttributeCommand, 1);
+    expect(ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand)[0]!.args[0].input).toEqual({
+      NetworkInterfaceId: 'eni-1',
+      SourceDestCheck: { Value: true },
+    });
+  });
+
+  test('InvalidNetworkInterfaceID.NotFound: already gone', async () => {
+    ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).rejects(eniNotFound('eni-1'));
+
+    await expect(new Ec2Adapter(client).enableSourceDestCheck('eni-1')).resolves.toBe('already-gone');
+  });
+
+  test('other errors propagate', async () => {
+    const failure = ec2Error('UnauthorizedOperation');
+    ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).rejects(failure);
+
+    await expect(new Ec2Adapter(client).enableSourceDestCheck('eni-1')).rejects.toBe(failure);
+  });
+});
+
+describe('Ec2Adapter.describeInstances', () => {
+  test('no ids: no call at all (it would mean "every instance")', async () => {
+    await expect(new Ec2Adapter(client).describeInstances([])).resolves.toEqual([]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeInstancesCommand, 0);
+  });
+
+  test('asks with an instance-id filter (unknown ids are simply absent), follows NextToken, translates', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves({
+        Reservations: [
+          { Instances: [{ InstanceId: 'i-1', State: { Name: 'running', Code: 16 } }, { InstanceId: 'i-2', State: { Name: 'terminated', Code: 48 } }] },
+        ],
+        NextToken: 'page-2',
+      })
+      .on(DescribeInstancesCommand, { NextToken: 'page-2' })
+      .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-3', State: { Name: 'stopped' } }, { InstanceId: 'i-4' }, { State: { Name: 'running' } }] }, {}] });
+
+    const records = await new Ec2Adapter(client).describeInstances(['i-1', 'i-2', 'i-3', 'i-4', 'i-unknown', 'i-1']);
+
+    expect(records).toEqual([
+      { instanceId: 'i-1', state: 'running' },
+      { instanceId: 'i-2', state: 'terminated' },
+      { instanceId: 'i-3', state: 'stopped' },
+      { instanceId: 'i-4', state: '' },
+    ]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeInstancesCommand, 2);
+    const input = ec2Mock.commandCalls(DescribeInstancesCommand)[0]!.args[0].input;
+    expect(input.Filters).toEqual([{ Name: 'instance-id', Values: ['i-1', 'i-2', 'i-3', 'i-4', 'i-unknown'] }]);
+    expect(input.MaxResults).toBe(1000);
+    expect(input.InstanceIds).toBeUndefined();
+  });
+
+  test('450 ids go out in batches of at most 199 filter values', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    const ids = instanceIds(450);
+
+    await new Ec2Adapter(client).describeInstances(ids);
+
+    const batches = ec2Mock.commandCalls(DescribeInstancesCommand).map((call) => call.args[0].input.Filters?.[0]?.Values ?? []);
+    expect(batches.map((b) => b.length)).toEqual([199, 199, 52]);
+    expect(batches.flat().sort()).toEqual([...ids].sort());
+  });
+
+  test('errors propagate: a partial answer is never returned', async () => {
+    const failure = ec2Error('RequestLimitExceeded');
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: 'running' } }] }], NextToken: 'page-2' })
+      .on(DescribeInstancesCommand, { NextToken: 'page-2' })
+      .rejects(failure);
+
+    await expect(new Ec2Adapter(client).describeInstances(['i-1', 'i-2'])).rejects.toBe(failure);
+  });
+});
+
+describe('Ec2Adapter.terminateInstances', () => {
+  const terminating = (...ids: string[]) => ({
+    TerminatingInstances: ids.map((id) => ({ InstanceId: id, PreviousState: { Name: 'running' as const }, CurrentState: { Name: 'shutting-down' as const } })),
+  });
+
+  test('no ids: no call at all', async () => {
+    await expect(new Ec2Adapter(client).terminateInstances([])).resolves.toEqual([]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(TerminateInstancesCommand, 0);
+  });
+
+  test('one call for all ids; returns each instance\'s state after the call', async () => {
+    ec2Mock.on(TerminateInstancesCommand).resolves({
+      TerminatingInstances: [
+        { InstanceId: 'i-1', PreviousState: { Name: 'running' }, CurrentState: { Name: 'shutting-down' } },
+        { InstanceId: 'i-2', PreviousState: { Name: 'terminated' }, CurrentState: { Name: 'terminated' } }, // terminating twice is fine
+        { InstanceId: 'i-3' },
+      ],
+    });
+
+    const records = await new Ec2Adapter(client).terminateInstances(['i-1', 'i-2', 'i-3', 'i-1']);
+
+    expect(records).toEqual([
+      { instanceId: 'i-1', state: 'shutting-down' },
+      { instanceId: 'i-2', state: 'terminated' },
+      { instanceId: 'i-3', state: '' },
+    ]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(TerminateInstancesCommand, 1);
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-1', 'i-2', 'i-3'] });
+  });
+
+  test('2500 ids go out in batches of at most 1000', async () => {
+    ec2Mock.on(TerminateInstancesCommand).callsFake(async (input: { InstanceIds: string[] }) => terminating(...input.InstanceIds));
+    const ids = instanceIds(2500);
+
+    const records = await new Ec2Adapter(client).terminateInstances(ids);
+
+    const batches = ec2Mock.commandCalls(TerminateInstancesCommand).map((call) => call.args[0].input.InstanceIds ?? []);
+    expect(batches.map((b) => b.length)).toEqual([1000, 1000, 500]);
+    expect(batches.flat()).toEqual(ids);
+    expect(records).toHaveLength(2500);
+  });
+
+  test('InvalidInstanceID.NotFound: the batch is redone per instance, unknown ids are left out', async () => {
+    ec2Mock
+      .on(TerminateInstancesCommand)
+      .rejects(instanceNotFound('i-gone'))
+      .on(TerminateInstancesCommand, { InstanceIds: ['i-1'] })
+      .resolves(terminating('i-1'))
+      .on(TerminateInstancesCommand, { InstanceIds: ['i-gone'] })
+      .rejects(instanceNotFound('i-gone'))
+      .on(TerminateInstancesCommand, { InstanceIds: ['i-2'] })
+      .resolves(terminating('i-2'));
+
+    const records = await new Ec2Adapter(client).terminateInstances(['i-1', 'i-gone', 'i-2']);
+
+    expect(records).toEqual([
+      { instanceId: 'i-1', state: 'shutting-down' },
+      { instanceId: 'i-2', state: 'shutting-down' },
+    ]);
+    const calls = ec2Mock.commandCalls(TerminateInstancesCommand).map((call) => call.args[0].input.InstanceIds);
+    expect(calls[0]).toEqual(['i-1', 'i-gone', 'i-2']);
+    expect(calls.slice(1).sort()).toEqual([['i-1'], ['i-2'], ['i-gone']]);
+  });
+
+  test('other errors propagate, also from the per-instance fallback', async () => {
+    const denied = ec2Error('UnauthorizedOperation');
+    ec2Mock.on(TerminateInstancesCommand).rejects(denied);
+    await expect(new Ec2Adapter(client).terminateInstances(['i-1'])).rejects.toBe(denied);
+    expect(ec2Mock).toHaveReceivedCommandTimes(TerminateInstancesCommand, 1);
+
+    ec2Mock.reset();
+    const protectedInstance = ec2Error('OperationNotPermitted');
+    ec2Mock
+      .on(TerminateInstancesCommand)
+      .rejects(instanceNotFound('i-gone'))
+      .on(TerminateInstancesCommand, { InstanceIds: ['i-1'] })
+      .rejects(protectedInstance)
+      .on(TerminateInstancesCommand, { InstanceIds: ['i-gone'] })
+      .rejects(instanceNotFound('i-gone'));
+    await expect(new Ec2Adapter(client).terminateInstances(['i-1', 'i-gone'])).rejects.toBe(protectedInstance);
   });
 });
 

@@ -9,6 +9,8 @@ import {
   buildKubeConfig,
   createCiliumNodePortFactory,
   createCiliumNodeReader,
+  createClusterNodesClient,
+  createClusterNodesPortFactory,
   KubernetesApiError,
 } from '../../../functions/adapters/kubernetes.js';
 import { EksTokenProvider, TOKEN_PREFIX } from '../../../functions/adapters/token.js';
@@ -23,9 +25,12 @@ const LIST_PATH = '/apis/cilium.io/v2/ciliumnodes';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 interface Seen {
+  method: string | undefined;
   path: string;
   query: URLSearchParams;
   authorization: string | undefined;
+  contentType: string | undefined;
+  body: string;
 }
 let handler: Handler;
 let seen: Seen[];
@@ -35,9 +40,20 @@ let caData: string;
 
 async function listen(key: string, cert: string) {
   const server = createServer({ key, cert }, (req, res) => {
-    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
-    seen.push({ path: url.pathname, query: url.searchParams, authorization: req.headers.authorization });
-    handler(req, res);
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+      seen.push({
+        method: req.method,
+        path: url.pathname,
+        query: url.searchParams,
+        authorization: req.headers.authorization,
+        contentType: req.headers['content-type'],
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      handler(req, res);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -342,5 +358,416 @@ describe('secrets stay out of logs and errors', () => {
     expect(everything).not.toContain(token.slice(TOKEN_PREFIX.length));
     expect(everything).not.toContain(secretAccessKey);
     expect(everything).not.toContain('leak-check-session-token');
+  });
+});
+
+// ---- teardown: Nodes, Pods, evictions and CiliumNode deletion ----
+
+const NODES_PATH = '/api/v1/nodes';
+const PODS_PATH = '/api/v1/pods';
+
+/** Answers `METHOD /path` from `routes`; anything else is a 500 naming the unexpected request. */
+function api(routes: Record<string, (res: ServerResponse, url: URL) => void>): Handler {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const route = routes[`${req.method} ${url.pathname}`];
+    if (!route) return json(res, 500, status(500, `unexpected ${req.method} ${url.pathname}`));
+    route(res, url);
+  };
+}
+
+/** A list endpoint serving `list` page by page (`continue=page-<i>`), like `pages` above. */
+function listPages(kind: string, list: unknown[][]) {
+  return (res: ServerResponse, url: URL) => {
+    const cont = url.searchParams.get('continue');
+    const index = cont ? Number(cont.replace('page-', '')) : 0;
+    const more = index + 1 < list.length;
+    json(res, 200, { apiVersion: 'v1', kind, metadata: { resourceVersion: '4711', ...(more ? { continue: `page-${index + 1}` } : {}) }, items: list[index] });
+  };
+}
+
+const kubeNode = (name: string, { unschedulable, addresses }: { unschedulable?: boolean; addresses?: { type: string; address: string }[] } = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: {
+    name,
+    uid: '5b1d3c6e-0000-4000-8000-000000000001',
+    labels: { 'eks.amazonaws.com/compute-type': 'hybrid', 'kubernetes.io/hostname': name },
+    creationTimestamp: '2025-01-01T00:00:00Z',
+  },
+  spec: {
+    providerID: `eks-hybrid:///us-west-2/hybrid-lab/${name}`,
+    ...(unschedulable === undefined ? {} : { unschedulable }),
+    podCIDR: '10.30.0.0/24',
+  },
+  status: {
+    addresses: addresses ?? [
+      { type: 'InternalIP', address: '10.20.1.10' },
+      { type: 'Hostname', address: name },
+      { type: 'InternalIP', address: 'fd00:20::10' },
+    ],
+    conditions: [{ type: 'Ready', status: 'True' }],
+  },
+});
+
+const pod = (namespace: string, name: string, metadata: Record<string, unknown> = {}, phase: string | null = 'Running') => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { namespace, name, uid: `uid-${name}`, ...metadata },
+  spec: { nodeName: 'mi-026d6a261e355fba7', containers: [{ name: 'c', image: 'public.ecr.aws/docker/library/busybox:latest' }] },
+  status: phase ? { phase } : {},
+});
+
+const nodes = (options: { token?: string; pageSize?: number; requestTimeoutMs?: number } = {}) =>
+  createClusterNodesClient({ cluster: cluster(), token: options.token ?? TOKEN, pageSize: options.pageSize ?? 2, ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}) });
+
+describe('ClusterNodesPort.listNodes', () => {
+  test('follows continue tokens with the label selector and translates labels, providerID, unschedulable and InternalIPs', async () => {
+    handler = api({
+      [`GET ${NODES_PATH}`]: listPages('NodeList', [
+        [kubeNode('mi-026d6a261e355fba7'), kubeNode('mi-0a1b2c3d4e5f60718', { unschedulable: true, addresses: [{ type: 'InternalIP', address: '10.20.1.11' }] })],
+        [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'bare' } }],
+      ]),
+    });
+
+    const records = await nodes().listNodes('eks.amazonaws.com/compute-type=hybrid');
+
+    expect(records).toEqual([
+      {
+        name: 'mi-026d6a261e355fba7',
+        providerID: 'eks-hybrid:///us-west-2/hybrid-lab/mi-026d6a261e355fba7',
+        labels: { 'eks.amazonaws.com/compute-type': 'hybrid', 'kubernetes.io/hostname': 'mi-026d6a261e355fba7' },
+        unschedulable: false,
+        internalIPs: ['10.20.1.10', 'fd00:20::10'],
+      },
+      {
+        name: 'mi-0a1b2c3d4e5f60718',
+        providerID: 'eks-hybrid:///us-west-2/hybrid-lab/mi-0a1b2c3d4e5f60718',
+        labels: { 'eks.amazonaws.com/compute-type': 'hybrid', 'kubernetes.io/hostname': 'mi-0a1b2c3d4e5f60718' },
+        unschedulable: true,
+        internalIPs: ['10.20.1.11'],
+      },
+      { name: 'bare', labels: {}, unschedulable: false, internalIPs: [] },
+    ]);
+    expect(records[2]!.providerID).toBeUndefined();
+    expect(seen.map((r) => [r.method, r.path, r.query.get('labelSelector'), r.query.get('limit'), r.query.get('continue'), r.authorization])).toEqual([
+      ['GET', NODES_PATH, 'eks.amazonaws.com/compute-type=hybrid', '2', null, `Bearer ${TOKEN}`],
+      ['GET', NODES_PATH, 'eks.amazonaws.com/compute-type=hybrid', '2', 'page-1', `Bearer ${TOKEN}`],
+    ]);
+  });
+
+  test('without a selector no labelSelector is sent', async () => {
+    handler = api({ [`GET ${NODES_PATH}`]: listPages('NodeList', [[kubeNode('n1')]]) });
+
+    await expect(nodes().listNodes()).resolves.toHaveLength(1);
+    expect(seen[0]!.query.has('labelSelector')).toBe(false);
+  });
+
+  test('a failed second page rejects the whole listing', async () => {
+    handler = api({
+      [`GET ${NODES_PATH}`]: (res, url) =>
+        url.searchParams.get('continue')
+          ? json(res, 500, status(500, 'etcdserver: request timed out'))
+          : listPages('NodeList', [[kubeNode('n1'), kubeNode('n2')], [kubeNode('n3')]])(res, url),
+    });
+
+    const err = (await nodes().listNodes().catch((e: unknown) => e)) as KubernetesApiError;
+    expect(err).toBeInstanceOf(KubernetesApiError);
+    expect(err.message).toBe('list nodes failed: HTTP 500 Internal Server Error: etcdserver: request timed out');
+    expect(err.statusCode).toBe(500);
+    expect(seen).toHaveLength(2);
+  });
+
+  test('a Node without a name aborts the listing (index counts across pages)', async () => {
+    handler = api({ [`GET ${NODES_PATH}`]: listPages('NodeList', [[kubeNode('n1'), kubeNode('n2')], [{ kind: 'Node', metadata: {} }]]) });
+
+    await expect(nodes().listNodes()).rejects.toThrow('malformed Node items[2]: metadata.name: missing');
+  });
+
+  test('a response without an items array aborts the listing', async () => {
+    handler = api({ [`GET ${NODES_PATH}`]: (res) => json(res, 200, { kind: 'NodeList', metadata: {} }) });
+
+    await expect(nodes().listNodes()).rejects.toThrow('list nodes: malformed response: items: not an array');
+  });
+
+  test('a server that repeats a continue token cannot loop the client', async () => {
+    handler = api({ [`GET ${NODES_PATH}`]: (res) => json(res, 200, { kind: 'NodeList', metadata: { continue: 'same' }, items: [] }) });
+
+    await expect(nodes().listNodes()).rejects.toThrow('list nodes: server repeated a continue token');
+    expect(seen).toHaveLength(2);
+  });
+});
+
+describe('ClusterNodesPort.cordonNode', () => {
+  const NODE = `${NODES_PATH}/mi-026d6a261e355fba7`;
+
+  test('a schedulable node is read, then merge-patched to spec.unschedulable=true', async () => {
+    handler = api({
+      [`GET ${NODE}`]: (res) => json(res, 200, kubeNode('mi-026d6a261e355fba7')),
+      [`PATCH ${NODE}`]: (res) => json(res, 200, kubeNode('mi-026d6a261e355fba7', { unschedulable: true })),
+    });
+
+    await expect(nodes().cordonNode('mi-026d6a261e355fba7')).resolves.toBe('cordoned');
+
+    expect(seen.map((r) => r.method)).toEqual(['GET', 'PATCH']);
+    const patch = seen[1]!;
+    expect(patch.contentType).toBe('application/merge-patch+json');
+    expect(JSON.parse(patch.body)).toEqual({ spec: { unschedulable: true } });
+    expect(patch.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  test('an already cordoned node is not patched again', async () => {
+    handler = api({ [`GET ${NODE}`]: (res) => json(res, 200, kubeNode('mi-026d6a261e355fba7', { unschedulable: true })) });
+
+    await expect(nodes().cordonNode('mi-026d6a261e355fba7')).resolves.toBe('already-cordoned');
+    expect(seen.map((r) => r.method)).toEqual(['GET']);
+  });
+
+  test('404 on the read: not-found, nothing patched', async () => {
+    handler = api({ [`GET ${NODE}`]: (res) => json(res, 404, status(404, 'nodes "mi-026d6a261e355fba7" not found', 'NotFound')) });
+
+    await expect(nodes().cordonNode('mi-026d6a261e355fba7')).resolves.toBe('not-found');
+    expect(seen.map((r) => r.method)).toEqual(['GET']);
+  });
+
+  test('404 on the patch (deleted in between): not-found', async () => {
+    handler = api({
+      [`GET ${NODE}`]: (res) => json(res, 200, kubeNode('mi-026d6a261e355fba7')),
+      [`PATCH ${NODE}`]: (res) => json(res, 404, status(404, 'nodes "mi-026d6a261e355fba7" not found', 'NotFound')),
+    });
+
+    await expect(nodes().cordonNode('mi-026d6a261e355fba7')).resolves.toBe('not-found');
+  });
+
+  test('any other failure rejects with the call and the status', async () => {
+    handler = api({
+      [`GET ${NODE}`]: (res) => json(res, 200, kubeNode('mi-026d6a261e355fba7')),
+      [`PATCH ${NODE}`]: (res) => json(res, 403, status(403, 'nodes "mi-026d6a261e355fba7" is forbidden: User cannot patch resource "nodes"')),
+    });
+
+    const err = (await nodes().cordonNode('mi-026d6a261e355fba7').catch((e: unknown) => e)) as KubernetesApiError;
+    expect(err).toBeInstanceOf(KubernetesApiError);
+    expect(err.statusCode).toBe(403);
+    expect(err.message).toBe('cordon node mi-026d6a261e355fba7 failed: HTTP 403 Forbidden: nodes "mi-026d6a261e355fba7" is forbidden: User cannot patch resource "nodes"');
+  });
+
+  test('the patch keeps the per-request deadline next to its content-type header', async () => {
+    handler = api({
+      [`GET ${NODE}`]: (res) => json(res, 200, kubeNode('mi-026d6a261e355fba7')),
+      [`PATCH ${NODE}`]: () => undefined, // never answers
+    });
+
+    const err = (await nodes({ requestTimeoutMs: 200 }).cordonNode('mi-026d6a261e355fba7').catch((e: unknown) => e)) as KubernetesApiError;
+    expect(err).toBeInstanceOf(KubernetesApiError);
+    expect(err.statusCode).toBeUndefined();
+    expect(err.message).toMatch(/^cordon node mi-026d6a261e355fba7 failed: .*abort/i);
+  });
+});
+
+describe('ClusterNodesPort.listPodsOnNode', () => {
+  test('lists pods of every namespace by spec.nodeName, following continue tokens, and translates them', async () => {
+    handler = api({
+      [`GET ${PODS_PATH}`]: listPages('PodList', [
+        [
+          pod('kube-system', 'cilium-x7k2p', { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'cilium', uid: 'u1' }] }),
+          pod('default', 'web-7d4b9c-abcde', { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9c', uid: 'u2' }], deletionTimestamp: '2025-01-01T00:00:00Z' }),
+        ],
+        [
+          pod('kube-system', 'kube-proxy-mi-1', { annotations: { 'kubernetes.io/config.mirror': '3c5c3f3b2a', 'kubernetes.io/config.source': 'file' }, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'mi-1', uid: 'u3' }] }),
+          pod('default', 'bare', {}, null), // no status.phase
+        ],
+      ]),
+    });
+
+    const records = await nodes().listPodsOnNode('mi-026d6a261e355fba7');
+
+    expect(records).toEqual([
+      { namespace: 'kube-system', name: 'cilium-x7k2p', ownerKinds: ['DaemonSet'], mirror: false, terminating: false, phase: 'Running' },
+      { namespace: 'default', name: 'web-7d4b9c-abcde', ownerKinds: ['ReplicaSet'], mirror: false, terminating: true, phase: 'Running' },
+      { namespace: 'kube-system', name: 'kube-proxy-mi-1', ownerKinds: ['Node'], mirror: true, terminating: false, phase: 'Running' },
+      { namespace: 'default', name: 'bare', ownerKinds: [], mirror: false, terminating: false },
+    ]);
+    expect(records[3]!.phase).toBeUndefined();
+    expect(seen.map((r) => [r.method, r.path, r.query.get('fieldSelector'), r.query.get('limit'), r.query.get('continue')])).toEqual([
+      ['GET', PODS_PATH, 'spec.nodeName=mi-026d6a261e355fba7', '2', null],
+      ['GET', PODS_PATH, 'spec.nodeName=mi-026d6a261e355fba7', '2', 'page-1'],
+    ]);
+  });
+
+  test('a Pod without a namespace aborts the listing', async () => {
+    handler = api({ [`GET ${PODS_PATH}`]: listPages('PodList', [[{ kind: 'Pod', metadata: { name: 'p' } }]]) });
+
+    await expect(nodes().listPodsOnNode('n1')).rejects.toThrow('malformed Pod items[0]: metadata.namespace: missing');
+  });
+
+  test('a failed page rejects with the call named', async () => {
+    handler = api({ [`GET ${PODS_PATH}`]: (res) => json(res, 403, status(403, 'pods is forbidden')) });
+
+    const err = (await nodes().listPodsOnNode('n1').catch((e: unknown) => e)) as KubernetesApiError;
+    expect(err).toBeInstanceOf(KubernetesApiError);
+    expect(err.message).toBe('list pods on node n1 failed: HTTP 403 Forbidden: pods is forbidden');
+  });
+});
+
+describe('ClusterNodesPort.evictPod', () => {
+  const EVICTION = '/api/v1/namespaces/default/pods/web-7d4b9c-abcde/eviction';
+
+  test('POSTs a policy/v1 Eviction for the pod', async () => {
+    handler = api({
+      [`POST ${EVICTION}`]: (res) => json(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }),
+    });
+
+    await expect(nodes().evictPod('default', 'web-7d4b9c-abcde')).resolves.toBe('evicted');
+
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.method).toBe('POST');
+    expect(seen[0]!.contentType).toBe('application/json');
+    expect(JSON.parse(seen[0]!.body)).toEqual({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'web-7d4b9c-abcde', namespace: 'default' } });
+  });
+
+  test('429 (a PodDisruptionBudget says no): blocked, asked once', async () => {
+    handler = api({
+      [`POST ${EVICTION}`]: (res) =>
+        json(res, 429, { ...status(429, "Cannot evict pod as it would violate the pod's disruption budget.", 'TooManyRequests'), details: { causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget web needs 2 healthy pods and has 2 currently' }] } }),
+    });
+
+    await expect(nodes().evictPod('default', 'web-7d4b9c-abcde')).resolves.toBe('blocked');
+    expect(seen).toHaveLength(1);
+  });
+
+  test('404 (the pod is gone): not-found', async () => {
+    handler = api({ [`POST ${EVICTION}`]: (res) => json(res, 404, status(404, 'pods "web-7d4b9c-abcde" not found', 'NotFound')) });
+
+    await expect(nodes().evictPod('default', 'web-7d4b9c-abcde')).resolves.toBe('not-found');
+  });
+
+  test('any other failure rejects', async () => {
+    handler = api({ [`POST ${EVICTION}`]: (res) => json(res, 500, status(500, 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.')) });
+
+    const err = (await nodes().evictPod('default', 'web-7d4b9c-abcde').catch((e: unknown) => e)) as KubernetesApiError;
+    expect(err).toBeInstanceOf(KubernetesApiError);
+    expect(err.statusCode).toBe(500);
+    expect(err.message).toMatch(/^evict pod default\/web-7d4b9c-abcde failed: HTTP 500 Internal Server Error: This pod has more than one/);
+  });
+});
+
+describe('ClusterNodesPort.deleteNode and deleteCiliumNode', () => {
+  const cases = [
+    ['deleteNode', `${NODES_PATH}/mi-026d6a261e355fba7`, 'delete node mi-026d6a261e355fba7', kubeNode('mi-026d6a261e355fba7')],
+    ['deleteCiliumNode', `${LIST_PATH}/mi-026d6a261e355fba7`, 'delete ciliumnode mi-026d6a261e355fba7', { ...DUAL_STACK, metadata: { ...DUAL_STACK.metadata, deletionTimestamp: '2025-01-01T00:00:00Z' } }],
+  ] as const;
+
+  test.each(cases)('%s: DELETE %s', async (method, path, _call, deleted) => {
+    handler = api({ [`DELETE ${path}`]: (res) => json(res, 200, deleted) });
+
+    await expect(nodes()[method]('mi-026d6a261e355fba7')).resolves.toBe('deleted');
+    expect(seen.map((r) => [r.method, r.path, r.authorization])).toEqual([['DELETE', path, `Bearer ${TOKEN}`]]);
+  });
+
+  test.each(cases)('%s: 404 is not-found', async (method, path) => {
+    handler = api({ [`DELETE ${path}`]: (res) => json(res, 404, status(404, 'not found', 'NotFound')) });
+
+    await expect(nodes()[method]('mi-026d6a261e355fba7')).resolves.toBe('not-found');
+  });
+
+  test.each(cases)('%s: any other failure rejects with the call named', async (method, path, call) => {
+    handler = api({ [`DELETE ${path}`]: (res) => json(res, 403, status(403, 'forbidden')) });
+
+    const err = (await nodes()[method]('mi-026d6a261e355fba7').catch((e: unknown) => e)) as KubernetesApiError;
+    expect(err).toBeInstanceOf(KubernetesApiError);
+    expect(err.statusCode).toBe(403);
+    expect(err.message).toBe(`${call} failed: HTTP 403 Forbidden: forbidden`);
+  });
+});
+
+describe('ClusterNodesPort.listCiliumNodes', () => {
+  test('is the CiliumNode reader: same requests, same records', async () => {
+    handler = pages([[DUAL_STACK, MULTI_POOL], [PENDING]]);
+
+    await expect(nodes().listCiliumNodes()).resolves.toEqual(EXPECTED);
+    expect(seen.map((r) => [r.path, r.query.get('limit'), r.query.get('continue'), r.authorization])).toEqual([
+      [LIST_PATH, '2', null, `Bearer ${TOKEN}`],
+      [LIST_PATH, '2', 'page-1', `Bearer ${TOKEN}`],
+    ]);
+  });
+});
+
+describe('ClusterNodesPort keeps the token out of errors', () => {
+  const echo = (res: ServerResponse) => json(res, 500, status(500, `bad token ${TOKEN}`));
+  const calls: [string, string, (port: ReturnType<typeof nodes>) => Promise<unknown>, string][] = [
+    ['listNodes', `GET ${NODES_PATH}`, (port) => port.listNodes(), 'list nodes'],
+    ['cordonNode', `GET ${NODES_PATH}/n1`, (port) => port.cordonNode('n1'), 'read node n1'],
+    ['listPodsOnNode', `GET ${PODS_PATH}`, (port) => port.listPodsOnNode('n1'), 'list pods on node n1'],
+    ['evictPod', 'POST /api/v1/namespaces/ns/pods/p1/eviction', (port) => port.evictPod('ns', 'p1'), 'evict pod ns/p1'],
+    ['deleteNode', `DELETE ${NODES_PATH}/n1`, (port) => port.deleteNode('n1'), 'delete node n1'],
+    ['deleteCiliumNode', `DELETE ${LIST_PATH}/n1`, (port) => port.deleteCiliumNode('n1'), 'delete ciliumnode n1'],
+    ['listCiliumNodes', `GET ${LIST_PATH}`, (port) => port.listCiliumNodes(), 'list ciliumnodes'],
+  ];
+
+  test.each(calls)('%s: a token echoed by the server is redacted', async (_name, route, run, call) => {
+    handler = api({ [route]: echo });
+
+    const err = (await run(nodes()).catch((e: unknown) => e)) as KubernetesApiError;
+
+    expect(err).toBeInstanceOf(KubernetesApiError);
+    expect(seen.map((r) => r.authorization)).toEqual([`Bearer ${TOKEN}`]); // the token was really sent
+    expect(err.message).toBe(`${call} failed: HTTP 500 Internal Server Error: bad token [redacted]`);
+    const everything = [err.message, err.stack ?? '', JSON.stringify(err), inspect(err, { depth: 10, showHidden: true })].join('\n');
+    expect(everything).not.toContain(TOKEN);
+  });
+
+  test('the cordon patch redacts too', async () => {
+    handler = api({ [`GET ${NODES_PATH}/n1`]: (res) => json(res, 200, kubeNode('n1')), [`PATCH ${NODES_PATH}/n1`]: echo });
+
+    const err = (await nodes().cordonNode('n1').catch((e: unknown) => e)) as KubernetesApiError;
+    expect(err.message).toBe('cordon node n1 failed: HTTP 500 Internal Server Error: bad token [redacted]');
+    expect(inspect(err, { depth: 10, showHidden: true })).not.toContain(TOKEN);
+  });
+
+  test('a server whose certificate the cluster CA did not sign is refused before the token is sent', async () => {
+    handler = api({ [`DELETE ${NODES_PATH}/n1`]: (res) => json(res, 200, kubeNode('n1')) });
+    const port = createClusterNodesClient({ cluster: cluster(impostor.url), token: TOKEN });
+
+    const err = (await port.deleteNode('n1').catch((e: unknown) => e)) as KubernetesApiError;
+    expect(err).toBeInstanceOf(KubernetesApiError);
+    expect(err.code).toMatch(/CERT|SIGNATURE|ISSUER/);
+    expect(err.message).toMatch(/^delete node n1 failed: fetch failed \(/);
+    expect(err.message).not.toContain(TOKEN);
+    expect(seen).toHaveLength(0);
+  });
+});
+
+describe('createClusterNodesPortFactory', () => {
+  test('asks for a token each time, reuses the client while token, endpoint and CA are unchanged, and passes the options', async () => {
+    handler = api({ [`GET ${NODES_PATH}`]: listPages('NodeList', [[kubeNode('n1')]]) });
+    let current: BearerToken = { token: 'k8s-aws-v1.first', expiresAt: new Date(Date.now() + 600_000) };
+    const getToken = jest.fn(async (_cluster: string) => current);
+    const factory = createClusterNodesPortFactory({ getToken }, { pageSize: 7 });
+
+    const first = await factory(cluster());
+    expect(await factory(cluster())).toBe(first);
+    await first.listNodes();
+    const otherEndpoint = await factory({ ...cluster(), endpoint: trusted.url.replace('127.0.0.1', 'localhost') });
+    expect(otherEndpoint).not.toBe(first);
+    current = { token: 'k8s-aws-v1.second', expiresAt: new Date(Date.now() + 600_000) };
+    const second = await factory(cluster());
+    expect(second).not.toBe(first);
+    await second.listNodes();
+
+    expect(getToken).toHaveBeenCalledTimes(4);
+    expect(getToken).toHaveBeenCalledWith('hybrid-lab');
+    expect(seen.map((r) => [r.authorization, r.query.get('limit')])).toEqual([
+      ['Bearer k8s-aws-v1.first', '7'],
+      ['Bearer k8s-aws-v1.second', '7'],
+    ]);
+  });
+
+  test('the default page size is 500', async () => {
+    handler = api({ [`GET ${PODS_PATH}`]: listPages('PodList', [[]]) });
+    const factory = createClusterNodesPortFactory({ getToken: async () => ({ token: TOKEN, expiresAt: new Date(Date.now() + 600_000) }) });
+
+    await (await factory(cluster())).listPodsOnNode('n1');
+
+    expect(seen.map((r) => r.query.get('limit'))).toEqual(['500']);
   });
 });
