@@ -15,6 +15,7 @@ import {
 import {
   DeleteActivationCommand,
   DeregisterManagedInstanceCommand,
+  DescribeActivationsCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   InvalidActivation,
@@ -31,7 +32,7 @@ import { SsmManagedInstanceAdapter } from '../../functions/adapters/ssm.js';
 import { EksTokenProvider, TOKEN_PREFIX } from '../../functions/adapters/token.js';
 import { verifyEksTokenSignature } from '../localcloud/token-rules.js';
 import { type LocalCloud, startLocalCloud } from '../localcloud/server.js';
-import { registerManagedInstance } from '../localcloud/ssm.js';
+import { registerManagedInstance, silenceAgent } from '../localcloud/ssm.js';
 
 const BASE = { accessKeyId: 'AKIDLOCALCLOUD', secretAccessKey: 'localcloud-secret' };
 const ACCOUNT = '123456789012';
@@ -182,6 +183,68 @@ describe('SSM', () => {
     await expect(ssm.send(new GetCommandInvocationCommand({ CommandId: Command!.CommandId!, InstanceId: NODE_2 }))).rejects.toBeInstanceOf(InvocationDoesNotExist);
   });
 
+  // AWS: AWS Systems Manager API Reference, SendCommand — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html
+  // AWS: AWS Systems Manager API Reference, GetCommandInvocation — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html
+  // AWS: AWS Systems Manager User Guide, Understanding command statuses (InProgress: the command was sent and the agent has not reported back)
+  test('a silent agent: SendCommand is accepted, the invocation stays InProgress, the node stays registered and Online', async () => {
+    const ssm = new SSMClient(config());
+    const id = registerManagedInstance(cloud.state, { ipAddress: '10.20.60.1' });
+    try {
+      silenceAgent(cloud.state, id);
+      const { Command } = await ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: ['nodeadm uninstall --skip node-validation,pod-validation'] } }));
+      for (let i = 0; i < 3; i++) {
+        const invocation = await ssm.send(new GetCommandInvocationCommand({ CommandId: Command!.CommandId!, InstanceId: id }));
+        expect(invocation).toMatchObject({ Status: 'InProgress', StatusDetails: 'InProgress', ResponseCode: -1 });
+      }
+      const listed = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }));
+      expect(listed.InstanceInformationList).toEqual([expect.objectContaining({ InstanceId: id, PingStatus: 'Online' })]);
+    } finally {
+      cloud.state.managedInstances.delete(id);
+    }
+  });
+
+  // AWS: AWS Systems Manager API Reference, GetCommandInvocation — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html
+  // AWS: Amazon EKS User Guide, Hybrid nodes nodeadm reference (uninstall --skip pod-validation,node-validation) — https://docs.aws.amazon.com/eks/latest/userguide/hybrid-nodes-nodeadm.html
+  test('nodeadm uninstall refuses a node that still runs ReplicaSet pods (Failed, exit 1), then goes ahead once it is drained', async () => {
+    const ssm = new SSMClient(config());
+    const id = registerManagedInstance(cloud.state, { ipAddress: '10.20.60.2' });
+    const pods = cloud.state.pods!;
+    cloud.state.nodes.set(id, { apiVersion: 'v1', kind: 'Node', metadata: { name: id }, spec: { unschedulable: true } });
+    pods.set('default/api-6d4cf56db6-zz9kq', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'api-6d4cf56db6-zz9kq', namespace: 'default', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'api-6d4cf56db6', uid: 'u1', controller: true }] },
+      spec: { nodeName: id },
+      status: { phase: 'Running' },
+    });
+    try {
+      const uninstall = async () => {
+        const { Command } = await ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: ['sudo /usr/local/bin/nodeadm uninstall'] } }));
+        return ssm.send(new GetCommandInvocationCommand({ CommandId: Command!.CommandId!, InstanceId: id }));
+      };
+      const refused = await uninstall();
+      expect(refused).toMatchObject({ Status: 'Failed', StatusDetails: 'Failed', ResponseCode: 1 });
+      expect(refused.StandardErrorContent).toContain('only static pods and pods controlled by daemon-sets can be running on the node');
+      expect(cloud.state.managedInstances.has(id)).toBe(true);
+
+      pods.delete('default/api-6d4cf56db6-zz9kq'); // evicted
+      expect(await uninstall()).toMatchObject({ Status: 'InProgress', ResponseCode: -1 });
+      expect(cloud.state.managedInstances.has(id)).toBe(false);
+    } finally {
+      pods.delete('default/api-6d4cf56db6-zz9kq');
+      cloud.state.nodes.delete(id);
+      cloud.state.managedInstances.delete(id);
+    }
+  });
+
+  // AWS: AWS Systems Manager API Reference, DescribeActivations (ActivationList[].Tags) — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeActivations.html
+  test('the default activation carries EKSClusterARN=<cluster ARN>, as the SDK parses it', async () => {
+    const out = await new SSMClient(config()).send(new DescribeActivationsCommand({ Filters: [{ FilterKey: 'ActivationIds', FilterValues: [ACTIVATION] }] }));
+    expect(out.ActivationList).toEqual([
+      expect.objectContaining({ ActivationId: ACTIVATION, Tags: [{ Key: 'EKSClusterARN', Value: `arn:aws:eks:${cloud.region}:${ACCOUNT}:cluster/ekscluster1` }] }),
+    ]);
+  });
+
   // AWS: AWS Systems Manager API Reference, DescribeActivations — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeActivations.html
   // AWS: AWS Systems Manager API Reference, DeleteActivation — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DeleteActivation.html
   test('DescribeActivations paginates; DeleteActivation twice is InvalidActivation', async () => {
@@ -201,19 +264,18 @@ describe('EventBridge', () => {
   // AWS: Amazon EventBridge API Reference, EnableRule — https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_EnableRule.html
   // AWS: Amazon EventBridge API Reference, ListRules — https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListRules.html
   test('DescribeRule / DisableRule / EnableRule / ListRules on the default bus', async () => {
-    for (const name of ['eks-hybrid-routes-ec2', 'eks-hybrid-routes-ssm', 'eks-hybrid-routes-schedule', 'unrelated']) {
-      cloud.state.rules.set(name, { name, state: 'ENABLED', eventPattern: '{"source":["aws.ec2"]}' });
-    }
+    // The default scenario holds the reconciler's three rules; one more that is not the reconciler's.
+    cloud.state.rules.set('unrelated', { name: 'unrelated', state: 'ENABLED', eventPattern: '{"source":["aws.s3"]}' });
     const events = new EventBridgeClient(config());
-    await events.send(new DisableRuleCommand({ Name: 'eks-hybrid-routes-ec2' }));
-    expect(await events.send(new DescribeRuleCommand({ Name: 'eks-hybrid-routes-ec2' }))).toMatchObject({
-      Name: 'eks-hybrid-routes-ec2',
-      Arn: `arn:aws:events:${cloud.region}:${ACCOUNT}:rule/eks-hybrid-routes-ec2`,
+    await events.send(new DisableRuleCommand({ Name: 'eks-hybrid-routes-ec2-state-change' }));
+    expect(await events.send(new DescribeRuleCommand({ Name: 'eks-hybrid-routes-ec2-state-change' }))).toMatchObject({
+      Name: 'eks-hybrid-routes-ec2-state-change',
+      Arn: `arn:aws:events:${cloud.region}:${ACCOUNT}:rule/eks-hybrid-routes-ec2-state-change`,
       State: 'DISABLED',
       EventBusName: 'default',
     });
-    await events.send(new EnableRuleCommand({ Name: 'eks-hybrid-routes-ec2' }));
-    expect(cloud.state.rules.get('eks-hybrid-routes-ec2')!.state).toBe('ENABLED');
+    await events.send(new EnableRuleCommand({ Name: 'eks-hybrid-routes-ec2-state-change' }));
+    expect(cloud.state.rules.get('eks-hybrid-routes-ec2-state-change')!.state).toBe('ENABLED');
 
     // ListRules has NextToken but no SDK paginator.
     const names: string[] = [];
@@ -223,7 +285,7 @@ describe('EventBridge', () => {
       names.push(...(page.Rules ?? []).map((r) => r.Name!));
       token = page.NextToken;
     } while (token);
-    expect(names).toEqual(['eks-hybrid-routes-ec2', 'eks-hybrid-routes-schedule', 'eks-hybrid-routes-ssm']);
+    expect(names).toEqual(['eks-hybrid-routes-ec2-state-change', 'eks-hybrid-routes-schedule', 'eks-hybrid-routes-ssm-registration']);
 
     await expect(events.send(new DescribeRuleCommand({ Name: 'nope' }))).rejects.toBeInstanceOf(EventsResourceNotFound);
   });

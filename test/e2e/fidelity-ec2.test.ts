@@ -4,7 +4,9 @@
  */
 import {
   CreateRouteCommand,
+  CreateTagsCommand,
   DeleteRouteCommand,
+  DeleteTagsCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeRouteTablesCommand,
@@ -84,6 +86,7 @@ function addEnis(count: number, firstIp: (n: number) => string): LocalNetworkInt
       privateIp: firstIp(n),
       ipv6Addresses: [],
       sourceDestCheck: true,
+      tags: {},
     };
     cloud.state.networkInterfaces.set(eni.id, eni);
     return eni;
@@ -262,6 +265,68 @@ describe('EC2Client against the local EC2', () => {
     expect(await sdkError(client.send(new TerminateInstancesCommand({ InstanceIds: ['i-00000000000000009'] })))).toMatchObject({ name: 'InvalidInstanceID.NotFound' });
   });
 
+  // AWS: Amazon EC2 API Reference, CreateTags — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateTags.html
+  // AWS: Amazon EC2 API Reference, DeleteTags — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteTags.html
+  // AWS: Amazon EC2 API Reference, DescribeNetworkInterfaces (filters tag:<key>, tag-key, attachment.instance-id) — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeNetworkInterfaces.html
+  // AWS: Amazon EC2 API Reference, Error codes for the Amazon EC2 API — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+  test('ENI tags: CreateTags, tag-key / tag:<key> / attachment.instance-id filters, DeleteTags by key or key and value', async () => {
+    const PAUSE = 'eks-hybrid-routes/teardown';
+    const created = await client.send(new CreateTagsCommand({ Resources: [ENI_1, ENI_2], Tags: [{ Key: PAUSE, Value: 'paused-by-test' }, { Key: 'note', Value: '' }] }));
+    expect(created.$metadata.httpStatusCode).toBe(200);
+    const tagged = await client.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [VPC] }, { Name: 'tag-key', Values: [PAUSE] }] }));
+    expect(tagged.NetworkInterfaces!.map((eni) => eni.NetworkInterfaceId)).toEqual([ENI_1, ENI_2]);
+    expect(tagged.NetworkInterfaces![0]!.TagSet).toEqual([
+      { Key: PAUSE, Value: 'paused-by-test' },
+      { Key: 'note', Value: '' },
+    ]);
+    const byValue = await client.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: `tag:${PAUSE}`, Values: ['paused-*'] }, { Name: 'attachment.instance-id', Values: [I_1, 'i-00000000000000009'] }] }));
+    expect(byValue.NetworkInterfaces!.map((eni) => eni.NetworkInterfaceId)).toEqual([ENI_1]);
+
+    // Key only: deleted whatever the value. Key and value: only on a match (the value '' matches only '').
+    await client.send(new DeleteTagsCommand({ Resources: [ENI_1], Tags: [{ Key: PAUSE }, { Key: 'note', Value: 'not-empty' }] }));
+    await client.send(new DeleteTagsCommand({ Resources: [ENI_2], Tags: [{ Key: PAUSE, Value: 'other' }, { Key: 'note', Value: '' }] }));
+    expect(cloud.state.networkInterfaces.get(ENI_1)!.tags).toEqual({ note: '' });
+    expect(cloud.state.networkInterfaces.get(ENI_2)!.tags).toEqual({ [PAUSE]: 'paused-by-test' });
+
+    expect(await sdkError(client.send(new CreateTagsCommand({ Resources: [ENI_1, 'eni-0ffffffffffffffff'], Tags: [{ Key: 'k', Value: 'v' }] })))).toEqual({
+      name: 'InvalidNetworkInterfaceID.NotFound',
+      message: "The networkInterface ID 'eni-0ffffffffffffffff' does not exist",
+      status: 400,
+    });
+    expect(cloud.state.networkInterfaces.get(ENI_1)!.tags).toEqual({ note: '' }); // nothing tagged
+    expect(await sdkError(client.send(new DeleteTagsCommand({ Resources: ['eni-0ffffffffffffffff'], Tags: [{ Key: PAUSE }] })))).toMatchObject({ name: 'InvalidNetworkInterfaceID.NotFound', status: 400 });
+    expect(await sdkError(client.send(new CreateTagsCommand({ Resources: ['i-0ffffffffffffffff'], Tags: [{ Key: 'k', Value: 'v' }] })))).toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    expect(await sdkError(client.send(new CreateTagsCommand({ Resources: ['rtb-0ffffffffffffffff'], Tags: [{ Key: 'k', Value: 'v' }] })))).toMatchObject({ name: 'InvalidRouteTableID.NotFound' });
+    await client.send(new CreateTagsCommand({ Resources: [I_1, RTB_A], Tags: [{ Key: 'k', Value: 'v' }] }));
+    const instance = (await client.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:k', Values: ['v'] }] }))).Reservations!.flatMap((r) => r.Instances!);
+    expect(instance.map((i) => i.InstanceId)).toEqual([I_1]);
+    expect((await client.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'tag-key', Values: ['k'] }] }))).RouteTables!.map((t) => t.RouteTableId)).toEqual([RTB_A]);
+  });
+
+  // AWS: Amazon EC2 API Reference, DescribeInstances (filter instance-id) — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstances.html
+  // AWS: Amazon EC2 API Reference, TerminateInstances — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_TerminateInstances.html
+  // AWS: Amazon EC2 API Reference, ModifyNetworkInterfaceAttribute — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyNetworkInterfaceAttribute.html
+  test('teardown calls: restore source/dest check, describe by instance-id filter (unknown ids absent), terminate twice', async () => {
+    await client.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: ENI_2, SourceDestCheck: { Value: false } }));
+    await client.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: ENI_2, SourceDestCheck: { Value: true } }));
+    expect((await client.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [ENI_2] }))).NetworkInterfaces![0]!.SourceDestCheck).toBe(true);
+
+    const states = async (ids: string[]) =>
+      (await client.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: ids }] }))).Reservations!.flatMap((r) => r.Instances!).map((i) => [i.InstanceId, i.State!.Name]);
+    expect(await states([I_1, 'i-00000000000000009'])).toEqual([[I_1, 'running']]);
+
+    const first = await client.send(new TerminateInstancesCommand({ InstanceIds: [I_1] }));
+    expect(first.TerminatingInstances![0]).toMatchObject({ CurrentState: { Code: 32, Name: 'shutting-down' }, PreviousState: { Code: 16, Name: 'running' } });
+    const second = await client.send(new TerminateInstancesCommand({ InstanceIds: [I_1] }));
+    expect(second.TerminatingInstances).toEqual([{ InstanceId: I_1, CurrentState: { Code: 48, Name: 'terminated' }, PreviousState: { Code: 48, Name: 'terminated' } }]);
+    expect(await states([I_1])).toEqual([[I_1, 'terminated']]);
+    // The primary ENI went with the instance: restoring its check is InvalidNetworkInterfaceID.NotFound.
+    expect(await sdkError(client.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: ENI_1, SourceDestCheck: { Value: true } })))).toMatchObject({
+      name: 'InvalidNetworkInterfaceID.NotFound',
+      status: 400,
+    });
+  });
+
   // AWS: Amazon EC2 Developer Guide, Request throttling for the Amazon EC2 API — https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html
   // AWS: Amazon EC2 API Reference, Error codes for the Amazon EC2 API — https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
   test('throttling is RequestLimitExceeded with HTTP 503, which the SDK retries', async () => {
@@ -315,6 +380,7 @@ describe('Ec2Adapter against the local EC2', () => {
       privateIp: '10.20.110.1',
       ipv6Addresses: ['2001:db8::7'],
       sourceDestCheck: true,
+      tags: {},
     };
     cloud.state.networkInterfaces.set(v6.id, v6);
     const ips = [...enis.map((eni) => eni.privateIp), '10.20.1.10', '10.20.99.99', '2001:db8::7'];

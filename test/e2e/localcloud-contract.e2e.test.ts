@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { DescribeRouteTablesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeRouteTablesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetCommandInvocationCommand, SSMClient, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { type LocalCloud, startLocalCloud } from '../localcloud/server.js';
 import { defaultScenario } from '../localcloud/scenario.js';
 import { TABLES, control } from './e2e-support.js';
@@ -22,7 +23,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value === undefined || /^AWS_/.test(key) || ['CLUSTER_NAME', 'READER_ROLE_ARN', 'ROUTE_TABLE_TAG', 'ROUTE_TABLE_IDS', 'REMOTE_VPC_ID'].includes(key)) continue;
+    if (value === undefined || /^AWS_/.test(key) || ['CLUSTER_NAME', 'READER_ROLE_ARN', 'ROUTE_TABLE_TAG', 'ROUTE_TABLE_IDS', 'REMOTE_VPC_ID', 'TEARDOWN_ROLE_ARN', 'RECONCILER_RULE_NAMES'].includes(key)) continue;
     env[key] = value;
   }
   return env;
@@ -91,6 +92,8 @@ describe('`npm run localcloud` as a process', () => {
     expect(printed.AWS_ACCESS_KEY_ID).toBe('AKIDLOCALCLOUD');
     expect(printed.AWS_SECRET_ACCESS_KEY).toBe('localcloud-secret');
     expect(printed.CLUSTER_NAME).toBe('ekscluster1');
+    expect(printed.TEARDOWN_ROLE_ARN).toBe('arn:aws:iam::123456789012:role/eks-hybrid-routes-teardown');
+    expect(printed.RECONCILER_RULE_NAMES).toBe('eks-hybrid-routes-ec2-state-change,eks-hybrid-routes-ssm-registration,eks-hybrid-routes-schedule');
     // Every stdout line is KEY=VALUE: `export $(npm run -s localcloud)`-style use must work.
     expect(stdout.trim().split('\n').every((line) => /^[A-Z][A-Z0-9_]*=\S*$/.test(line))).toBe(true);
   });
@@ -179,7 +182,7 @@ describe('control steps', () => {
     expect(launch).toEqual({ status: 200, body: { instanceId: 'i-0a1b2c3d4e5f60009' } });
     let s = await state();
     expect(s.instances).toContainEqual(expect.objectContaining({ id: 'i-0a1b2c3d4e5f60009', state: 'running', privateIp: '10.20.2.99', networkInterfaceId: 'eni-0a1b2c3d4e5f60009' }));
-    expect(s.networkInterfaces).toContainEqual({ id: 'eni-0a1b2c3d4e5f60009', privateIp: '10.20.2.99', vpcId: 'vpc-0a1b2c3d4e5f60718', subnetId: 'subnet-0a1b2c3d4e5f60002', instanceId: 'i-0a1b2c3d4e5f60009', sourceDestCheck: true });
+    expect(s.networkInterfaces).toContainEqual({ id: 'eni-0a1b2c3d4e5f60009', privateIp: '10.20.2.99', vpcId: 'vpc-0a1b2c3d4e5f60718', subnetId: 'subnet-0a1b2c3d4e5f60002', instanceId: 'i-0a1b2c3d4e5f60009', sourceDestCheck: true, tags: {} });
 
     const add = await step('add-route', { routeTableId: TABLES[1], destination: '10.30.9.0/24', networkInterfaceId: 'eni-0a1b2c3d4e5f60009' });
     expect(add).toEqual({ status: 200, body: { routeTableId: TABLES[1], destination: '10.30.9.0/24', outcome: 'created' } });
@@ -239,6 +242,46 @@ describe('control steps', () => {
     expect(s.nodes.map((n: any) => n.metadata.name)).not.toContain('mi-0d5e6f7a8b9c0b134');
   });
 
+  test('silence-agent: the node stays registered and Online, and what it is sent never completes', async () => {
+    expect(await step('silence-agent', { managedInstanceId: 'mi-0b3c4d5e6f7a80912' })).toEqual({ status: 200, body: { managedInstanceId: 'mi-0b3c4d5e6f7a80912', agent: 'silent' } });
+    expect((await state()).managedInstances).toContainEqual(expect.objectContaining({ id: 'mi-0b3c4d5e6f7a80912', pingStatus: 'Online', agent: 'silent' }));
+    expect((await state()).managedInstances).toContainEqual(expect.objectContaining({ id: 'mi-026d6a261e355fba7', agent: 'responsive' }));
+    const ssm = new SSMClient({ region: cloud.region, endpoint: cloud.endpoint, credentials: { accessKeyId: cloud.env.AWS_ACCESS_KEY_ID!, secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY! }, maxAttempts: 1 });
+    const { Command } = await ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: ['mi-0b3c4d5e6f7a80912'], Parameters: { commands: ['true'] } }));
+    expect((await ssm.send(new GetCommandInvocationCommand({ CommandId: Command!.CommandId!, InstanceId: 'mi-0b3c4d5e6f7a80912' }))).Status).toBe('InProgress');
+    ssm.destroy();
+    expect((await step('silence-agent', { managedInstanceId: 'mi-0ffffffffffffffff' })).status).toBe(400);
+  });
+
+  test('block-eviction: a PodDisruptionBudget refuses the pod (listed in the state), then no longer', async () => {
+    const pod = { namespace: 'default', name: 'web-7c9d8b6f5-q2x7m' };
+    expect(await step('block-eviction', pod)).toEqual({ status: 200, body: { ...pod, blocked: true } });
+    expect((await state()).blockedEvictions).toEqual([{ ...pod, budget: 'web' }]);
+    expect(cloud.state.blockedEvictions!.get('default/web-7c9d8b6f5-q2x7m')).toBe('web');
+    expect(await step('block-eviction', { ...pod, blocked: false })).toEqual({ status: 200, body: { ...pod, blocked: false } });
+    expect((await state()).blockedEvictions).toEqual([]);
+    expect(await step('block-eviction', { name: 'nope' })).toMatchObject({ status: 400, body: { error: expect.stringContaining('default/nope') } });
+  });
+
+  test('the state shows ENI tags, pods, blocked evictions and the rules with their state', async () => {
+    const ec2 = new EC2Client({ region: cloud.region, endpoint: cloud.endpoint, credentials: { accessKeyId: cloud.env.AWS_ACCESS_KEY_ID!, secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY! }, maxAttempts: 1 });
+    await ec2.send(new CreateTagsCommand({ Resources: ['eni-0a1b2c3d4e5f60001'], Tags: [{ Key: 'eks-hybrid-routes/teardown', Value: 'mi-026d6a261e355fba7' }] }));
+    ec2.destroy();
+    const s = await state();
+    expect(s.networkInterfaces).toContainEqual(expect.objectContaining({ id: 'eni-0a1b2c3d4e5f60001', tags: { 'eks-hybrid-routes/teardown': 'mi-026d6a261e355fba7' } }));
+    expect(s.networkInterfaces).toContainEqual(expect.objectContaining({ id: 'eni-0a1b2c3d4e5f60002', tags: {} }));
+    expect(s.rules.map((r: any) => [r.name, r.state])).toEqual([
+      ['eks-hybrid-routes-ec2-state-change', 'ENABLED'],
+      ['eks-hybrid-routes-ssm-registration', 'ENABLED'],
+      ['eks-hybrid-routes-schedule', 'ENABLED'],
+    ]);
+    expect(s.rules.find((r: any) => r.name === 'eks-hybrid-routes-schedule')).toMatchObject({ scheduleExpression: 'rate(5 minutes)' });
+    expect(s.pods.map((p: any) => `${p.metadata.namespace}/${p.metadata.name}@${p.spec.nodeName}`)).toContain('default/web-7c9d8b6f5-q2x7m@mi-0c4d5e6f7a8b90a23');
+    expect(s.pods.filter((p: any) => p.metadata.ownerReferences[0].name === 'cilium')).toHaveLength(3);
+    expect(s.blockedEvictions).toEqual([]);
+    expect(s.nodes[0]).toMatchObject({ metadata: { labels: { 'eks.amazonaws.com/compute-type': 'hybrid' } }, spec: { providerID: 'eks-hybrid:///us-west-2/ekscluster1/mi-026d6a261e355fba7' } });
+  });
+
   test('faults: an added rule fails the matching call (then expires); latency and throttling switch; DELETE clears; the call log can be reset', async () => {
     const ec2 = new EC2Client({ region: cloud.region, endpoint: cloud.endpoint, credentials: { accessKeyId: cloud.env.AWS_ACCESS_KEY_ID!, secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY! }, maxAttempts: 1 });
     const rule = { service: 'ec2', action: 'DescribeRouteTables', kind: 'error', status: 500, code: 'InternalError', times: 1 };
@@ -289,6 +332,10 @@ describe('control steps', () => {
     ['launch-instance', { instanceId: 'i-0a1b2c3d4e5f60009', subnetId: 'subnet-0a1b2c3d4e5f60002', privateIp: 'not-an-ip', networkInterfaceId: 'eni-0a1b2c3d4e5f60009' }, 'privateIp'],
     ['launch-instance', { instanceId: 'i-0a1b2c3d4e5f60001', subnetId: 'subnet-0a1b2c3d4e5f60002', privateIp: '10.20.2.99', networkInterfaceId: 'eni-0a1b2c3d4e5f60009' }, 'instanceId'],
     ['allocate-cidr', { node: 'mi-026d6a261e355fba7', cidr: 'banana' }, 'cidr'],
+    ['silence-agent', {}, 'managedInstanceId'],
+    ['silence-agent', { managedInstanceId: 'mi-1' }, 'managedInstanceId'],
+    ['block-eviction', { namespace: 'default' }, 'name'],
+    ['block-eviction', { name: 'web-7c9d8b6f5-q2x7m', blocked: 'yes' }, 'blocked'],
   ])('a bad %s body is 400 naming the field (%j)', async (name, body, field) => {
     const before = JSON.stringify({ ...(await state()), calls: [] });
     const answer = await step(name, body);

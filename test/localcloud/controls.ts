@@ -15,7 +15,8 @@ import { addRoute, startInstance, stopInstance, terminateInstance } from './ec2.
 import type { FaultRule, LatencyRule } from './faults.js';
 import type { AwsResponse } from './protocol.js';
 import type { LocalCloud } from './server.js';
-import { deregisterManagedInstance, registerManagedInstance } from './ssm.js';
+import { disruptionBudgetName, hybridNode } from './scenario.js';
+import { deregisterManagedInstance, registerManagedInstance, silenceAgent } from './ssm.js';
 import { type CloudState, routeState } from './state.js';
 
 const json = (status: number, body: unknown): AwsResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body, null, 2) });
@@ -40,12 +41,19 @@ export function stateSnapshot(state: CloudState) {
       subnetId: eni.subnetId,
       instanceId: eni.instanceId ?? null,
       sourceDestCheck: eni.sourceDestCheck,
+      tags: eni.tags,
     })),
     instances: [...state.instances.values()],
     managedInstances: [...state.managedInstances.values()],
     activations: [...state.activations.values()],
     ciliumNodes: [...state.ciliumNodes.values()],
     nodes: [...state.nodes.values()],
+    pods: [...(state.pods?.values() ?? [])],
+    /** Pods a PodDisruptionBudget keeps from being evicted: `[{namespace, name, budget}]`. */
+    blockedEvictions: [...(state.blockedEvictions?.entries() ?? [])].map(([key, budget]) => {
+      const [namespace, name] = key.split('/');
+      return { namespace, name, budget };
+    }),
     rules: [...state.rules.values()],
     calls: state.calls.map(({ service, action, status, error }) => ({ service, action, status, ...(error ? { error } : {}) })),
   };
@@ -64,6 +72,10 @@ const STEPS = {
   'start-instance': instanceId,
   'register-managed-instance': z.object({ managedInstanceId: z.string().regex(/^mi-[0-9a-f]{17}$/).optional(), ipAddress: ipv4, activationId: z.string().optional() }).strict(),
   'deregister-managed-instance': z.object({ managedInstanceId: z.string() }).strict(),
+  /** The node's SSM agent stops answering: Run Command is still accepted, every invocation stays InProgress. */
+  'silence-agent': z.object({ managedInstanceId: z.string().regex(/^mi-[0-9a-f]{17}$/) }).strict(),
+  /** A PodDisruptionBudget starts (blocked: true, the default) or stops refusing the pod's eviction (429). */
+  'block-eviction': z.object({ namespace: z.string().min(1).default('default'), name: z.string().min(1), blocked: z.boolean().default(true) }).strict(),
   /** What the Cilium operator does: the node's CiliumNode (created if new) gets a pod CIDR. */
   'allocate-cidr': z.object({ node: ciliumNodeName, cidr, nodeIp: ipv4.optional() }).strict(),
   /** The CiliumNode (and its Node) goes away, as when a node is deleted from the cluster. */
@@ -98,7 +110,7 @@ function runStep(state: CloudState, step: Step, input: unknown): unknown {
       if (state.instances.has(body.instanceId!)) throw new Error(`launch-instance: instanceId: ${body.instanceId} already exists`);
       if (state.networkInterfaces.has(body.networkInterfaceId!)) throw new Error(`launch-instance: networkInterfaceId: ${body.networkInterfaceId} already exists`);
       state.instances.set(body.instanceId!, { id: body.instanceId!, subnetId: subnet.id, privateIp: body.privateIp!, networkInterfaceId: body.networkInterfaceId!, state: 'running', tags: {}, instanceType: 'm5.large' });
-      state.networkInterfaces.set(body.networkInterfaceId!, { id: body.networkInterfaceId!, vpcId: subnet.vpcId, subnetId: subnet.id, privateIp: body.privateIp!, ipv6Addresses: [], instanceId: body.instanceId!, sourceDestCheck: true });
+      state.networkInterfaces.set(body.networkInterfaceId!, { id: body.networkInterfaceId!, vpcId: subnet.vpcId, subnetId: subnet.id, privateIp: body.privateIp!, ipv6Addresses: [], instanceId: body.instanceId!, sourceDestCheck: true, tags: {} });
       return { instanceId: body.instanceId };
     }
     case 'terminate-instance':
@@ -111,6 +123,10 @@ function runStep(state: CloudState, step: Step, input: unknown): unknown {
       return { managedInstanceId: registerManagedInstance(state, { ...(body.managedInstanceId ? { id: body.managedInstanceId } : {}), ipAddress: body.ipAddress!, ...(body.activationId ? { activationId: body.activationId } : {}) }) };
     case 'deregister-managed-instance':
       return deregisterManagedInstance(state, body.managedInstanceId!);
+    case 'silence-agent':
+      return silenceAgent(state, body.managedInstanceId!);
+    case 'block-eviction':
+      return blockEviction(state, parsed.data as { namespace: string; name: string; blocked: boolean });
     case 'allocate-cidr':
       return allocateCidr(state, body.node!, body.cidr!, body.nodeIp);
     case 'remove-ciliumnode':
@@ -136,17 +152,23 @@ export function allocateCidr(state: CloudState, name: string, cidr: string, node
       spec: { addresses: [{ ip: nodeIp, type: 'InternalIP' }], ipam: { podCIDRs: [] } },
     } as never;
     state.ciliumNodes.set(name, node as Record<string, unknown>);
-    state.nodes.set(name, {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name, labels: { 'eks.amazonaws.com/compute-type': 'hybrid' } },
-      spec: { providerID: `eks-hybrid:///${state.region}/${state.cluster.name}/${name}` },
-    });
+    state.nodes.set(name, hybridNode(state, node as Record<string, unknown>));
   }
   const spec = (node.spec ??= {});
   const ipam = (spec.ipam ??= {});
   ipam.podCIDRs = [...new Set([...(ipam.podCIDRs ?? []), cidr])];
   return { node: name, podCIDRs: ipam.podCIDRs };
+}
+
+/** Makes a PodDisruptionBudget refuse (or stop refusing) the eviction of one pod. */
+export function blockEviction(state: CloudState, input: { namespace: string; name: string; blocked: boolean }) {
+  const key = `${input.namespace}/${input.name}`;
+  const pod = state.pods?.get(key) as { metadata: Record<string, unknown> } | undefined;
+  if (!pod) throw new Error(`block-eviction: name: no pod ${key}`);
+  const blocked = (state.blockedEvictions ??= new Map());
+  if (input.blocked) blocked.set(key, blocked.get(key) ?? disruptionBudgetName(pod));
+  else blocked.delete(key);
+  return { namespace: input.namespace, name: input.name, blocked: input.blocked };
 }
 
 export function handleControl(cloud: LocalCloud, method: string, url: URL, body: string): AwsResponse {

@@ -6,7 +6,7 @@
  * errors are `<Response><Errors><Error><Code>…` ("Error codes for the Amazon EC2 API", errors-overview).
  *
  * Only what this project calls is served: route tables and routes, network interfaces, instances and their
- * state changes. The scenario helpers at the end (`terminateInstance`, `addRoute`, …) are the same code paths
+ * state changes, and tags on ENIs, instances and route tables (CreateTags / DeleteTags). The scenario helpers at the end (`terminateInstance`, `addRoute`, …) are the same code paths
  * the API uses, for the control plane (controls.ts).
  */
 import ipaddr from 'ipaddr.js';
@@ -60,6 +60,22 @@ class Params {
   get(name: string): string | undefined {
     const value = this.values.get(name);
     return value === '' ? undefined : value;
+  }
+
+  /** The value as sent, empty string included (undefined only when the parameter is absent). */
+  raw(name: string): string | undefined {
+    return this.values.get(name);
+  }
+
+  /** The indices N of parameters `<prefix>.N.<anything>`, ascending. */
+  indices(prefix: string): number[] {
+    const pattern = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.(\\d+)\\.`);
+    const found = new Set<number>();
+    for (const key of this.values.keys()) {
+      const match = pattern.exec(key);
+      if (match) found.add(Number(match[1]));
+    }
+    return [...found].sort((a, b) => a - b);
   }
 
   /** `MissingParameter` as EC2 words it when a required parameter is absent. */
@@ -633,7 +649,7 @@ function renderNetworkInterface(state: CloudState, eni: LocalNetworkInterface): 
     itemSet('groupSet', [], () => '') +
     attachment +
     renderAddresses(state, eni) +
-    tagSet({})
+    tagSet(eni.tags)
   );
 }
 
@@ -652,7 +668,7 @@ const NETWORK_INTERFACE_FILTERS = (state: CloudState): FilterSpec<LocalNetworkIn
     status: (eni) => [eni.instanceId ? 'in-use' : 'available'],
     'source-dest-check': (eni) => [String(eni.sourceDestCheck)],
   },
-  tags: () => ({}),
+  tags: (eni) => eni.tags,
 });
 
 function renderInstance(state: CloudState, instance: LocalInstance): string {
@@ -790,6 +806,97 @@ const renderStateChanges = (changes: InstanceStateChange[]) =>
   );
 
 // ----------------------------------------------------------------------------------------------------------
+// Tags (CreateTags / DeleteTags)
+// ----------------------------------------------------------------------------------------------------------
+
+/**
+ * EC2 API reference, CreateTags / DeleteTags, and the EC2 user guide "Tag restrictions": `ResourceId.N` and
+ * `Tag.N.Key` / `Tag.N.Value`; at most 50 tags per resource (`TagLimitExceeded`), keys 1–128 and values 0–256
+ * characters, keys beginning `aws:` reserved; a resource that does not exist fails the whole call with its
+ * type's NotFound code, an id that names no resource at all is `InvalidID`. Both answer `<return>true</return>`.
+ */
+export const MAX_TAGS_PER_RESOURCE = 50;
+
+/** The resources the local cloud can tag, by id prefix. */
+const TAGGABLE = {
+  eni: (state: CloudState) => state.networkInterfaces,
+  i: (state: CloudState) => state.instances,
+  rtb: (state: CloudState) => state.routeTables,
+} satisfies Partial<Record<IdKind, (state: CloudState) => Map<string, { tags: Record<string, string> }>>>;
+
+/** The resources named by `ResourceId.N`, all or none: every missing one of the first kind is named. */
+function taggedResources(state: CloudState, params: Params): { tags: Record<string, string> }[] {
+  const ids = [...new Set(params.list('ResourceId'))];
+  if (ids.length === 0) throw new AwsError('MissingParameter', 'The request must contain the parameter ResourceId');
+  const missing = new Map<IdKind, string[]>();
+  const found: { tags: Record<string, string> }[] = [];
+  for (const id of ids) {
+    const kind = (Object.keys(TAGGABLE) as (keyof typeof TAGGABLE)[]).find((prefix) => id.startsWith(`${prefix}-`));
+    if (!kind) {
+      // A real EC2 resource this cloud does not model (vpc-, subnet-, tgw-, …) is refused rather than half-modelled.
+      if (/^[a-z]+(-[a-z]+)*-[0-9a-f]{8,17}$/.test(id)) throw new AwsError('InvalidParameterValue', `The local cloud does not model tags on '${id.replace(/-[0-9a-f]+$/, '')}' resources`);
+      throw new AwsError('InvalidID', `The ID '${id}' is not valid`);
+    }
+    if (!new RegExp(`^${kind}-[0-9a-f]{8,17}$`).test(id)) throw new AwsError('InvalidID', `The ID '${id}' is not valid`);
+    const resource = TAGGABLE[kind](state).get(id);
+    if (resource) found.push(resource);
+    else missing.set(kind, [...(missing.get(kind) ?? []), id]);
+  }
+  const [kind, unknown] = [...missing.entries()][0] ?? [];
+  if (kind && unknown) throw notFound(kind, unknown);
+  return found;
+}
+
+interface TagParam {
+  key: string;
+  /** Absent (undefined) is not the same as empty for DeleteTags. */
+  value: string | undefined;
+}
+
+function tagParams(params: Params): TagParam[] {
+  return params.indices('Tag').map((n) => {
+    const key = params.raw(`Tag.${n}.Key`);
+    if (key === undefined || key === '') throw new AwsError('MissingParameter', `The request must contain the parameter Tag.${n}.Key`);
+    if (key.length > 128) throw new AwsError('InvalidParameterValue', `Tag key exceeds the maximum length of 128 characters: ${key.slice(0, 20)}...`);
+    if (key.toLowerCase().startsWith('aws:')) throw new AwsError('InvalidParameterValue', "Tag keys starting with 'aws:' are reserved for internal use");
+    const value = params.raw(`Tag.${n}.Value`);
+    if (value !== undefined && value.length > 256) throw new AwsError('InvalidParameterValue', `Tag value exceeds the maximum length of 256 characters for key ${key}`);
+    return { key, value };
+  });
+}
+
+function createTags(state: CloudState, params: Params): void {
+  const resources = taggedResources(state, params);
+  const tags = tagParams(params);
+  if (tags.length === 0) throw new AwsError('MissingParameter', 'The request must contain the parameter Tag');
+  const added = Object.fromEntries(tags.map((tag) => [tag.key, tag.value ?? '']));
+  // Checked for every resource before any changes: the call is all or nothing.
+  if (resources.some((resource) => Object.keys({ ...resource.tags, ...added }).length > MAX_TAGS_PER_RESOURCE)) {
+    throw new AwsError('TagLimitExceeded', `The maximum number of Tags for a resource has been reached (${MAX_TAGS_PER_RESOURCE}).`);
+  }
+  for (const resource of resources) Object.assign(resource.tags, added);
+}
+
+/**
+ * DeleteTags: "If you omit this parameter [Tag.N], we delete all user-defined tags for the specified
+ * resources"; a tag without Value is deleted whatever its value; with a Value (even empty) only if the value
+ * matches. Deleting a tag the resource does not have is not an error.
+ */
+function deleteTags(state: CloudState, params: Params): void {
+  const resources = taggedResources(state, params);
+  const tags = tagParams(params);
+  for (const resource of resources) {
+    if (tags.length === 0) {
+      for (const key of Object.keys(resource.tags)) delete resource.tags[key];
+      continue;
+    }
+    for (const { key, value } of tags) {
+      if (Object.hasOwn(resource.tags, key) && (value === undefined || resource.tags[key] === value)) delete resource.tags[key];
+    }
+  }
+}
+
+// ----------------------------------------------------------------------------------------------------------
 // Actions
 // ----------------------------------------------------------------------------------------------------------
 
@@ -863,6 +970,16 @@ const ACTIONS: Record<string, Action> = {
         itemSet('instancesSet', [instance], (item) => renderInstance(state, item)),
     );
     return ok('DescribeInstances', reservations + el('nextToken', nextToken));
+  },
+
+  CreateTags(params, state) {
+    createTags(state, params);
+    return returnTrue('CreateTags');
+  },
+
+  DeleteTags(params, state) {
+    deleteTags(state, params);
+    return returnTrue('DeleteTags');
   },
 
   TerminateInstances: (params, state) => ok('TerminateInstances', renderStateChanges(terminate(state, instanceIdsFrom(params)))),

@@ -10,7 +10,12 @@
  *   request without one is `system:anonymous`, a bad token is 401.
  * - Authorization / RBAC (https://kubernetes.io/docs/reference/access-authn-authz/rbac/ and .../authorization/):
  *   verbs from the HTTP method, the 403 message the apiserver writes (`forbiddenMessage`).
- * - Eviction API (https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/): 201 Status on success.
+ * - Eviction API (https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/): 201 Status on success;
+ *   a pod a PodDisruptionBudget protects (scenario `pods[].evictionBlocked`, step `block-eviction`) is refused
+ *   with 429 TooManyRequests "Cannot evict pod as it would violate the pod's disruption budget." and a
+ *   `DisruptionBudget` cause, as the apiserver's eviction REST (`pkg/registry/core/pod/storage/eviction.go`).
+ * - Deleting: pods answer with the deleted object, Nodes and CiliumNodes (the generic registry without
+ *   ReturnDeletedObject, as for custom resources) with a Success Status naming the object; absent → 404.
  * - Patching (https://kubernetes.io/docs/tasks/manage-kubernetes-objects/update-api-object-kubectl-patch/):
  *   JSON merge patch (RFC 7386), strategic merge patch (taken as a merge patch: enough for the fields
  *   this project touches), JSON patch (RFC 6902).
@@ -611,6 +616,7 @@ export async function startKubernetesApi(
         if (info.verb === 'get') return json(200, pod);
         if (info.verb === 'delete') {
           pods().delete(podKey(info));
+          state.blockedEvictions?.delete(podKey(info));
           resourceVersion += 1;
           return json(200, pod!); // pods return the deleted object
         }
@@ -629,7 +635,14 @@ export async function startKubernetesApi(
         const name = isObject(eviction) && isObject(eviction.metadata) ? eviction.metadata.name : undefined;
         if (name !== undefined && name !== info.name) throw badRequest('name in URL does not match name in Eviction object');
         if (!pods().has(podKey(info))) throw notFound({ ...info, subresource: '' });
+        const budget = state.blockedEvictions?.get(podKey(info));
+        if (budget !== undefined) {
+          throw new StatusError(429, "Cannot evict pod as it would violate the pod's disruption budget.", 'TooManyRequests', {
+            causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${budget} needs 1 healthy pods and has 1 currently` }],
+          });
+        }
         pods().delete(podKey(info)); // eviction deletes the pod (at once here: no grace period)
+        state.blockedEvictions?.delete(podKey(info));
         resourceVersion += 1;
         return success(201);
       }

@@ -28,6 +28,35 @@ const routeSchema = z
     'a route needs exactly one target (networkInterfaceId, transitGatewayId, gatewayId, natGatewayId or vpcPeeringConnectionId)',
   );
 
+/**
+ * EventBridge API Reference, PutRule: Name 1–64 of `[\.\-_A-Za-z0-9]+`; "You must specify at least one of
+ * EventPattern or ScheduleExpression"; ScheduleExpression `rate(…)` or `cron(…)`; State ENABLED | DISABLED;
+ * Description ≤ 512. An event pattern may be written as JSON text (as the API carries it) or as an object.
+ */
+const ruleSchema = z
+  .object({
+    name: z.string().min(1).max(64).regex(/^[.\-_A-Za-z0-9]+$/, 'must be 1-64 of letters, digits, ".", "-", "_"'),
+    state: z.enum(['ENABLED', 'DISABLED']).default('ENABLED'),
+    scheduleExpression: z
+      .string()
+      .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, 'must be rate(<n> <unit>) or cron(<fields>)')
+      .optional(),
+    eventPattern: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+    description: z.string().max(512).optional(),
+  })
+  .strict()
+  .refine((rule) => rule.scheduleExpression !== undefined || rule.eventPattern !== undefined, 'a rule needs an eventPattern or a scheduleExpression (or both)')
+  .refine((rule) => typeof rule.eventPattern !== 'string' || isJsonObjectText(rule.eventPattern), { message: 'must be a JSON object', path: ['eventPattern'] });
+
+function isJsonObjectText(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 export const scenarioSchema = z
   .object({
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/).default('us-west-2'),
@@ -56,12 +85,24 @@ export const scenarioSchema = z
             sourceDestCheck: z.boolean().default(true),
             instanceType: z.string().default('m5.large'),
             tags,
+            /** Tags of the instance's primary ENI (DescribeNetworkInterfaces `tagSet`, `tag:` filters). */
+            networkInterfaceTags: tags,
           })
           .strict(),
       )
       .default([]),
     managedInstances: z
-      .array(z.object({ id: z.string().regex(/^mi-[0-9a-f]{17}$/, 'must be mi- and 17 hex digits'), ipAddress: ipv4, activationId: z.string().optional() }).strict())
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^mi-[0-9a-f]{17}$/, 'must be mi- and 17 hex digits'),
+            ipAddress: ipv4,
+            activationId: z.string().optional(),
+            /** `silent`: the SSM agent accepts Run Command but never reports back (see ssm.ts). */
+            agent: z.enum(['responsive', 'silent']).default('responsive'),
+          })
+          .strict(),
+      )
       .default([]),
     activations: z.array(z.object({ id: z.string().min(1), tags }).strict()).default([]),
     ciliumNodes: z
@@ -73,6 +114,22 @@ export const scenarioSchema = z
         }),
       )
       .default([]),
+    /**
+     * `v1` Pods, bound to nodes by `spec.nodeName`. `evictionBlocked: true` (not part of the object the API
+     * serves) makes the Eviction API refuse the pod as a PodDisruptionBudget would: 429 TooManyRequests.
+     */
+    pods: z
+      .array(
+        z.looseObject({
+          apiVersion: z.literal('v1'),
+          kind: z.literal('Pod'),
+          metadata: z.looseObject({ name: z.string().min(1), namespace: z.string().min(1).default('default') }),
+          evictionBlocked: z.boolean().optional(),
+        }),
+      )
+      .default([]),
+    /** EventBridge rules on the default event bus (DescribeRule, EnableRule, DisableRule, ListRules). */
+    rules: z.array(ruleSchema).default([]),
   })
   .strict();
 
@@ -155,7 +212,8 @@ export function buildState(scenario: Scenario): CloudState {
   scenario.subnets.forEach((subnet, i) => state.vpcs.has(subnet.vpcId) || fail(`subnets[${i}].vpcId`, `unknown VPC ${subnet.vpcId}`));
   scenario.instances.forEach((instance, i) => {
     const subnet = state.subnets.get(instance.subnetId) ?? fail(`instances[${i}].subnetId`, `unknown subnet ${instance.subnetId}`);
-    state.instances.set(instance.id, { ...instance });
+    const { networkInterfaceTags: _eniTags, ...fields } = instance;
+    state.instances.set(instance.id, fields);
     if (instance.state !== 'terminated') {
       state.networkInterfaces.set(instance.networkInterfaceId, {
         id: instance.networkInterfaceId,
@@ -165,6 +223,7 @@ export function buildState(scenario: Scenario): CloudState {
         ipv6Addresses: [],
         instanceId: instance.id,
         sourceDestCheck: instance.sourceDestCheck,
+        tags: { ...instance.networkInterfaceTags },
       });
     }
   });
@@ -177,16 +236,55 @@ export function buildState(scenario: Scenario): CloudState {
     });
     state.routeTables.set(table.id, { id: table.id, vpcId: table.vpcId, tags: table.tags, routes: [local, ...routes] });
   });
+  // Each CiliumNode's Kubernetes Node, as a hybrid node registers it: named like the managed instance.
   for (const node of state.ciliumNodes.values()) {
     const name = (node.metadata as { name: string }).name;
-    state.nodes.set(name, {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name, labels: { 'eks.amazonaws.com/compute-type': 'hybrid', 'kubernetes.io/hostname': name } },
-      spec: { providerID: `eks-hybrid:///${state.region}/${state.cluster.name}/${name}` },
+    state.nodes.set(name, hybridNode(state, node));
+  }
+  state.pods = new Map();
+  state.blockedEvictions = new Map();
+  scenario.pods.forEach((pod, i) => {
+    const { evictionBlocked, ...object } = pod;
+    const key = `${object.metadata.namespace}/${object.metadata.name}`;
+    if (state.pods!.has(key)) fail(`pods[${i}].metadata.name`, `duplicate pod ${key}`);
+    state.pods!.set(key, object as Record<string, unknown>);
+    if (evictionBlocked) state.blockedEvictions!.set(key, disruptionBudgetName(object));
+  });
+  for (const rule of scenario.rules) {
+    state.rules.set(rule.name, {
+      name: rule.name,
+      state: rule.state,
+      ...(rule.eventPattern !== undefined ? { eventPattern: typeof rule.eventPattern === 'string' ? rule.eventPattern : JSON.stringify(rule.eventPattern) } : {}),
+      ...(rule.scheduleExpression !== undefined ? { scheduleExpression: rule.scheduleExpression } : {}),
+      ...(rule.description !== undefined ? { description: rule.description } : {}),
     });
   }
   return state;
+}
+
+/**
+ * The `v1` Node of a hybrid node with this CiliumNode: the labels and `eks-hybrid:///<region>/<cluster>/<name>`
+ * providerID EKS hybrid nodes carry, the uid the CiliumNode's owner reference names, and the InternalIP.
+ */
+export function hybridNode(state: Pick<CloudState, 'region' | 'cluster'>, ciliumNode: Record<string, unknown>): Record<string, unknown> {
+  const metadata = (ciliumNode.metadata ?? {}) as { name: string; ownerReferences?: { kind?: string; uid?: string }[] };
+  const spec = (ciliumNode.spec ?? {}) as { addresses?: { ip?: string; type?: string }[] };
+  const name = metadata.name;
+  const uid = metadata.ownerReferences?.find((ref) => ref.kind === 'Node')?.uid;
+  const internalIps = (spec.addresses ?? []).filter((a) => a.type === 'InternalIP' && a.ip).map((a) => a.ip!);
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, ...(uid ? { uid } : {}), labels: { 'eks.amazonaws.com/compute-type': 'hybrid', 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } },
+    spec: { providerID: `eks-hybrid:///${state.region}/${state.cluster.name}/${name}` },
+    status: { addresses: [...internalIps.map((address) => ({ type: 'InternalIP', address })), { type: 'Hostname', address: name }] },
+  };
+}
+
+/** The PodDisruptionBudget a blocked pod is said to be protected by: its app label, else its own name. */
+export function disruptionBudgetName(pod: { metadata: Record<string, unknown> }): string {
+  const labels = (pod.metadata.labels ?? {}) as Record<string, string>;
+  return labels['app.kubernetes.io/name'] ?? labels.app ?? labels['k8s-app'] ?? String(pod.metadata.name);
 }
 
 /** The scenario as a JSON Schema document (what `scenario.schema.json` holds). */

@@ -4,6 +4,7 @@
  * and EC2 throttling are applied here, once, for every service; every call is logged in `state.calls`.
  * `/_localcloud/...` is the control plane for tests and the demo (state, scenario steps, faults).
  */
+import { TEARDOWN_ENV } from '../../functions/core/teardown-steps.js';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { handleControl } from './controls.js';
@@ -159,6 +160,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_EC2_METADATA_DISABLED: 'true',
       CLUSTER_NAME: state.cluster.name,
       ...(state.cluster.readerRoleArn ? { READER_ROLE_ARN: state.cluster.readerRoleArn } : {}),
+      // For `teardown --local`: a role the local Kubernetes API grants the teardown permissions (its name
+      // contains `teardown`), and the reconciler's rules the teardown pauses.
+      [TEARDOWN_ENV.teardownRoleArn]: `arn:aws:iam::${state.accountId}:role/eks-hybrid-routes-teardown`,
+      ...(state.rules.size > 0 ? { [TEARDOWN_ENV.ruleNames]: [...state.rules.keys()].join(',') } : {}),
     },
     async stop() {
       await kubernetes.stop();

@@ -27,13 +27,28 @@
  *   CommandId is `InvalidCommandId`; PluginName other than the document's → `InvalidPluginName`.
  *
  * Commands run the moment they are sent (ordinary scripts succeed with exit code 0), except
- * `nodeadm uninstall`, simulated from aws/eks-hybrid `cmd/nodeadm/uninstall` (see FACTS.md "Hybrid nodes"):
- * with kubelet running, it refuses a node whose Kubernetes Node is schedulable ("please drain or cordon
- * node to mark it unschedulable or use --skip node-validation"; a Node that does not exist passes; pods
- * are not modelled, so pod-validation passes) and the invocation is `Failed` with exit code 1; otherwise it
+ * `nodeadm uninstall` (also as `/usr/local/bin/nodeadm uninstall`, `sudo …`), simulated from aws/eks-hybrid
+ * `cmd/nodeadm/uninstall/uninstall.go` and `internal/node` (see FACTS.md "Hybrid nodes"). With kubelet running
+ * it validates, in nodeadm's order, unless the phase is named in `--skip`/`-s` (`--skip a,b`, `--skip=a,b`,
+ * repeated flags):
+ * - pod-validation ("Validating if node has been drained..."): the pods bound to the node
+ *   (`spec.nodeName`, any phase) other than those a DaemonSet controls (controller owner reference of kind
+ *   DaemonSet) and static pods' mirrors (annotation `kubernetes.io/config.mirror`) must be gone, else "only
+ *   static pods and pods controlled by daemon-sets can be running on the node. Please move pods to different
+ *   node or use --skip pod-validation";
+ * - node-validation ("Validating if node has been marked unschedulable..."): the Kubernetes Node must be
+ *   cordoned (`spec.unschedulable`; a Node that does not exist passes), else "please drain or cordon node to
+ *   mark it unschedulable or use --skip node-validation. node is schedulable".
+ * A refusal makes the invocation `Failed` with exit code 1 and the error on stderr; otherwise nodeadm
  * deregisters the managed instance and removes the SSM agent that is running the command, so nothing ever
  * reports back: the invocation stays `InProgress` (it still exists, so GetCommandInvocation keeps answering
  * rather than InvocationDoesNotExist). The Kubernetes Node is left in place, as nodeadm leaves it.
+ *
+ * A managed instance whose agent is `silent` (scenario `managedInstances[].agent`, control step
+ * `silence-agent`) models an agent that is connected but never runs or reports anything: the instance stays
+ * registered and Online, SendCommand to it is accepted, and its invocations stay `InProgress` for ever
+ * (nothing runs, so a `nodeadm uninstall` sent to it deregisters nothing). The local cloud has no clock that
+ * would turn them into `TimedOut`/`Delivery Timed Out`: a caller must apply its own deadline.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -107,6 +122,7 @@ export function registerManagedInstance(
     ...(activationId ? { activationId } : {}),
     pingStatus: 'Online',
     computerName: input.computerName ?? defaultComputerName(state, input.ipAddress),
+    agent: 'responsive',
   };
   state.managedInstances.set(id, instance);
   registeredAt.set(instance, new Date());
@@ -119,6 +135,14 @@ export function deregisterManagedInstance(state: CloudState, id: string): { mana
     throw new AwsError('InvalidInstanceId', `Instance Id ${id} is not valid or is not registered in this account.`, 400);
   }
   return { managedInstanceId: id, deregistered: true };
+}
+
+/** The node's SSM agent stops answering (control step `silence-agent`); unknown → `InvalidInstanceId`. */
+export function silenceAgent(state: CloudState, id: string): { managedInstanceId: string; agent: 'silent' } {
+  const instance = state.managedInstances.get(id);
+  if (!instance) throw new AwsError('InvalidInstanceId', `Instance Id ${id} is not valid or is not registered in this account.`, 400);
+  instance.agent = 'silent';
+  return { managedInstanceId: id, agent: 'silent' };
 }
 
 /** An EC2-style host name, which is what a hybrid node on EC2 reports as ComputerName. */
@@ -311,24 +335,56 @@ function nodeadmSkips(line: string): string[] {
   return skips;
 }
 
+interface PodView {
+  metadata?: { annotations?: Record<string, string>; ownerReferences?: { kind?: string; controller?: boolean }[] };
+  spec?: { nodeName?: string };
+}
+
+/**
+ * nodeadm's `isDrained` filters: pods bound to the node, less those a DaemonSet controls
+ * (`metav1.GetControllerOf`: the owner reference with `controller: true`) and static pods' mirrors.
+ */
+function undrainedPods(state: CloudState, nodeName: string): PodView[] {
+  return [...(state.pods?.values() ?? [])]
+    .map((pod) => pod as PodView)
+    .filter((pod) => pod.spec?.nodeName === nodeName)
+    .filter((pod) => pod.metadata?.ownerReferences?.find((ref) => ref.controller === true)?.kind !== 'DaemonSet')
+    .filter((pod) => pod.metadata?.annotations?.['kubernetes.io/config.mirror'] === undefined);
+}
+
 function run(state: CloudState, command: LocalCommand, instanceId: string): LocalCommandInvocation {
   const startedAt = new Date();
+  // A silent agent took the command and will never run it or report back.
+  if (state.managedInstances.get(instanceId)?.agent === 'silent') {
+    return { instanceId, status: 'InProgress', statusDetails: 'InProgress', responseCode: -1, standardOutput: '', standardError: '', startedAt };
+  }
   const script = (command.parameters.commands ?? []).join('\n');
   const uninstall = /\bnodeadm\s+uninstall\b([^\n;&|]*)/.exec(script);
   if (uninstall) {
     const skips = nodeadmSkips(uninstall[1] ?? '');
-    const node = state.nodes.get(instanceId) as { spec?: { unschedulable?: boolean } } | undefined;
-    if (node && node.spec?.unschedulable !== true && !skips.includes('node-validation')) {
-      return {
-        instanceId,
-        status: 'Failed',
-        statusDetails: 'Failed',
-        responseCode: 1,
-        standardOutput: 'Loading installed components\nCreating daemon manager..\nValidating if node has been marked unschedulable...\n',
-        standardError: 'Error: please drain or cordon node to mark it unschedulable or use --skip node-validation. node is schedulable\nfailed to run commands: exit status 1',
-        startedAt,
-        endedAt: new Date(),
-      };
+    let output = 'Loading installed components\nCreating daemon manager..\n';
+    const refuse = (error: string): LocalCommandInvocation => ({
+      instanceId,
+      status: 'Failed',
+      statusDetails: 'Failed',
+      responseCode: 1,
+      standardOutput: output,
+      standardError: `Error: ${error}\nfailed to run commands: exit status 1`,
+      startedAt,
+      endedAt: new Date(),
+    });
+    if (!skips.includes('pod-validation')) {
+      output += 'Validating if node has been drained...\n';
+      if (undrainedPods(state, instanceId).length > 0) {
+        return refuse('only static pods and pods controlled by daemon-sets can be running on the node. Please move pods to different node or use --skip pod-validation');
+      }
+    }
+    if (!skips.includes('node-validation')) {
+      output += 'Validating if node has been marked unschedulable...\n';
+      const node = state.nodes.get(instanceId) as { spec?: { unschedulable?: boolean } } | undefined;
+      if (node && node.spec?.unschedulable !== true) {
+        return refuse('please drain or cordon node to mark it unschedulable or use --skip node-validation. node is schedulable');
+      }
     }
     // nodeadm deregisters this managed instance and uninstalls the agent that runs the command.
     deregisterManagedInstance(state, instanceId);

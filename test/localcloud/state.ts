@@ -38,6 +38,8 @@ export interface LocalNetworkInterface {
   /** Attached instance, if any. */
   instanceId?: string;
   sourceDestCheck: boolean;
+  /** User tags (CreateTags / DeleteTags; scenario `instances[].networkInterfaceTags`). */
+  tags: Record<string, string>;
 }
 
 export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
@@ -58,6 +60,11 @@ export interface LocalManagedInstance {
   activationId?: string;
   pingStatus: 'Online' | 'ConnectionLost' | 'Inactive';
   computerName?: string;
+  /**
+   * The SSM agent on the node: `responsive` (default) runs what Run Command sends; `silent` accepts commands
+   * and never reports back (every invocation stays InProgress), while the node stays registered and Online.
+   */
+  agent?: 'responsive' | 'silent';
 }
 
 export interface LocalActivation {
@@ -82,6 +89,7 @@ export interface LocalRule {
   state: 'ENABLED' | 'DISABLED';
   eventPattern?: string;
   scheduleExpression?: string;
+  description?: string;
 }
 
 /** Credentials the local STS issued (AssumeRole) or the dummy base credentials; secrets verify SigV4. */
@@ -147,6 +155,11 @@ export interface CloudState {
   nodes: Map<string, Record<string, unknown>>;
   /** `v1` Pod objects, by `<namespace>/<name>` (optional: scenarios without pods leave it out). */
   pods?: Map<string, Record<string, unknown>>;
+  /**
+   * Pods (`<namespace>/<name>`) whose eviction a PodDisruptionBudget refuses (HTTP 429), by the name of that
+   * budget (scenario `pods[].evictionBlocked`, control step `block-eviction`).
+   */
+  blockedEvictions?: Map<string, string>;
   rules: Map<string, LocalRule>;
   credentials: Map<string, LocalCredentials>;
   /** SSM Run Commands by CommandId (created on first SendCommand). */

@@ -4,7 +4,7 @@
  */
 import { addRoute, ec2Handler, startInstance, stopInstance, terminateInstance } from '../../localcloud/ec2.js';
 import { AwsError, type AwsRequest } from '../../localcloud/protocol.js';
-import { loadScenario } from '../../localcloud/scenario.js';
+import { buildState, defaultScenario, loadScenario } from '../../localcloud/scenario.js';
 import type { CloudState, LocalNetworkInterface } from '../../localcloud/state.js';
 
 const VPC = 'vpc-0a1b2c3d4e5f60718';
@@ -132,6 +132,7 @@ function addEnis(count: number, vpcId = VPC): LocalNetworkInterface[] {
       privateIp: `10.20.${200 + Math.floor(n / 250)}.${(n % 250) + 1}`,
       ipv6Addresses: [],
       sourceDestCheck: true,
+      tags: {},
     };
     state.networkInterfaces.set(eni.id, eni);
     return eni;
@@ -784,5 +785,146 @@ describe('scenario helpers', () => {
     state.quotas.routesPerRouteTable = 2;
     expect(() => addRoute(state, RTB_A, { destination: '10.30.0.0/24', networkInterfaceId: ENI_1 })).toThrow(expect.objectContaining({ code: 'RouteLimitExceeded' }));
     expect(addRoute(state, RTB_A, { destination: '10.10.0.0/16', networkInterfaceId: ENI_1 }).outcome).toBe('replaced');
+  });
+});
+
+// AWS: Amazon EC2 API Reference, CreateTags / DeleteTags / DescribeNetworkInterfaces (filters tag:<key>, tag-key,
+// tag-value, attachment.instance-id) and "Error codes for the Amazon EC2 API"; EC2 user guide, "Tag restrictions".
+describe('tags on ENIs, instances and route tables', () => {
+  const eniIds = (xml: XmlNode) => items(xml, 'networkInterfaceSet').map((eni) => text(eni, 'networkInterfaceId'));
+  const tagsOf = (node: XmlNode | undefined) => Object.fromEntries(items(node, 'tagSet').map((t) => [text(t, 'key'), text(t, 'value') ?? '']));
+  const eniTags = async (id: string) => tagsOf(items(await succeed(state, 'DescribeNetworkInterfaces', { NetworkInterfaceId: [id] }), 'networkInterfaceSet')[0]);
+  const I_3_ENI = 'eni-0a1b2c3d4e5f60003';
+
+  /** CreateTags / DeleteTags parameters: `Tag.N.Key`, and `Tag.N.Value` only when the value is not undefined. */
+  const tagParams = (tags: [string, string | undefined][]) =>
+    Object.fromEntries(tags.flatMap(([key, value], i) => [[`Tag.${i + 1}.Key`, key], ...(value === undefined ? [] : [[`Tag.${i + 1}.Value`, value]])]));
+
+  test('CreateTags tags ENIs, instances and route tables; DescribeNetworkInterfaces renders the tagSet', async () => {
+    expect(await eniTags(ENI_1)).toEqual({});
+    const xml = await succeed(state, 'CreateTags', { ResourceId: [ENI_1, I_2, RTB_C], ...tagParams([['eks-hybrid-routes/teardown', 'mi-026d6a261e355fba7'], ['empty', '']]) });
+    expect(text(xml, 'return')).toBe('true');
+    expect(await eniTags(ENI_1)).toEqual({ 'eks-hybrid-routes/teardown': 'mi-026d6a261e355fba7', empty: '' });
+    expect(state.networkInterfaces.get(ENI_1)!.tags).toEqual({ 'eks-hybrid-routes/teardown': 'mi-026d6a261e355fba7', empty: '' });
+    expect(state.instances.get(I_2)!.tags).toEqual({ Name: 'hybrid-node-2', 'eks-hybrid-routes/teardown': 'mi-026d6a261e355fba7', empty: '' });
+    expect(state.routeTables.get(RTB_C)!.tags).toMatchObject({ 'eks-hybrid-routes/managed': 'true', empty: '' });
+    // A second CreateTags overwrites the value of an existing key.
+    await succeed(state, 'CreateTags', { ResourceId: [ENI_1], ...tagParams([['empty', 'now-set']]) });
+    expect((await eniTags(ENI_1)).empty).toBe('now-set');
+    // A tag without Value is tagged with an empty value.
+    await succeed(state, 'CreateTags', { ResourceId: [ENI_2], ...tagParams([['flag', undefined]]) });
+    expect(await eniTags(ENI_2)).toEqual({ flag: '' });
+  });
+
+  test('filters: tag-key, tag:<key> (wildcards), tag-value and attachment.instance-id, ANDed, values ORed', async () => {
+    state.networkInterfaces.get(ENI_1)!.tags = { 'eks-hybrid-routes/teardown': 'mi-026d6a261e355fba7' };
+    state.networkInterfaces.get(ENI_2)!.tags = { 'eks-hybrid-routes/teardown': 'mi-0b3c4d5e6f7a80912', team: 'net' };
+    const ids = async (filters: Record<string, string[]>) => eniIds(await succeed(state, 'DescribeNetworkInterfaces', {}, filters));
+    expect(await ids({ 'vpc-id': [VPC], 'tag-key': ['eks-hybrid-routes/teardown'] })).toEqual([ENI_1, ENI_2]);
+    expect(await ids({ 'tag-key': ['team', 'nothing-has-this'] })).toEqual([ENI_2]);
+    expect(await ids({ 'tag:eks-hybrid-routes/teardown': ['mi-0b3c*'] })).toEqual([ENI_2]);
+    expect(await ids({ 'tag:eks-hybrid-routes/teardown': ['mi-026d6a261e355fba7', 'mi-0b3c4d5e6f7a80912'] })).toEqual([ENI_1, ENI_2]);
+    expect(await ids({ 'tag:team': ['net'], 'tag:eks-hybrid-routes/teardown': ['mi-026d6a261e355fba7'] })).toEqual([]);
+    expect(await ids({ 'tag-value': ['net'] })).toEqual([ENI_2]);
+    expect(await ids({ 'tag-key': ['eks-hybrid-routes/teardown'], 'attachment.instance-id': [I_2, I_3] })).toEqual([ENI_2]);
+    expect(await ids({ 'attachment.instance-id': [I_1, I_3, 'i-00000000000000009'] })).toEqual([ENI_1, I_3_ENI]);
+    expect(await ids({ 'tag-key': ['eks-hybrid-routes/teardown'], 'vpc-id': [OTHER_VPC] })).toEqual([]);
+  });
+
+  test('an unknown resource fails the whole call with its own NotFound code and tags nothing', async () => {
+    const create = (ids: string[]) => fail(state, 'CreateTags', { ResourceId: ids, ...tagParams([['k', 'v']]) });
+    expect(await create([ENI_1, 'eni-0ffffffffffffffff'])).toEqual({
+      status: 400,
+      code: 'InvalidNetworkInterfaceID.NotFound',
+      message: "The networkInterface ID 'eni-0ffffffffffffffff' does not exist",
+    });
+    expect(state.networkInterfaces.get(ENI_1)!.tags).toEqual({});
+    expect(await create(['i-0ffffffffffffffff'])).toMatchObject({ code: 'InvalidInstanceID.NotFound', message: "The instance ID 'i-0ffffffffffffffff' does not exist" });
+    expect(await create(['rtb-0ffffffffffffffff'])).toMatchObject({ code: 'InvalidRouteTableID.NotFound', message: "The routeTable ID 'rtb-0ffffffffffffffff' does not exist" });
+    const deleted = await fail(state, 'DeleteTags', { ResourceId: ['eni-0ffffffffffffffff'], ...tagParams([['k', undefined]]) });
+    expect(deleted).toMatchObject({ code: 'InvalidNetworkInterfaceID.NotFound', message: "The networkInterface ID 'eni-0ffffffffffffffff' does not exist" });
+    // An id that names no resource at all; a real kind the local cloud does not model.
+    expect((await create(['not-an-id'])).code).toBe('InvalidID');
+    expect((await create(['eni-xyz'])).code).toBe('InvalidID');
+    expect((await create([VPC])).code).toBe('InvalidParameterValue');
+  });
+
+  test('parameter checks: ResourceId and Tag required, reserved aws: keys, lengths, 50 tags per resource', async () => {
+    expect((await fail(state, 'CreateTags', { ...tagParams([['k', 'v']]) })).code).toBe('MissingParameter');
+    expect((await fail(state, 'CreateTags', { ResourceId: [ENI_1] })).code).toBe('MissingParameter');
+    expect((await fail(state, 'CreateTags', { ResourceId: [ENI_1], 'Tag.1.Value': 'v' })).code).toBe('MissingParameter');
+    expect((await fail(state, 'CreateTags', { ResourceId: [ENI_1], ...tagParams([['aws:cloudformation:stack-name', 'x']]) })).code).toBe('InvalidParameterValue');
+    expect((await fail(state, 'CreateTags', { ResourceId: [ENI_1], ...tagParams([['k'.repeat(129), 'v']]) })).code).toBe('InvalidParameterValue');
+    expect((await fail(state, 'CreateTags', { ResourceId: [ENI_1], ...tagParams([['k', 'v'.repeat(257)]]) })).code).toBe('InvalidParameterValue');
+    await succeed(state, 'CreateTags', { ResourceId: [ENI_1], ...tagParams(Array.from({ length: 50 }, (_, i): [string, string] => [`k${i}`, 'v'])) });
+    expect(Object.keys(state.networkInterfaces.get(ENI_1)!.tags)).toHaveLength(50);
+    await succeed(state, 'CreateTags', { ResourceId: [ENI_1], ...tagParams([['k0', 'overwritten']]) }); // still 50
+    expect(await fail(state, 'CreateTags', { ResourceId: [ENI_2, ENI_1], ...tagParams([['k50', 'v']]) })).toMatchObject({ code: 'TagLimitExceeded' });
+    expect(state.networkInterfaces.get(ENI_2)!.tags).toEqual({}); // all or nothing
+  });
+
+  test('DeleteTags: a key alone deletes whatever the value; with a value (even empty) only on a match; no Tag.N deletes all', async () => {
+    state.networkInterfaces.get(ENI_1)!.tags = { a: '1', b: '2', c: '', d: '4' };
+    state.networkInterfaces.get(ENI_2)!.tags = { a: 'other' };
+    let xml = await succeed(state, 'DeleteTags', { ResourceId: [ENI_1, ENI_2], ...tagParams([['a', undefined]]) });
+    expect(text(xml, 'return')).toBe('true');
+    expect(state.networkInterfaces.get(ENI_1)!.tags).toEqual({ b: '2', c: '', d: '4' });
+    expect(state.networkInterfaces.get(ENI_2)!.tags).toEqual({});
+    await succeed(state, 'DeleteTags', { ResourceId: [ENI_1], ...tagParams([['b', 'not-2'], ['d', '4'], ['missing', undefined]]) });
+    expect(state.networkInterfaces.get(ENI_1)!.tags).toEqual({ b: '2', c: '' });
+    await succeed(state, 'DeleteTags', { ResourceId: [ENI_1], ...tagParams([['b', ''], ['c', '']]) });
+    expect(state.networkInterfaces.get(ENI_1)!.tags).toEqual({ b: '2' });
+    xml = await succeed(state, 'DeleteTags', { ResourceId: [ENI_1, I_1] });
+    expect(text(xml, 'return')).toBe('true');
+    expect(state.networkInterfaces.get(ENI_1)!.tags).toEqual({});
+    expect(state.instances.get(I_1)!.tags).toEqual({});
+    expect((await fail(state, 'DeleteTags', {})).code).toBe('MissingParameter');
+  });
+
+  test('scenario files tag ENIs through instances[].networkInterfaceTags; new ENIs start untagged', async () => {
+    const scenario = defaultScenario();
+    scenario.instances[0]!.networkInterfaceTags = { 'eks-hybrid-routes/teardown': 'mi-026d6a261e355fba7' };
+    state = buildState(scenario);
+    expect(await eniTags(ENI_1)).toEqual({ 'eks-hybrid-routes/teardown': 'mi-026d6a261e355fba7' });
+    expect(await eniTags(ENI_2)).toEqual({});
+    expect(state.instances.get(I_1)).not.toHaveProperty('networkInterfaceTags');
+  });
+});
+
+// AWS: Amazon EC2 API Reference, DescribeInstances (filter instance-id), TerminateInstances, ModifyNetworkInterfaceAttribute.
+describe('what a teardown calls on instances', () => {
+  const described = async (filters: Record<string, string[]>) =>
+    items(await succeed(state, 'DescribeInstances', {}, filters), 'reservationSet')
+      .flatMap((r) => items(r, 'instancesSet'))
+      .map((i) => [text(i, 'instanceId'), text(child(i, 'instanceState'), 'name')]);
+
+  test('DescribeInstances instance-id filter: unknown ids are simply absent (InstanceId.N would fail the call)', async () => {
+    expect(await described({ 'instance-id': [I_3, 'i-00000000000000009', I_1] })).toEqual([
+      [I_1, 'running'],
+      [I_3, 'running'],
+    ]);
+    expect(await described({ 'instance-id': ['i-00000000000000009'] })).toEqual([]);
+    await succeed(state, 'TerminateInstances', { InstanceId: [I_1] });
+    expect(await described({ 'instance-id': [I_1] })).toEqual([[I_1, 'terminated']]);
+  });
+
+  test('TerminateInstances on several, one already terminated: terminated/terminated for it, shutting-down for the other', async () => {
+    await succeed(state, 'TerminateInstances', { InstanceId: [I_1] });
+    const xml = await succeed(state, 'TerminateInstances', { InstanceId: [I_1, I_2] });
+    expect(
+      items(xml, 'instancesSet').map((item) => [text(item, 'instanceId'), text(child(item, 'previousState'), 'name'), text(child(item, 'currentState'), 'name')]),
+    ).toEqual([
+      [I_1, 'terminated', 'terminated'],
+      [I_2, 'running', 'shutting-down'],
+    ]);
+    expect(state.networkInterfaces.has(ENI_2)).toBe(false);
+  });
+
+  test('ModifyNetworkInterfaceAttribute SourceDestCheck.Value=true restores the check on a disabled ENI', async () => {
+    state.networkInterfaces.get(ENI_2)!.sourceDestCheck = false;
+    await succeed(state, 'ModifyNetworkInterfaceAttribute', { NetworkInterfaceId: ENI_2, 'SourceDestCheck.Value': true });
+    expect(text(items(await succeed(state, 'DescribeNetworkInterfaces', { NetworkInterfaceId: [ENI_2] }), 'networkInterfaceSet')[0], 'sourceDestCheck')).toBe('true');
+    await succeed(state, 'TerminateInstances', { InstanceId: [I_2] });
+    expect((await fail(state, 'ModifyNetworkInterfaceAttribute', { NetworkInterfaceId: ENI_2, 'SourceDestCheck.Value': true })).code).toBe('InvalidNetworkInterfaceID.NotFound');
   });
 });

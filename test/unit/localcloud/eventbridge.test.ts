@@ -37,6 +37,7 @@ const RULES: LocalRule[] = [
 let state: CloudState;
 beforeEach(() => {
   state = loadScenario();
+  state.rules.clear(); // the default scenario's own rules are tested below
   for (const rule of RULES) state.rules.set(rule.name, { ...rule });
 });
 
@@ -119,5 +120,31 @@ describe('ListRules', () => {
   test.each([{ Limit: 0 }, { Limit: 101 }, { NamePrefix: '' }, { NextToken: 'garbage' }])('%j is a ValidationException', async (body) => {
     const { status, json } = await serve(state, 'ListRules', body);
     expect([status, json.__type]).toEqual([400, 'ValidationException']);
+  });
+});
+
+// AWS: Amazon EventBridge API Reference, ListRules / DescribeRule; the rules are the reconciler's (infra/constructs/route-sync.ts).
+describe("the default scenario's rules", () => {
+  test('the reconciler\'s three rules, ENABLED, with their patterns, schedule and descriptions', async () => {
+    const fresh = loadScenario();
+    const { json } = await serve(fresh, 'ListRules', { NamePrefix: 'eks-hybrid-routes-' });
+    expect(json.Rules.map((r: any) => [r.Name, r.State])).toEqual([
+      ['eks-hybrid-routes-ec2-state-change', 'ENABLED'],
+      ['eks-hybrid-routes-schedule', 'ENABLED'],
+      ['eks-hybrid-routes-ssm-registration', 'ENABLED'],
+    ]);
+    const schedule = (await serve(fresh, 'DescribeRule', { Name: 'eks-hybrid-routes-schedule' })).json;
+    expect(schedule).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED', Description: expect.stringContaining('anti-entropy') });
+    expect(schedule).not.toHaveProperty('EventPattern');
+    const ec2 = (await serve(fresh, 'DescribeRule', { Name: 'eks-hybrid-routes-ec2-state-change' })).json;
+    expect(JSON.parse(ec2.EventPattern)).toEqual({
+      source: ['aws.ec2'],
+      'detail-type': ['EC2 Instance State-change Notification'],
+      detail: { state: ['running', 'stopping', 'stopped', 'shutting-down', 'terminated'] },
+    });
+    const ssm = (await serve(fresh, 'DescribeRule', { Name: 'eks-hybrid-routes-ssm-registration' })).json;
+    expect(JSON.parse(ssm.EventPattern)).toEqual({ source: ['aws.ssm'], 'detail-type': ['SSM Managed Instance Registration', 'SSM Managed Instance Deregistration'] });
+    expect((await serve(fresh, 'DisableRule', { Name: 'eks-hybrid-routes-schedule' })).status).toBe(200);
+    expect(fresh.rules.get('eks-hybrid-routes-schedule')!.state).toBe('DISABLED');
   });
 });

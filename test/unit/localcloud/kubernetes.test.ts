@@ -99,7 +99,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   const fresh = buildState();
-  for (const key of ['ciliumNodes', 'nodes', 'pods', 'credentials', 'calls'] as const) Object.assign(state, { [key]: fresh[key] });
+  for (const key of ['ciliumNodes', 'nodes', 'pods', 'blockedEvictions', 'credentials', 'calls'] as const) Object.assign(state, { [key]: fresh[key] });
   faults.clear();
 });
 
@@ -433,8 +433,79 @@ describe('the objects teardown uses (teardown role)', () => {
     expect(nodes.map((n) => n.name)).toEqual(['mi-0a', 'mi-0b', 'mi-0d', 'mi-0e']);
   });
 
+  // Kubernetes API concepts, "Label selectors" (equality-based: =, ==, !=; existence: key, !key).
+  test('lists Nodes by labelSelector (hybrid compute type), by field selector metadata.name', async () => {
+    for (const name of ['mi-0a', 'mi-0c']) (state.nodes.get(name)!.metadata as Record<string, unknown>).labels = { 'eks.amazonaws.com/compute-type': 'hybrid' };
+    (state.nodes.get('mi-0d')!.metadata as Record<string, unknown>).labels = { 'eks.amazonaws.com/compute-type': 'ec2' };
+    const names = async (query: string) => {
+      const out = await call('GET', `/api/v1/nodes?${query}`, { token });
+      expect(out.status).toBe(200);
+      return (out.body.items as { metadata: { name: string } }[]).map((n) => n.metadata.name);
+    };
+    expect(await names(`labelSelector=${encodeURIComponent('eks.amazonaws.com/compute-type=hybrid')}`)).toEqual(['mi-0a', 'mi-0c']);
+    expect(await names(`labelSelector=${encodeURIComponent('eks.amazonaws.com/compute-type==hybrid')}&limit=1`)).toEqual(['mi-0a']);
+    expect(await names(`labelSelector=${encodeURIComponent('eks.amazonaws.com/compute-type!=hybrid')}`)).toEqual(['mi-0b', 'mi-0d', 'mi-0e']);
+    expect(await names(`labelSelector=${encodeURIComponent('!eks.amazonaws.com/compute-type')}`)).toEqual(['mi-0b', 'mi-0e']);
+    expect(await names(`labelSelector=${encodeURIComponent('eks.amazonaws.com/compute-type')}&fieldSelector=${encodeURIComponent('metadata.name=mi-0d')}`)).toEqual(['mi-0d']);
+  });
+
+  test('lists pods on a node across namespaces and within one namespace', async () => {
+    const keys = async (path: string) =>
+      ((await call('GET', path, { token })).body.items as { metadata: { namespace: string; name: string } }[]).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+    expect(await keys(`/api/v1/pods?fieldSelector=${encodeURIComponent('spec.nodeName=mi-0a')}`)).toEqual(['default/web-1', 'kube-system/cilium-x1']);
+    expect(await keys(`/api/v1/namespaces/kube-system/pods?fieldSelector=${encodeURIComponent('spec.nodeName=mi-0a')}`)).toEqual(['kube-system/cilium-x1']);
+    expect(await keys(`/api/v1/pods?fieldSelector=${encodeURIComponent('spec.nodeName=mi-0e')}`)).toEqual([]);
+    expect(await keys(`/api/v1/pods?limit=1&fieldSelector=${encodeURIComponent('spec.nodeName=mi-0a,metadata.namespace=default')}`)).toEqual(['default/web-1']);
+  });
+
+  // Kubernetes "API-initiated eviction": a PodDisruptionBudget that would be violated answers 429 TooManyRequests.
+  test('an eviction a PodDisruptionBudget refuses is 429 TooManyRequests with a DisruptionBudget cause; the pod stays', async () => {
+    state.blockedEvictions = new Map([['default/web-1', 'web']]);
+    const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'web-1', namespace: 'default' } };
+    expect(await call('POST', '/api/v1/namespaces/default/pods/web-1/eviction', { token, body: eviction, contentType: 'application/json' })).toEqual({
+      status: 429,
+      body: status(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
+        causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget web needs 1 healthy pods and has 1 currently' }],
+      }),
+    });
+    expect(state.pods!.has('default/web-1')).toBe(true);
+    // Other pods are not affected.
+    expect((await call('POST', '/api/v1/namespaces/default/pods/web-2/eviction', { token, body: {}, contentType: 'application/json' })).status).toBe(201);
+    // Once the budget allows it (the block is lifted), the eviction goes through.
+    state.blockedEvictions.delete('default/web-1');
+    expect((await call('POST', '/api/v1/namespaces/default/pods/web-1/eviction', { token, body: eviction, contentType: 'application/json' })).status).toBe(201);
+    expect(state.pods!.has('default/web-1')).toBe(false);
+    expect(k8sCalls()).toEqual([
+      ['create pods/eviction', 429],
+      ['create pods/eviction', 201],
+      ['create pods/eviction', 201],
+    ]);
+  });
+
+  test('gets, lists and deletes CiliumNodes: 200 Success Status naming the object, then 404 NotFound Status', async () => {
+    expect(await call('GET', '/apis/cilium.io/v2/ciliumnodes/mi-0b', { token })).toMatchObject({ status: 200, body: { kind: 'CiliumNode', metadata: { name: 'mi-0b' } } });
+    expect((await call('GET', '/apis/cilium.io/v2/ciliumnodes?limit=2', { token })).body).toMatchObject({ kind: 'CiliumNodeList', metadata: { remainingItemCount: 3 } });
+    expect(await call('DELETE', '/apis/cilium.io/v2/ciliumnodes/mi-0b', { token })).toEqual({
+      status: 200,
+      body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: 'mi-0b', group: 'cilium.io', kind: 'ciliumnodes' }, code: 200 },
+    });
+    expect(state.ciliumNodes.has('mi-0b')).toBe(false);
+    expect(await call('DELETE', '/apis/cilium.io/v2/ciliumnodes/mi-0b', { token })).toEqual({
+      status: 404,
+      body: status(404, 'NotFound', 'ciliumnodes.cilium.io "mi-0b" not found', { name: 'mi-0b', group: 'cilium.io', kind: 'ciliumnodes' }),
+    });
+    expect(state.nodes.has('mi-0b')).toBe(true); // the Node is a separate object
+  });
+
   test('the teardown role may not touch what it does not need', async () => {
     expect((await call('DELETE', '/api/v1/namespaces/default/pods/web-1', { token })).status).toBe(403);
+    expect((await call('PATCH', '/apis/cilium.io/v2/ciliumnodes/mi-0a', { token, body: { spec: {} } })).status).toBe(403);
+    expect((await call('POST', '/api/v1/nodes', { token, body: node('mi-0z'), contentType: 'application/json' })).status).toBe(403);
+    expect((await call('DELETE', '/api/v1/nodes', { token })).body.message).toBe(
+      `nodes is forbidden: User "${CREDS.teardown.principalArn}" cannot deletecollection resource "nodes" in API group "" at the cluster scope`,
+    );
+    expect(state.pods!.has('default/web-1')).toBe(true);
+    expect(state.nodes.size).toBe(5);
   });
 });
 

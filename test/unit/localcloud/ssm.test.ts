@@ -1,6 +1,6 @@
-import { loadScenario } from '../../localcloud/scenario.js';
+import { buildState, defaultScenario, loadScenario } from '../../localcloud/scenario.js';
 import { AwsError, type AwsRequest, type AwsResponse } from '../../localcloud/protocol.js';
-import { deregisterManagedInstance, registerManagedInstance, ssmHandler } from '../../localcloud/ssm.js';
+import { deregisterManagedInstance, registerManagedInstance, silenceAgent, ssmHandler } from '../../localcloud/ssm.js';
 import type { CloudState } from '../../localcloud/state.js';
 
 const ACTIVATION = '4f2a8c1e-1b2c-4d3e-9f00-a1b2c3d4e5f6';
@@ -322,10 +322,140 @@ describe('Run Command', () => {
       expect(state.managedInstances.has(NODE_2)).toBe(false);
     });
 
+    test.each([
+      '/usr/local/bin/nodeadm uninstall --skip node-validation,pod-validation',
+      'sudo /usr/local/bin/nodeadm uninstall --skip=node-validation,pod-validation',
+      'nodeadm uninstall --skip pod-validation --skip node-validation',
+    ])('%j is recognised as nodeadm uninstall', async (line) => {
+      const sent = await serve(state, 'SendCommand', shell(['set -euo pipefail', line], [NODE_3]));
+      expect((await invocation(sent.json.Command.CommandId, NODE_3)).json).toMatchObject({ Status: 'InProgress', ResponseCode: -1 });
+      expect(state.managedInstances.has(NODE_3)).toBe(false);
+    });
+
+    // aws/eks-hybrid internal/node: IsDrained keeps the pods a DaemonSet controls and static pods' mirrors.
+    describe('pod-validation', () => {
+      const podsOn = (node: string) => [...state.pods!.values()].filter((p: any) => p.spec.nodeName === node).map((p: any) => `${p.metadata.namespace}/${p.metadata.name}`);
+      const ownedBy = (kind: string) => (key: string) => (state.pods!.get(key) as any).metadata.ownerReferences[0].kind === kind;
+
+      test('the default scenario: NODE_3 runs ReplicaSet pods, the others only DaemonSet pods', () => {
+        expect(podsOn(NODE_3).filter(ownedBy('ReplicaSet')).length).toBeGreaterThan(0);
+        for (const node of [NODE_1, NODE_2]) {
+          expect(podsOn(node).length).toBeGreaterThan(0);
+          expect(podsOn(node).every(ownedBy('DaemonSet'))).toBe(true);
+        }
+      });
+
+      test('ReplicaSet pods still bound to the node: refused like nodeadm (Failed, exit 1), checked before the cordon', async () => {
+        cordon(NODE_3);
+        const sent = await serve(state, 'SendCommand', shell(['sudo /usr/local/bin/nodeadm uninstall'], [NODE_3]));
+        const { json } = await invocation(sent.json.Command.CommandId, NODE_3);
+        expect(json).toMatchObject({ Status: 'Failed', StatusDetails: 'Failed', ResponseCode: 1 });
+        expect(json.StandardErrorContent).toBe(
+          'Error: only static pods and pods controlled by daemon-sets can be running on the node. Please move pods to different node or use --skip pod-validation\nfailed to run commands: exit status 1',
+        );
+        expect(json.StandardOutputContent).toContain('Validating if node has been drained...');
+        expect(json.StandardOutputContent).not.toContain('marked unschedulable');
+        expect(state.managedInstances.has(NODE_3)).toBe(true);
+        // Schedulable as well: the pod check comes first, as in nodeadm.
+        delete (state.nodes.get(NODE_3) as { spec: Record<string, unknown> }).spec.unschedulable;
+        const again = await serve(state, 'SendCommand', shell(['nodeadm uninstall'], [NODE_3]));
+        expect((await invocation(again.json.Command.CommandId, NODE_3)).json.StandardErrorContent).toMatch(/use --skip pod-validation/);
+      });
+
+      test('once only DaemonSet pods and mirror pods remain, the uninstall goes ahead', async () => {
+        cordon(NODE_3);
+        for (const key of podsOn(NODE_3).filter((key) => !ownedBy('DaemonSet')(key))) state.pods!.delete(key);
+        state.pods!.set('kube-system/etcd-mirror', {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'etcd-mirror', namespace: 'kube-system', annotations: { 'kubernetes.io/config.mirror': 'abc' }, ownerReferences: [{ kind: 'Node', name: NODE_3, controller: true }] },
+          spec: { nodeName: NODE_3 },
+        });
+        const sent = await serve(state, 'SendCommand', shell(['nodeadm uninstall'], [NODE_3]));
+        const { json } = await invocation(sent.json.Command.CommandId, NODE_3);
+        expect(json).toMatchObject({ Status: 'InProgress' });
+        expect(state.managedInstances.has(NODE_3)).toBe(false);
+      });
+
+      test('a DaemonSet owner reference without controller: true does not make a pod DaemonSet-controlled', async () => {
+        cordon(NODE_1);
+        state.pods!.set('default/orphan', {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'orphan', namespace: 'default', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'x' }] },
+          spec: { nodeName: NODE_1 },
+          status: { phase: 'Succeeded' },
+        });
+        const sent = await serve(state, 'SendCommand', shell(['nodeadm uninstall'], [NODE_1]));
+        expect((await invocation(sent.json.Command.CommandId, NODE_1)).json.Status).toBe('Failed');
+        expect(state.managedInstances.has(NODE_1)).toBe(true);
+      });
+
+      test('--skip pod-validation uninstalls a cordoned node that still runs ReplicaSet pods', async () => {
+        cordon(NODE_3);
+        const sent = await serve(state, 'SendCommand', shell(['nodeadm uninstall --skip pod-validation'], [NODE_3]));
+        const { json } = await invocation(sent.json.Command.CommandId, NODE_3);
+        expect(json.Status).toBe('InProgress');
+        expect(state.managedInstances.has(NODE_3)).toBe(false);
+      });
+    });
+
     test('a later command to the uninstalled node is refused: its agent is gone', async () => {
       cordon(NODE_1);
       await serve(state, 'SendCommand', shell(['nodeadm uninstall']));
       expect((await serve(state, 'SendCommand', shell(['true']))).json.__type).toBe('InvalidInstanceId');
     });
+  });
+});
+
+describe('a silent SSM agent', () => {
+  const shell = (commands: string[], instanceIds: string[]) => ({ DocumentName: 'AWS-RunShellScript', InstanceIds: instanceIds, Parameters: { commands } });
+  const invocation = (commandId: string, instanceId: string) => serve(state, 'GetCommandInvocation', { CommandId: commandId, InstanceId: instanceId });
+
+  test('accepts commands, never runs or reports them, and stays registered and Online', async () => {
+    expect(silenceAgent(state, NODE_2)).toEqual({ managedInstanceId: NODE_2, agent: 'silent' });
+    const sent = await serve(state, 'SendCommand', shell(['uptime'], [NODE_1, NODE_2]));
+    expect(sent.status).toBe(200);
+    expect(sent.json.Command).toMatchObject({ Status: 'Pending', TargetCount: 2 });
+    for (let i = 0; i < 3; i++) {
+      expect((await invocation(sent.json.Command.CommandId, NODE_2)).json).toMatchObject({ Status: 'InProgress', StatusDetails: 'InProgress', ResponseCode: -1, ExecutionEndDateTime: '' });
+    }
+    expect((await invocation(sent.json.Command.CommandId, NODE_1)).json.Status).toBe('Success');
+    const listed = await serve(state, 'DescribeInstanceInformation', { Filters: [{ Key: 'InstanceIds', Values: [NODE_2] }] });
+    expect(listed.json.InstanceInformationList).toEqual([expect.objectContaining({ InstanceId: NODE_2, PingStatus: 'Online' })]);
+  });
+
+  test('nodeadm uninstall sent to it deregisters nothing: nothing runs', async () => {
+    silenceAgent(state, NODE_1);
+    (state.nodes.get(NODE_1) as { spec: Record<string, unknown> }).spec.unschedulable = true;
+    const sent = await serve(state, 'SendCommand', shell(['nodeadm uninstall'], [NODE_1]));
+    expect((await invocation(sent.json.Command.CommandId, NODE_1)).json.Status).toBe('InProgress');
+    expect(state.managedInstances.get(NODE_1)).toMatchObject({ pingStatus: 'Online', agent: 'silent' });
+    // Still Online, so further commands are accepted (and also never answered).
+    const next = await serve(state, 'SendCommand', shell(['true'], [NODE_1]));
+    expect((await invocation(next.json.Command.CommandId, NODE_1)).json.Status).toBe('InProgress');
+  });
+
+  test('scenario files can start a managed instance silent; the default is responsive', async () => {
+    const scenario = defaultScenario();
+    expect(scenario.managedInstances.map((mi) => mi.agent)).toEqual(['responsive', 'responsive', 'responsive']);
+    scenario.managedInstances[2]!.agent = 'silent';
+    state = buildState(scenario);
+    const sent = await serve(state, 'SendCommand', shell(['true'], [NODE_3]));
+    expect((await invocation(sent.json.Command.CommandId, NODE_3)).json.Status).toBe('InProgress');
+    expect(registerManagedInstance(state, { ipAddress: '10.20.9.9' })).toMatch(/^mi-/);
+    expect([...state.managedInstances.values()].at(-1)!.agent).toBe('responsive');
+  });
+
+  test('silencing an unknown managed instance is InvalidInstanceId', () => {
+    expect(() => silenceAgent(state, 'mi-0ffffffffffffffff')).toThrow(expect.objectContaining({ code: 'InvalidInstanceId' }));
+  });
+});
+
+describe('the default scenario activation', () => {
+  test('carries the seed tagging EKSClusterARN=<cluster ARN>, returned by DescribeActivations', async () => {
+    const { json } = await serve(state, 'DescribeActivations', { Filters: [{ FilterKey: 'ActivationIds', FilterValues: [ACTIVATION] }] });
+    expect(json.ActivationList[0].Tags).toEqual([{ Key: 'EKSClusterARN', Value: state.cluster.arn }]);
+    expect(state.cluster.arn).toBe('arn:aws:eks:us-west-2:123456789012:cluster/ekscluster1');
   });
 });
