@@ -4,19 +4,17 @@
  */
 import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ContextError, parseStackContext, readRawContext } from './context.js';
-import { EksHybridRoutesStack, STACK_NAME } from './stack.js';
+import { addStack } from './build-app.js';
+import { ContextError } from './context.js';
 
 const app = new App();
-let config;
 try {
-  config = parseStackContext(readRawContext(app.node));
+  addStack(app);
 } catch (error) {
   if (!(error instanceof ContextError)) throw error;
   // The message names every bad key and value; a stack trace would only hide it.
   console.error(error.message);
   process.exit(2);
 }
-new EksHybridRoutesStack(app, STACK_NAME, { config });
 Aspects.of(app).add(new AwsSolutionsChecks());
 app.synth();

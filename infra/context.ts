@@ -10,6 +10,9 @@ import { parseCidr } from '../functions/core/cidr.js';
 /** The Kubernetes group the reader role is mapped to (access entry) and that `infra/k8s/rbac.yaml` binds. */
 export const KUBERNETES_READER_GROUP = 'eks-hybrid-routes-readers';
 
+/** The Kubernetes group the teardown role is mapped to (access entry) and that `infra/k8s/rbac.yaml` binds. */
+export const KUBERNETES_TEARDOWN_GROUP = 'eks-hybrid-routes-teardown';
+
 /** Upper bound of the pending-node follow-up window: the run itself needs room within the 5-minute timeout. */
 export const MAX_PENDING_WINDOW_SECONDS = 240;
 

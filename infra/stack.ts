@@ -1,6 +1,7 @@
 /**
- * The one stack: route sync (the reconciler, its triggers, queue and alarms), cluster access (reader role
- * and EKS access entry) and, when asked for, the static aggregate routes. Every parameter comes from the
+ * The one stack: route sync (the reconciler, its triggers, queue and alarms), the teardown workflow (a state
+ * machine and its task Lambda), cluster access (reader and teardown roles and their EKS access entries) and,
+ * when asked for, the static aggregate routes. Every parameter comes from the
  * validated context (infra/context.ts); nothing is looked up in an account, so `cdk synth` works offline.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
@@ -10,7 +11,8 @@ import type { Construct } from 'constructs';
 import { ClusterAccess } from './constructs/cluster-access.js';
 import { RouteSync } from './constructs/route-sync.js';
 import { StaticRoutes } from './constructs/static-routes.js';
-import { KUBERNETES_READER_GROUP, type StackConfig } from './context.js';
+import { Teardown } from './constructs/teardown.js';
+import { KUBERNETES_READER_GROUP, KUBERNETES_TEARDOWN_GROUP, type StackConfig } from './context.js';
 
 export const STACK_NAME = 'EksHybridRoutesStack';
 
@@ -20,6 +22,7 @@ export interface EksHybridRoutesStackProps extends StackProps {
 
 export class EksHybridRoutesStack extends Stack {
   readonly routeSync: RouteSync;
+  readonly teardown: Teardown;
   readonly clusterAccess: ClusterAccess;
   readonly alarmTopic?: sns.Topic;
   readonly staticRoutes?: StaticRoutes;
@@ -45,13 +48,16 @@ export class EksHybridRoutesStack extends Stack {
     }
 
     this.routeSync = new RouteSync(this, 'RouteSync', { config, alarmTopics: topics });
+    this.teardown = new Teardown(this, 'Teardown', { config, rules: this.routeSync.rules, ruleNames: this.routeSync.ruleNames, alarmTopics: topics });
     this.clusterAccess = new ClusterAccess(this, 'ClusterAccess', {
       clusterName: config.clusterName,
       readerRole: config.readerRole,
       trustedRole: this.routeSync.role,
+      teardownTrustedRole: this.teardown.role,
       createAccessEntry: config.createAccessEntry,
     });
     this.routeSync.useReaderRole(this.clusterAccess.readerRole);
+    this.teardown.useKubernetesRole(this.clusterAccess.teardownRole);
 
     if (config.staticRoutes) this.staticRoutes = new StaticRoutes(this, 'StaticRoutes', config.staticRoutes);
 
@@ -60,6 +66,12 @@ export class EksHybridRoutesStack extends Stack {
     new CfnOutput(this, 'ReaderRoleArn', { value: this.clusterAccess.readerRole.roleArn, description: 'IAM role mapped to the Kubernetes group below' });
     new CfnOutput(this, 'KubernetesGroup', { value: KUBERNETES_READER_GROUP, description: 'Bind it with infra/k8s/rbac.yaml' });
     new CfnOutput(this, 'TriggerQueueName', { value: this.routeSync.queue.queueName, description: 'FIFO queue of trigger events' });
+    new CfnOutput(this, 'TeardownStateMachineArn', { value: this.teardown.stateMachine.stateMachineArn, description: 'Teardown workflow (npm run -s cli -- teardown)' });
+    new CfnOutput(this, 'TeardownFunctionName', { value: this.teardown.function.functionName, description: 'The teardown task Lambda' });
+    new CfnOutput(this, 'TeardownLogGroupName', { value: this.teardown.logGroup.logGroupName, description: 'The teardown task log group (Logs Insights)' });
+    new CfnOutput(this, 'TeardownExecutionLogGroupName', { value: this.teardown.executionLogGroup.logGroupName, description: 'Teardown executions (state machine log)' });
+    new CfnOutput(this, 'TeardownRoleArn', { value: this.clusterAccess.teardownRole.roleArn, description: 'IAM role mapped to the Kubernetes teardown group below' });
+    new CfnOutput(this, 'KubernetesTeardownGroup', { value: KUBERNETES_TEARDOWN_GROUP, description: 'Bind it with infra/k8s/rbac.yaml' });
     new CfnOutput(this, 'DeadLetterQueueName', { value: this.routeSync.deadLetterQueue.queueName, description: 'Trigger events that failed three runs' });
     if (this.alarmTopic) new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Alarm notifications' });
   }

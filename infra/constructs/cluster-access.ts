@@ -1,25 +1,30 @@
 /**
- * Cluster access: the IAM role the reconciler assumes to read CiliumNodes, and the EKS access entry that
- * maps it to a Kubernetes group. What that group may do is plain RBAC: `infra/k8s/rbac.yaml`
- * (get/list/watch on ciliumnodes.cilium.io, nothing else), applied with kubectl.
+ * Cluster access: the IAM roles the Lambdas assume for the Kubernetes API, and the EKS access entries that
+ * map them to Kubernetes groups. What those groups may do is plain RBAC: `infra/k8s/rbac.yaml` (the readers:
+ * get/list/watch on ciliumnodes.cilium.io; the teardown: cordon, drain and delete nodes and their
+ * CiliumNodes), applied with kubectl.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { KUBERNETES_READER_GROUP, type ReaderRoleSelection } from '../context.js';
+import { KUBERNETES_READER_GROUP, KUBERNETES_TEARDOWN_GROUP, type ReaderRoleSelection } from '../context.js';
 
 export interface ClusterAccessProps {
   clusterName: string;
   readerRole: ReaderRoleSelection;
   /** The only principal that may assume the reader role (the reconciler's role). */
   trustedRole: iam.IRole;
+  /** The only principal that may assume the teardown role (the teardown task Lambda's role). */
+  teardownTrustedRole: iam.IRole;
   createAccessEntry: boolean;
 }
 
 export class ClusterAccess extends Construct {
   readonly readerRole: iam.IRole;
+  readonly teardownRole: iam.Role;
   readonly accessEntry?: eks.CfnAccessEntry;
+  readonly teardownAccessEntry?: eks.CfnAccessEntry;
 
   constructor(scope: Construct, id: string, props: ClusterAccessProps) {
     super(scope, id);
@@ -38,6 +43,14 @@ export class ClusterAccess extends Construct {
       });
     }
 
+    // A separate identity for the teardown: it may cordon, evict and delete, which the reconciler must never
+    // be able to do. Like the reader role it has no IAM permissions; it only carries the Kubernetes group.
+    this.teardownRole = new iam.Role(this, 'TeardownRole', {
+      assumedBy: new iam.ArnPrincipal(props.teardownTrustedRole.roleArn),
+      description: `eks-hybrid-routes: carries the Kubernetes group ${KUBERNETES_TEARDOWN_GROUP} (drain and delete hybrid nodes) in EKS cluster ${props.clusterName}; no IAM permissions`,
+      maxSessionDuration: Duration.hours(1),
+    });
+
     if (props.createAccessEntry) {
       this.accessEntry = new eks.CfnAccessEntry(this, 'AccessEntry', {
         clusterName: props.clusterName,
@@ -45,6 +58,14 @@ export class ClusterAccess extends Construct {
         type: 'STANDARD',
         // No access policy: AmazonEKSViewPolicy does not cover CRDs. RBAC for this group is infra/k8s/rbac.yaml.
         kubernetesGroups: [KUBERNETES_READER_GROUP],
+      });
+      this.teardownAccessEntry = new eks.CfnAccessEntry(this, 'TeardownAccessEntry', {
+        clusterName: props.clusterName,
+        principalArn: this.teardownRole.roleArn,
+        type: 'STANDARD',
+        // No access policy either: AmazonEKSEditPolicy would grant far more than draining nodes. RBAC for
+        // this group is the eks-hybrid-routes-teardown ClusterRole in infra/k8s/rbac.yaml.
+        kubernetesGroups: [KUBERNETES_TEARDOWN_GROUP],
       });
     }
   }

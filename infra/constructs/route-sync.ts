@@ -2,6 +2,7 @@
  * Route sync: the reconcile Lambda, what wakes it (EventBridge rules and a schedule, through one FIFO
  * queue), its permissions, and the alarms that tell someone when it cannot heal the network on its own.
  */
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -37,7 +38,7 @@ export const EC2_STATES = ['running', 'stopping', 'stopped', 'shutting-down', 't
 
 export const FUNCTION_TIMEOUT = Duration.minutes(5);
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RECONCILE_ENTRY = fileURLToPath(new URL('../../functions/handlers/reconcile.ts', import.meta.url));
 
 /**
@@ -96,6 +97,68 @@ export function reconcileEsbuildOptions(outfile: string): BuildOptions {
   };
 }
 
+/**
+ * The controller settings every function of the stack that reads the route tables shares (the reconciler and
+ * the teardown task): the cluster, the remote VPC, the managed tables, the deletion budget and the optional
+ * narrowing, under the names `functions/core/config.ts` reads (ENV_LABELS).
+ */
+export function controllerEnvironment(config: StackConfig): Record<string, string> {
+  const environment: Record<string, string> = {
+    [ENV_LABELS.clusterName]: config.clusterName,
+    [ENV_LABELS.vpcId]: config.remoteVpcId,
+    [ENV_LABELS.maxDeleteFraction]: String(config.maxDeleteFraction),
+  };
+  if (config.routeTables.kind === 'ids') environment[ENV_LABELS.routeTableIds] = config.routeTables.routeTableIds.join(',');
+  else environment[ENV_LABELS.routeTableTag] = `${config.routeTables.key}=${config.routeTables.value}`;
+  if (config.minDeleteBudget !== undefined) environment[ENV_LABELS.minDeleteBudget] = String(config.minDeleteBudget);
+  if (config.podNetworks) environment[ENV_LABELS.podNetworks] = config.podNetworks.join(',');
+  if (config.nodeNetworks) environment[ENV_LABELS.nodeNetworks] = config.nodeNetworks.join(',');
+  return environment;
+}
+
+/** Powertools names (the EMF namespace and `service` dimension) and source-mapped stack traces. */
+export const RUNTIME_ENVIRONMENT: Readonly<Record<string, string>> = {
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+  // Stack traces in the logs point at the TypeScript sources (the bundle carries a source map).
+  NODE_OPTIONS: '--enable-source-maps',
+};
+
+/** The reconciler's three EventBridge rules, by role; their physical names are `<prefix>-<suffix>`. */
+export const RULE_NAME_SUFFIXES = {
+  ec2StateChange: 'ec2-state-change',
+  ssmRegistration: 'ssm-registration',
+  schedule: 'schedule',
+} as const;
+
+export type RuleRole = keyof typeof RULE_NAME_SUFFIXES;
+
+/** EventBridge rule names: 1-64 characters of letters, digits and . - _ */
+export const MAX_RULE_NAME_LENGTH = 64;
+
+/**
+ * The rules get fixed names (the teardown pauses and resumes them by name): `<stack name>-<suffix>`, one set
+ * per stack (stack names are unique in an account and Region, and so are rule names). A stack name too long
+ * for the longest suffix is cut and given a short hash of the whole name, so two long names never collide.
+ */
+export function ruleNames(stackName: string): Record<RuleRole, string> {
+  const longestSuffix = Math.max(...Object.values(RULE_NAME_SUFFIXES).map((suffix) => suffix.length));
+  const room = MAX_RULE_NAME_LENGTH - longestSuffix - 1;
+  const prefix =
+    stackName.length <= room ? stackName : `${stackName.slice(0, room - 9)}-${createHash('sha256').update(stackName).digest('hex').slice(0, 8)}`;
+  return Object.fromEntries(Object.entries(RULE_NAME_SUFFIXES).map(([role, suffix]) => [role, `${prefix}-${suffix}`])) as Record<RuleRole, string>;
+}
+
+/** Every alarm notifies every topic, on ALARM and on OK. */
+export function notifyTopics(alarms: Iterable<cloudwatch.Alarm>, topics: sns.ITopic[]): void {
+  for (const alarm of alarms) {
+    for (const topic of topics) {
+      alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
+      alarm.addOkAction(new cloudwatchActions.SnsAction(topic));
+    }
+  }
+}
+
 export interface RouteSyncProps {
   config: StackConfig;
   /** Where alarm notifications go (none: the alarms only change state). */
@@ -109,6 +172,9 @@ export class RouteSync extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly logGroup: logs.LogGroup;
   readonly alarms: Record<string, cloudwatch.Alarm>;
+  /** The three rules that wake the reconciler (what a teardown pauses), and their physical names. */
+  readonly rules: Record<RuleRole, events.Rule>;
+  readonly ruleNames: Record<RuleRole, string>;
 
   constructor(scope: Construct, id: string, props: RouteSyncProps) {
     super(scope, id);
@@ -129,20 +195,10 @@ export class RouteSync extends Construct {
     this.logGroup.grantWrite(this.role);
 
     const environment: Record<string, string> = {
-      [ENV_LABELS.clusterName]: config.clusterName,
-      [ENV_LABELS.vpcId]: config.remoteVpcId,
-      [ENV_LABELS.maxDeleteFraction]: String(config.maxDeleteFraction),
+      ...controllerEnvironment(config),
       PENDING_FOLLOW_UP_SECONDS: String(config.pendingWindowSeconds),
-      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      // Stack traces in the logs point at the TypeScript sources (the bundle carries a source map).
-      NODE_OPTIONS: '--enable-source-maps',
+      ...RUNTIME_ENVIRONMENT,
     };
-    if (config.routeTables.kind === 'ids') environment[ENV_LABELS.routeTableIds] = config.routeTables.routeTableIds.join(',');
-    else environment[ENV_LABELS.routeTableTag] = `${config.routeTables.key}=${config.routeTables.value}`;
-    if (config.minDeleteBudget !== undefined) environment[ENV_LABELS.minDeleteBudget] = String(config.minDeleteBudget);
-    if (config.podNetworks) environment[ENV_LABELS.podNetworks] = config.podNetworks.join(',');
-    if (config.nodeNetworks) environment[ENV_LABELS.nodeNetworks] = config.nodeNetworks.join(',');
     if (config.applyConcurrency !== undefined) environment[ENV_LABELS.applyConcurrency] = String(config.applyConcurrency);
 
     this.function = new NodejsFunction(this, 'Function', {
@@ -192,21 +248,28 @@ export class RouteSync extends Construct {
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: false }));
 
     const toQueue = new targets.SqsQueue(this.queue, { messageGroupId: MESSAGE_GROUP_ID });
-    new events.Rule(this, 'Ec2StateChangeRule', {
-      description: 'EC2 instance state changes that can add or remove a hybrid node ENI: wake the route reconciler',
-      eventPattern: { source: ['aws.ec2'], detailType: [EC2_STATE_CHANGE], detail: { state: EC2_STATES } },
-      targets: [toQueue],
-    });
-    new events.Rule(this, 'SsmRegistrationRule', {
-      description: 'SSM managed instance (hybrid node) registration and deregistration: wake the route reconciler',
-      eventPattern: { source: ['aws.ssm'], detailType: [SSM_REGISTRATION, SSM_DEREGISTRATION] },
-      targets: [toQueue],
-    });
-    new events.Rule(this, 'ScheduleRule', {
-      description: 'Periodic anti-entropy run of the route reconciler (repairs drift no event announced)',
-      schedule: events.Schedule.rate(Duration.minutes(config.scheduleMinutes)),
-      targets: [toQueue],
-    });
+    const names = ruleNames(Stack.of(this).stackName);
+    this.ruleNames = names;
+    this.rules = {
+      ec2StateChange: new events.Rule(this, 'Ec2StateChangeRule', {
+        ruleName: names.ec2StateChange,
+        description: 'EC2 instance state changes that can add or remove a hybrid node ENI: wake the route reconciler',
+        eventPattern: { source: ['aws.ec2'], detailType: [EC2_STATE_CHANGE], detail: { state: EC2_STATES } },
+        targets: [toQueue],
+      }),
+      ssmRegistration: new events.Rule(this, 'SsmRegistrationRule', {
+        ruleName: names.ssmRegistration,
+        description: 'SSM managed instance (hybrid node) registration and deregistration: wake the route reconciler',
+        eventPattern: { source: ['aws.ssm'], detailType: [SSM_REGISTRATION, SSM_DEREGISTRATION] },
+        targets: [toQueue],
+      }),
+      schedule: new events.Rule(this, 'ScheduleRule', {
+        ruleName: names.schedule,
+        description: 'Periodic anti-entropy run of the route reconciler (repairs drift no event announced)',
+        schedule: events.Schedule.rate(Duration.minutes(config.scheduleMinutes)),
+        targets: [toQueue],
+      }),
+    };
 
     this.alarms = this.createAlarms(config, props.alarmTopics);
     this.addNagSuppressions(config);
@@ -327,12 +390,7 @@ export class RouteSync extends Construct {
         datapointsToAlarm: pendingPeriods,
       }),
     };
-    for (const alarm of Object.values(alarms)) {
-      for (const topic of topics) {
-        alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
-        alarm.addOkAction(new cloudwatchActions.SnsAction(topic));
-      }
-    }
+    notifyTopics(Object.values(alarms), topics);
     return alarms;
   }
 

@@ -11,6 +11,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../../functions/core/config.js';
 import { METRICS_NAMESPACE as HANDLER_NAMESPACE, SERVICE_NAME as HANDLER_SERVICE } from '../../functions/shared/powertools.js';
 import { FUNCTION_LOGICAL_ID, METRICS_NAMESPACE, SERVICE_NAME } from '../../infra/constructs/route-sync.js';
+import { TEARDOWN_FUNCTION_LOGICAL_ID } from '../../infra/constructs/teardown.js';
 import { ContextError, parseStackContext } from '../../infra/context.js';
 import { ROOT, asArray, buildStack, exampleContext, flatten, identityStatements } from './support.js';
 
@@ -30,8 +31,15 @@ const byIds = buildStack({
 });
 const idsTemplate = Template.fromStack(byIds.stack);
 
+/** The reconciler's role policy (RouteSyncRoleDefaultPolicy…); the teardown's is tested in teardown.test.ts. */
+const RECONCILER_POLICY = /^RouteSyncRole/;
+
+function reconcilerStatements(templateJson: unknown) {
+  return identityStatements(templateJson as Parameters<typeof identityStatements>[0]).filter(({ resource }) => RECONCILER_POLICY.test(resource));
+}
+
 function statementWith(templateJson: unknown, action: string) {
-  const matches = identityStatements(templateJson as Parameters<typeof identityStatements>[0]).filter(({ statement }) => asArray(statement.Action).includes(action));
+  const matches = reconcilerStatements(templateJson).filter(({ statement }) => asArray(statement.Action).includes(action));
   expect(matches).toHaveLength(1);
   return matches[0]!.statement;
 }
@@ -125,9 +133,9 @@ describe('queue: one writer, bursts coalesced, failures dead-lettered', () => {
 
 describe('the reconcile function', () => {
   test('Node 22 on arm64, 512 MB, a timeout longer than the follow-up window, reserved concurrency 1, fixed logical id', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 1);
-    expect(json.Resources[FUNCTION_LOGICAL_ID]?.Type).toBe('AWS::Lambda::Function');
-    template.hasResourceProperties('AWS::Lambda::Function', {
+    // The reconciler and the teardown task: two functions, each with a fixed logical id.
+    expect(resourcesOfType(json, 'AWS::Lambda::Function').map(([id]) => id).sort()).toEqual([FUNCTION_LOGICAL_ID, TEARDOWN_FUNCTION_LOGICAL_ID].sort());
+    expect(json.Resources[FUNCTION_LOGICAL_ID]?.Properties).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
@@ -139,11 +147,10 @@ describe('the reconcile function', () => {
   });
 
   test('writes to its own log group, kept one month', () => {
-    const logGroups = resourcesOfType(json, 'AWS::Logs::LogGroup');
-    expect(logGroups).toHaveLength(1);
-    const [logGroupId, logGroup] = logGroups[0]!;
-    expect(logGroup.Properties).toEqual({ RetentionInDays: 30 });
-    template.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: logGroupId } } });
+    const { LogGroup } = json.Resources[FUNCTION_LOGICAL_ID]!.Properties.LoggingConfig as { LogGroup: { Ref: string } };
+    const logGroupId = LogGroup.Ref;
+    expect(logGroupId).toMatch(/^RouteSyncLogGroup/);
+    expect(json.Resources[logGroupId]).toEqual({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 }, UpdateReplacePolicy: 'Retain', DeletionPolicy: 'Retain' });
     const logs = statementWith(json, 'logs:PutLogEvents');
     expect(logs.Action).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     expect(logs.Resource).toBe(`\${${logGroupId}.Arn}`);
@@ -218,9 +225,11 @@ describe('alarms', () => {
     short.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'PendingNodes', Period: 60, EvaluationPeriods: 6, DatapointsToAlarm: 6 });
   });
 
-  test('six alarms, no actions unless a topic is configured', () => {
+  test('six reconciler alarms (and two teardown alarms), no actions unless a topic is configured', () => {
     const alarms = resourcesOfType(json, 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(6);
+    expect(alarms.filter(([id]) => id.startsWith('RouteSync'))).toHaveLength(6);
+    expect(alarms.filter(([id]) => id.startsWith('Teardown'))).toHaveLength(2);
+    expect(alarms).toHaveLength(8);
     for (const [, a] of alarms) expect(a.Properties.AlarmActions).toBeUndefined();
     template.resourceCountIs('AWS::SNS::Topic', 0);
   });
@@ -232,8 +241,9 @@ describe('alarms', () => {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
     const topicId = Object.keys(idsTemplate.findResources('AWS::SNS::Topic'))[0]!;
+    // Every alarm of the stack, the teardown's included.
     const alarms = Object.values(idsTemplate.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(8);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
@@ -247,6 +257,12 @@ describe('alarms', () => {
     for (const a of Object.values(existing.findResources('AWS::CloudWatch::Alarm'))) expect(a.Properties.AlarmActions).toEqual([arn]);
   });
 });
+
+/**
+ * Mutating actions the Service Authorization Reference gives no resource type (so "*" is the only Resource
+ * IAM accepts). Only the teardown's ssm:DeleteActivation; the handler deletes only this cluster's activations.
+ */
+const NO_RESOURCE_TYPE = ['ssm:DeleteActivation'];
 
 describe('IAM: least privilege for the reconciler', () => {
   test('route mutations only on the tagged route tables of the remote VPC', () => {
@@ -311,7 +327,9 @@ describe('IAM: least privilege for the reconciler', () => {
 
   test('nothing else: no managed policies, every statement is one of the above', () => {
     for (const [, role] of resourcesOfType(json, 'AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    const sids = identityStatements(json).map(({ statement }) => statement.Sid ?? asArray(statement.Action)[0]);
+    // The reconciler's role has exactly one policy, and these are its statements.
+    expect(resourcesOfType(json, 'AWS::IAM::Policy').filter(([, policy]) => JSON.stringify(policy.Properties.Roles).includes('"RouteSyncRole'))).toHaveLength(1);
+    const sids = reconcilerStatements(json).map(({ statement }) => statement.Sid ?? asArray(statement.Action)[0]);
     expect(sids.sort()).toEqual(
       ['AssumeKubernetesReaderRole', 'DescribeTheCluster', 'DisableSourceDestCheckInRemoteVpc', 'MutateManagedRouteTables', 'ReadNetworkAndManagedInstances', 'logs:CreateLogStream', 'sqs:ChangeMessageVisibility'].sort(),
     );
@@ -329,7 +347,7 @@ describe('IAM: least privilege for the reconciler', () => {
         expect(`${resource}: ${action}`).not.toMatch(/\*/);
         const [service, name = ''] = action.split(':');
         const readOnly = /^(Describe|List|Get)/.test(name);
-        if (['ec2', 'eks', 'ssm', 'sts'].includes(service!) && !readOnly) {
+        if (['ec2', 'eks', 'ssm', 'sts'].includes(service!) && !readOnly && !NO_RESOURCE_TYPE.includes(action)) {
           expect({ resource, action, Resource: statement.Resource }).not.toMatchObject({ Resource: '*' });
           expect(asArray(statement.Resource)).not.toContain('*');
         }
@@ -351,7 +369,8 @@ describe('cluster access', () => {
   });
 
   test('an EKS access entry: STANDARD, the reader role, the readers group, no access policy', () => {
-    template.resourceCountIs('AWS::EKS::AccessEntry', 1);
+    // Two entries: this one and the teardown role's (teardown.test.ts).
+    template.resourceCountIs('AWS::EKS::AccessEntry', 2);
     template.hasResourceProperties('AWS::EKS::AccessEntry', {
       ClusterName: 'ekscluster1',
       Type: 'STANDARD',
@@ -368,7 +387,8 @@ describe('cluster access', () => {
   test('readerRoleArn: an existing role, nothing created, the entry and AssumeRole point at it', () => {
     const arn = 'arn:aws:iam::123456789012:role/platform/eks-hybrid-routes-reader';
     const imported = Template.fromStack(buildStack({ readerRoleArn: arn }).stack);
-    imported.resourceCountIs('AWS::IAM::Role', 1);
+    expect(Object.keys(imported.findResources('AWS::IAM::Role')).filter((id) => id.startsWith('ClusterAccessReaderRole'))).toEqual([]);
+    expect(Object.keys(imported.findResources('AWS::IAM::Role')).filter((id) => id.startsWith('ClusterAccess'))).toEqual([expect.stringMatching(/^ClusterAccessTeardownRole/)]);
     imported.hasResourceProperties('AWS::EKS::AccessEntry', { PrincipalArn: arn });
     expect(statementWith(imported.toJSON(), 'sts:AssumeRole').Resource).toBe(arn);
     imported.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ READER_ROLE_ARN: arn }) } });

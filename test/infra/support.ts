@@ -4,30 +4,20 @@
  * switch for that (what `cdk synth --exclusively` uses for stacks it skips), so the template is the real one
  * apart from the asset hash. test/infra/bundle.test.ts bundles the function with the same options instead.
  */
-import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
-import { parseStackContext, readRawContext } from '../../infra/context.js';
-import { EksHybridRoutesStack, STACK_NAME } from '../../infra/stack.js';
+import { buildUnbundledApp, cdkJsonContext, readCdkJson } from '../../infra/build-app.js';
 
-export const ROOT = new URL('../../', import.meta.url);
+export { ROOT } from '../../infra/build-app.js';
 
-export const CDK_JSON = JSON.parse(readFileSync(new URL('cdk.json', ROOT), 'utf8')) as { app: string; context: Record<string, unknown> };
+export const CDK_JSON = readCdkJson();
 
 /** cdk.json's context with overrides; an override of `undefined` removes the key. */
 export function exampleContext(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...CDK_JSON.context, ...overrides };
-  for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
-  return merged;
+  return cdkJsonContext(overrides);
 }
 
+/** The app and stack as `infra/app.ts` builds them (the same code), without bundling. */
 export function buildStack(overrides: Record<string, unknown> = {}, options: { outdir?: string } = {}) {
-  const app = new App({
-    context: { ...exampleContext(overrides), 'aws:cdk:bundling-stacks': [] },
-    ...(options.outdir ? { outdir: options.outdir } : {}),
-  });
-  const config = parseStackContext(readRawContext(app.node));
-  const stack = new EksHybridRoutesStack(app, STACK_NAME, { config });
-  return { app, stack, config };
+  return buildUnbundledApp(overrides, options.outdir ? { outdir: options.outdir } : {});
 }
 
 type Json = unknown;
