@@ -11,12 +11,15 @@ import { type ControllerDeps, createClusterTokenProvider, createControllerDeps }
 import { type RunMode, observe, planFromState, reconcile } from '../service/reconcile.js';
 import { nodeStatuses, planText, reportJson, statusText } from './format.js';
 import { CLI_LABELS } from './labels.js';
+import { type TeardownIo, type TeardownOptions, runTeardown, withTeardownOptions } from './teardown.js';
+import { TEARDOWN_ENV } from '../core/teardown-steps.js';
 import { redactSecrets } from '../shared/redact.js';
 
-export const EXIT = { ok: 0, error: 1, usage: 2, vetoed: 3 } as const;
+/** 4: a teardown ended but left something behind (its summary says what). */
+export const EXIT = { ok: 0, error: 1, usage: 2, vetoed: 3, incomplete: 4 } as const;
 
 
-export interface CliIo {
+export interface CliIo extends Pick<TeardownIo, 'createTeardownDeps' | 'localWaitMs' | 'localRetryMs'> {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: Record<string, string | undefined>;
@@ -140,6 +143,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stdout(JSON.stringify(toExecCredential(await tokens.getToken(access.clusterName))));
     },
   );
+
+  withTeardownOptions(
+    withReconcileOptions(
+      program
+        .command('teardown')
+        .description('ordered teardown of hybrid nodes: start the deployed state machine, or run its definition locally with --local'),
+    ),
+  ).action(async (options: CommonOptions & TeardownOptions) => {
+    exitCode = await runTeardown(options, io, (clusterName) => ({
+      config: parseControllerConfig({ ...rawConfig(options, io.env), clusterName }, CLI_LABELS),
+      ruleNames: (options.ruleNames ?? io.env[TEARDOWN_ENV.ruleNames] ?? '').split(',').map((name) => name.trim()).filter(Boolean),
+    }));
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,0 +1,289 @@
+/**
+ * The pure half of the ordered teardown: what an operator may ask for, which nodes that names, what
+ * draining must still do, when `nodeadm uninstall` counts as finished, which routes belong to the removed
+ * nodes, and the summary. No I/O here: the task steps (functions/service/teardown.ts) read and act, these
+ * functions decide. The order of the steps is the state machine's (infra/constructs/teardown.ts).
+ */
+import { z } from 'zod';
+import { type ClaimSet, collectClaims } from './claims.js';
+import { cidrsOverlap, parseCidr, parseIp } from './cidr.js';
+import { ConfigError } from './errors.js';
+import type { RouteAction } from './plan.js';
+import type { KubeNodeRecord, ManagedInstanceRecord, PodRecord } from './ports.js';
+import { type Scope, inNodeScope } from './scope.js';
+import type { CiliumNodeRecord, NetworkInterfaceRecord } from './types.js';
+import { fieldPath } from '../shared/field-path.js';
+
+/** The Kubernetes label EKS puts on hybrid nodes. */
+export const HYBRID_NODE_LABEL = 'eks.amazonaws.com/compute-type';
+
+export const TEARDOWN_DEFAULTS = {
+  concurrency: 5,
+  drainSeconds: 300,
+  uninstallSeconds: 600,
+  pollSeconds: 10,
+  nodeadmPath: 'nodeadm',
+} as const;
+
+const seconds = (field: string, min: number, max: number) =>
+  z
+    .number({ error: `${field} must be a whole number of seconds` })
+    .int(`${field} must be a whole number of seconds`)
+    .min(min, `${field} must be at least ${min}`)
+    .max(max, `${field} must be at most ${max}`);
+
+const nodeId = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(253, 'must be at most 253 characters')
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a node name, a managed-instance id (mi-…) or an EC2 instance id (i-…)');
+
+/** The execution input as the operator writes it (console, CLI, events/teardown-*.json). */
+export const TeardownInputSchema = z
+  .object({
+    clusterName: z.string().min(1, 'must name the cluster'),
+    nodes: z.union([z.literal('all'), z.array(nodeId).min(1, 'name at least one node, or "all"').max(500, 'at most 500 nodes per teardown')], {
+      error: 'must be "all" or a list of node names, managed-instance ids (mi-…) or EC2 instance ids (i-…)',
+    }),
+    terminateInstances: z.boolean().default(false),
+    deleteActivations: z.boolean().default(false),
+    dryRun: z.boolean().default(false),
+    concurrency: z.number().int().min(1).max(40).default(TEARDOWN_DEFAULTS.concurrency),
+    timeouts: z
+      .object({
+        drainSeconds: seconds('drainSeconds', 1, 3600).default(TEARDOWN_DEFAULTS.drainSeconds),
+        uninstallSeconds: seconds('uninstallSeconds', 1, 3600).default(TEARDOWN_DEFAULTS.uninstallSeconds),
+        pollSeconds: seconds('pollSeconds', 1, 300).default(TEARDOWN_DEFAULTS.pollSeconds),
+      })
+      .strict()
+      .default({ drainSeconds: TEARDOWN_DEFAULTS.drainSeconds, uninstallSeconds: TEARDOWN_DEFAULTS.uninstallSeconds, pollSeconds: TEARDOWN_DEFAULTS.pollSeconds }),
+    nodeadmPath: z
+      .string()
+      .regex(/^(\/[A-Za-z0-9._-]+)+$|^nodeadm$/, 'must be an absolute path such as /usr/local/bin/nodeadm')
+      .default(TEARDOWN_DEFAULTS.nodeadmPath),
+  })
+  .strict();
+
+export type TeardownInput = z.input<typeof TeardownInputSchema>;
+
+/** The validated request every step receives. */
+export interface TeardownRequest {
+  clusterName: string;
+  all: boolean;
+  /** The identifiers the operator named (empty for all). */
+  nodes: string[];
+  terminateInstances: boolean;
+  deleteActivations: boolean;
+  dryRun: boolean;
+  concurrency: number;
+  timeouts: { drainSeconds: number; uninstallSeconds: number; pollSeconds: number };
+  nodeadmPath: string;
+}
+
+/** Validates the execution input. The error names the offending field; the deployed cluster must be the one named. */
+export function parseTeardownRequest(input: unknown, deployedCluster: string): TeardownRequest {
+  const parsed = TeardownInputSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(fieldPath(issue.path, 'input'), issue.message);
+  }
+  const value = parsed.data;
+  if (value.clusterName !== deployedCluster) {
+    throw new ConfigError('clusterName', `this teardown is deployed for cluster ${deployedCluster}, not ${value.clusterName}`);
+  }
+  const nodes = value.nodes === 'all' ? [] : [...new Set(value.nodes)];
+  return {
+    clusterName: value.clusterName,
+    all: value.nodes === 'all',
+    nodes,
+    terminateInstances: value.terminateInstances,
+    deleteActivations: value.deleteActivations,
+    dryRun: value.dryRun,
+    concurrency: value.concurrency,
+    timeouts: value.timeouts,
+    nodeadmPath: value.nodeadmPath,
+  };
+}
+
+/** One node to tear down, with everything the per-node steps need (state data: plain JSON). */
+export interface NodeTarget {
+  /** The Kubernetes Node / CiliumNode name (for hybrid nodes, the managed-instance id). */
+  name: string;
+  managedInstanceId?: string;
+  instanceId?: string;
+  ip?: string;
+  networkInterfaceIds: string[];
+  /** Pod CIDRs the node claimed when the teardown started. */
+  cidrs: string[];
+}
+
+export interface Inventory {
+  kubeNodes: KubeNodeRecord[];
+  ciliumNodes: CiliumNodeRecord[];
+  managedInstances: ManagedInstanceRecord[];
+  /** ENIs in the remote VPC: those carrying node IPs, those of named instances, and those a teardown paused. */
+  networkInterfaces: NetworkInterfaceRecord[];
+  scope: Scope;
+  /** Tag key of paused ENIs (value: node name). */
+  pauseTagKey: string;
+}
+
+const MANAGED_INSTANCE_ID = /^mi-[0-9a-f]{17}$/;
+const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
+
+function internalIp(node: CiliumNodeRecord): string | undefined {
+  return node.addresses.find((address) => address.type === 'InternalIP')?.ip;
+}
+
+function inNodeNetworks(scope: Scope, ip: string | undefined): boolean {
+  if (!ip) return false;
+  const parsed = parseIp(ip);
+  return parsed.ok && inNodeScope(scope, parsed.value);
+}
+
+/**
+ * Which nodes the request names, joined across Kubernetes, Cilium, SSM and EC2 by name and IP. For `all`:
+ * every hybrid Node, every CiliumNode in the remote node networks, every managed instance of the cluster's
+ * activations and every ENI an earlier teardown paused. A name that matches nothing is `notFound` (a node
+ * torn down by an earlier run), which is what makes a re-run safe.
+ */
+export function resolveTargets(request: Pick<TeardownRequest, 'all' | 'nodes'>, inventory: Inventory): { nodes: NodeTarget[]; notFound: string[] } {
+  const claims: ClaimSet = collectClaims(inventory.ciliumNodes, inventory.scope);
+  const cidrsOf = new Map(claims.nodes.map((claim) => [claim.node, claim.cidrs.map((cidr) => cidr.text)]));
+  const byName = new Map<string, NodeTarget>();
+  const target = (name: string): NodeTarget => {
+    let entry = byName.get(name);
+    if (!entry) {
+      entry = { name, networkInterfaceIds: [], cidrs: cidrsOf.get(name) ?? [] };
+      byName.set(name, entry);
+    }
+    return entry;
+  };
+
+  // Everything known, keyed by node name; IPs link the EC2 side to the Kubernetes side.
+  for (const node of inventory.kubeNodes) {
+    const ip = node.internalIPs[0];
+    if (node.labels[HYBRID_NODE_LABEL] !== 'hybrid' && !inNodeNetworks(inventory.scope, ip)) continue;
+    const entry = target(node.name);
+    entry.ip ??= ip;
+  }
+  for (const node of inventory.ciliumNodes) {
+    const ip = internalIp(node);
+    if (!inNodeNetworks(inventory.scope, ip)) continue;
+    target(node.name).ip ??= ip;
+  }
+  const byIp = new Map<string, NodeTarget>();
+  for (const entry of byName.values()) if (entry.ip) byIp.set(entry.ip, entry);
+  for (const mi of inventory.managedInstances) {
+    const entry = byName.get(mi.instanceId) ?? (mi.ipAddress ? byIp.get(mi.ipAddress) : undefined) ?? target(mi.instanceId);
+    entry.managedInstanceId = mi.instanceId;
+    if (mi.ipAddress) {
+      entry.ip ??= mi.ipAddress;
+      byIp.set(mi.ipAddress, entry);
+    }
+  }
+  for (const eni of inventory.networkInterfaces) {
+    const pausedFor = eni.tags?.[inventory.pauseTagKey];
+    const entry = eni.privateIpAddresses.map((ip) => byIp.get(ip)).find((found) => found !== undefined) ?? (pausedFor ? target(pausedFor) : undefined);
+    if (!entry) continue;
+    if (!entry.networkInterfaceIds.includes(eni.networkInterfaceId)) entry.networkInterfaceIds.push(eni.networkInterfaceId);
+    if (eni.instanceId) entry.instanceId ??= eni.instanceId;
+    entry.ip ??= eni.privateIpAddresses[0];
+    if (entry.ip) byIp.set(entry.ip, entry);
+  }
+  for (const entry of byName.values()) if (MANAGED_INSTANCE_ID.test(entry.name)) entry.managedInstanceId ??= entry.name;
+
+  if (request.all) return { nodes: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), notFound: [] };
+
+  const chosen = new Map<string, NodeTarget>();
+  const notFound: string[] = [];
+  for (const id of request.nodes) {
+    const match = [...byName.values()].find(
+      (entry) => entry.name === id || entry.managedInstanceId === id || (INSTANCE_ID.test(id) && entry.instanceId === id),
+    );
+    if (match) chosen.set(match.name, match);
+    else notFound.push(id);
+  }
+  return { nodes: [...chosen.values()], notFound };
+}
+
+/** Pods that draining must still remove: not DaemonSet-owned, not a static pod's mirror, not finished. */
+export function podsToDrain(pods: PodRecord[]): { evict: PodRecord[]; terminating: PodRecord[]; left: PodRecord[] } {
+  const mustGo = pods.filter((pod) => !pod.ownerKinds.includes('DaemonSet') && !pod.mirror && pod.phase !== 'Succeeded' && pod.phase !== 'Failed');
+  return {
+    evict: mustGo.filter((pod) => !pod.terminating),
+    terminating: mustGo.filter((pod) => pod.terminating),
+    left: pods.filter((pod) => !mustGo.includes(pod)),
+  };
+}
+
+export type UninstallOutcome =
+  | 'succeeded'
+  | 'deregistered'
+  | 'agent-offline'
+  | 'timed-out'
+  | 'not-registered'
+  | 'in-progress'
+  | 'would-run'
+  | 'failed';
+
+/**
+ * When `nodeadm uninstall` counts as finished. It deregisters the managed instance and removes the SSM agent
+ * running it, so the invocation may never report back: an instance that is no longer registered, or whose
+ * agent went offline, means it did its work; past the deadline the teardown goes on and deregisters the
+ * instance itself. A command that reports failure (nodeadm refused) stops this node.
+ */
+export function uninstallProgress(input: {
+  invocationStatus?: string;
+  managedInstance?: ManagedInstanceRecord;
+  deadline: number;
+  now: number;
+}): { done: boolean; outcome: UninstallOutcome } {
+  const status = input.invocationStatus;
+  if (status === 'Success') return { done: true, outcome: 'succeeded' };
+  if (status === 'Failed' || status === 'Cancelled' || status === 'TimedOut') return { done: false, outcome: 'failed' };
+  if (!input.managedInstance) return { done: true, outcome: 'deregistered' };
+  if (input.managedInstance.pingStatus !== undefined && input.managedInstance.pingStatus !== 'Online') return { done: true, outcome: 'agent-offline' };
+  if (input.now >= input.deadline) return { done: true, outcome: 'timed-out' };
+  return { done: false, outcome: 'in-progress' };
+}
+
+/**
+ * Of the planner's deletions, the ones that belong to the removed nodes: a route to one of their ENIs, or to
+ * a CIDR one of them claimed. Tearing down everything takes every deletion the planner proposes (the planner
+ * has already limited them to managed routes in scope).
+ */
+export function routesOfRemovedNodes(deletions: RouteAction[], removed: NodeTarget[], all: boolean): RouteAction[] {
+  if (all) return deletions;
+  const enis = new Set(removed.flatMap((node) => node.networkInterfaceIds));
+  const cidrs = removed.flatMap((node) => node.cidrs.flatMap((text) => {
+    const parsed = parseCidr(text);
+    return parsed.ok ? [parsed.value] : [];
+  }));
+  return deletions.filter((deletion) => {
+    if (deletion.previousTarget !== undefined && enis.has(deletion.previousTarget)) return true;
+    const parsed = parseCidr(deletion.destination);
+    return parsed.ok && cidrs.some((cidr) => cidrsOverlap(cidr, parsed.value));
+  });
+}
+
+/** A node step's result as the Map state returns it. */
+export interface NodeResult {
+  node: string;
+  status: 'done' | 'failed';
+  error?: string;
+  cause?: string;
+  [step: string]: unknown;
+}
+
+/** The Map's result, or the error object a Catch put in its place. */
+export function nodeResultsOf(value: unknown): NodeResult[] {
+  return Array.isArray(value) ? (value as NodeResult[]) : [];
+}
+
+/** A Catch's `{Error, Cause}`, when a step slot holds one instead of a result. */
+export function stepError(value: unknown): { error: string; cause: string } | undefined {
+  if (typeof value !== 'object' || value === null || !('Error' in value)) return undefined;
+  const { Error: error, Cause: cause } = value as { Error?: unknown; Cause?: unknown };
+  return { error: String(error), cause: typeof cause === 'string' ? cause : '' };
+}

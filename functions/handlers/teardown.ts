@@ -1,0 +1,182 @@
+/**
+ * The teardown task Lambda: every Task state of the teardown state machine invokes it with `{step, ...}`.
+ * It checks the payload, runs that one step (functions/service/teardown.ts) and returns its JSON result. Errors
+ * are named for the state machine: `InvalidTeardownInput` (bad execution input, nothing changed),
+ * `TransientError` (throttling, timeouts, 5xx: the state retries with backoff and jitter), or the step's own
+ * (`DrainTimedOut`, `UninstallFailed`, ...), which the per-node Catch records.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import { TEARDOWN_ENV, TEARDOWN_STEPS, TRANSIENT_ERROR, type TeardownStep } from '../core/teardown-steps.js';
+import type { NodeTarget, TeardownRequest } from '../core/teardown.js';
+import type { TeardownDeps, TeardownSettings } from '../service/teardown.js';
+import { TeardownService } from '../service/teardown.js';
+import { logger, metrics, redactSecrets } from '../shared/powertools.js';
+import { SharedValue } from '../shared/shared-value.js';
+import { fieldPath } from '../shared/field-path.js';
+
+export interface TeardownHandlerOptions {
+  loadSettings: () => TeardownSettings;
+  createDeps: (settings: TeardownSettings) => Promise<TeardownDeps>;
+}
+
+// The state machine builds these payloads; they are checked anyway, so a hand-started or edited
+// execution fails with the field named instead of halfway through a step.
+const request = z.looseObject({
+  clusterName: z.string(),
+  all: z.boolean(),
+  nodes: z.array(z.string()),
+  terminateInstances: z.boolean(),
+  deleteActivations: z.boolean(),
+  dryRun: z.boolean(),
+  concurrency: z.number(),
+  timeouts: z.object({ drainSeconds: z.number(), uninstallSeconds: z.number(), pollSeconds: z.number() }),
+  nodeadmPath: z.string(),
+});
+const node = z.looseObject({
+  name: z.string().min(1),
+  managedInstanceId: z.string().optional(),
+  instanceId: z.string().optional(),
+  ip: z.string().optional(),
+  networkInterfaceIds: z.array(z.string()),
+  cidrs: z.array(z.string()),
+});
+const nodeStep = { request, node };
+const PayloadSchema = z.discriminatedUnion('step', [
+  z.object({ step: z.literal('snapshot'), input: z.unknown() }),
+  z.object({ step: z.literal('pause'), request, nodes: z.array(node) }),
+  z.object({ step: z.literal('drain'), ...nodeStep, previous: z.looseObject({ deadline: z.number(), evicted: z.array(z.string()).optional() }).optional() }),
+  z.object({ step: z.literal('uninstall'), ...nodeStep, previous: z.looseObject({ commandId: z.string().optional(), deadline: z.number().optional() }).optional() }),
+  z.object({ step: z.literal('delete-objects'), ...nodeStep }),
+  z.object({ step: z.literal('deregister'), ...nodeStep }),
+  z.object({ step: z.literal('restore-source-dest-check'), ...nodeStep }),
+  z.object({ step: z.literal('terminate'), ...nodeStep }),
+  z.object({ step: z.literal('routes'), request, nodes: z.array(node), nodeResults: z.unknown() }),
+  z.object({ step: z.literal('activations'), request }),
+  z.object({ step: z.literal('resume'), state: z.looseObject({ request, nodes: z.array(node), pause: z.unknown(), nodeResults: z.unknown() }) }),
+  z.object({ step: z.literal('verify'), state: z.looseObject({ request }) }),
+]);
+type Payload = z.infer<typeof PayloadSchema>;
+
+/** An error renamed for the state machine's Retry/Catch, with any credential-looking text removed. */
+function named(name: string, error: unknown): Error {
+  const message = redactSecrets(error instanceof Error ? error.message : String(error));
+  const renamed = new Error(message, { cause: error });
+  renamed.name = name;
+  return renamed;
+}
+
+/** Throttling, timeouts, 5xx and dropped connections, from the AWS SDK or the Kubernetes API, looked for down the cause chain. */
+export function isTransient(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 5) return false;
+  const sdkError = error as Parameters<typeof isTransientError>[0];
+  if ('$metadata' in error || 'name' in error) {
+    if (isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError)) return true;
+  }
+  const { name, statusCode, code } = error as { name?: unknown; statusCode?: unknown; code?: unknown };
+  if (name === 'KubernetesApiError') {
+    if (typeof statusCode === 'number') return statusCode === 429 || statusCode >= 500;
+    return typeof code === 'string'; // no answer at all: connection reset, timeout, DNS
+  }
+  return isTransient((error as { cause?: unknown }).cause, depth + 1);
+}
+
+function classify(step: TeardownStep, error: unknown): Error {
+  if (error instanceof ConfigError) return named('InvalidTeardownInput', error);
+  if (isTransient(error)) return named(TRANSIENT_ERROR, error);
+  if (error instanceof Error) {
+    error.message = redactSecrets(error.message);
+    if (error.stack) error.stack = redactSecrets(error.stack);
+    return error;
+  }
+  return named(`${step}Failed`, error);
+}
+
+function parsePayload(event: unknown): Payload {
+  const parsed = PayloadSchema.safeParse(event);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const step = typeof event === 'object' && event !== null ? (event as { step?: unknown }).step : undefined;
+  const known = typeof step === 'string' && (TEARDOWN_STEPS as readonly string[]).includes(step);
+  throw named('InvalidTeardownPayload', `${known ? `step ${step}: ` : ''}${fieldPath(issue.path, 'payload')}: ${issue.message}`);
+}
+
+async function runStep(service: TeardownService, payload: Payload): Promise<unknown> {
+  switch (payload.step) {
+    case 'snapshot':
+      return service.snapshot(payload.input);
+    case 'pause':
+      return service.pause(payload.request as TeardownRequest, payload.nodes as NodeTarget[]);
+    case 'drain':
+      return service.drain(payload.request as TeardownRequest, payload.node as NodeTarget, payload.previous);
+    case 'uninstall':
+      return service.uninstall(payload.request as TeardownRequest, payload.node as NodeTarget, payload.previous);
+    case 'delete-objects':
+      return service.deleteObjects(payload.request as TeardownRequest, payload.node as NodeTarget);
+    case 'deregister':
+      return service.deregister(payload.request as TeardownRequest, payload.node as NodeTarget);
+    case 'restore-source-dest-check':
+      return service.restoreSourceDestCheck(payload.request as TeardownRequest, payload.node as NodeTarget);
+    case 'terminate':
+      return service.terminate(payload.request as TeardownRequest, payload.node as NodeTarget);
+    case 'routes':
+      return service.routes(payload.request as TeardownRequest, payload.nodes as NodeTarget[], payload.nodeResults);
+    case 'activations':
+      return service.activations(payload.request as TeardownRequest);
+    case 'resume':
+      return service.resume(payload.state.request as TeardownRequest, payload.state.nodes as NodeTarget[], payload.state.pause, payload.state.nodeResults);
+    case 'verify':
+      return service.verify(payload.state);
+  }
+}
+
+/** `RECONCILER_RULE_NAMES` and the reconciler's own settings (CLUSTER_NAME, ROUTE_TABLE_*, ...). */
+export function teardownSettingsFromEnv(env: Record<string, string | undefined>): TeardownSettings {
+  const ruleNames = (env[TEARDOWN_ENV.ruleNames] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  return { config: parseControllerConfig(rawConfigFromEnv(env), ENV_LABELS), ruleNames };
+}
+
+export function createTeardownHandler(options: TeardownHandlerOptions) {
+  const service = new SharedValue<TeardownService>(async () => {
+    const settings = options.loadSettings();
+    logger.appendPersistentKeys({ clusterName: settings.config.clusterName });
+    return new TeardownService(await options.createDeps(settings), settings);
+  });
+
+  const teardownHandler = async (event: unknown, _context: Context): Promise<unknown> => {
+    const payload = parsePayload(event);
+    // Keys go on each line rather than appended to the logger: the local runner invokes this handler for
+    // several nodes at once in one process, where appended keys would be shared.
+    const about = { step: payload.step, ...('node' in payload ? { node: payload.node.name } : {}) };
+    const started = Date.now();
+    try {
+      const result = await runStep(await service.get(), payload);
+      logger.info('teardown step', { ...about, durationMs: Date.now() - started, result });
+      return result;
+    } catch (error) {
+      const thrown = classify(payload.step, error);
+      logger.error('teardown step failed', { ...about, durationMs: Date.now() - started, error: thrown });
+      metrics.addMetric('TeardownStepFailures', MetricUnit.Count, 1);
+      throw thrown;
+    }
+  };
+
+  return middy(teardownHandler)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}
+
+export const handler = createTeardownHandler({
+  loadSettings: () => teardownSettingsFromEnv(process.env),
+  createDeps: async (settings) => (await import('../service/dependencies.js')).createTeardownDeps(settings, process.env[TEARDOWN_ENV.teardownRoleArn]),
+});

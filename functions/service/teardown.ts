@@ -1,0 +1,516 @@
+/**
+ * The teardown workflow's task steps: each reads what it needs, acts (unless the request is a dry run) and
+ * returns a small JSON result for the state machine. Every step is idempotent — "already gone" is success —
+ * so a retried or re-run execution converges. The order is the state machine's; the decisions are the core's
+ * (functions/core/teardown.ts), and route removal goes through the reconciler's own planner and guards.
+ */
+import pLimit from 'p-limit';
+import { collectClaims } from '../core/claims.js';
+import type { ControllerConfig } from '../core/config.js';
+import { checkRouteTableRead } from '../core/guards.js';
+import { managedDestination, mutationsOf, planRoutes, routeTarget } from '../core/plan.js';
+import type {
+  AutoHealingPort,
+  ClusterNodesPortFactory,
+  ClusterPort,
+  ManagedInstanceRecord,
+  TeardownEc2Port,
+  TeardownSsmPort,
+} from '../core/ports.js';
+import { buildScope } from '../core/scope.js';
+import { PAUSE_TAG_KEY } from '../core/teardown-steps.js';
+import {
+  type NodeResult,
+  type NodeTarget,
+  type TeardownRequest,
+  nodeResultsOf,
+  parseTeardownRequest,
+  podsToDrain,
+  resolveTargets,
+  routesOfRemovedNodes,
+  stepError,
+  uninstallProgress,
+} from '../core/teardown.js';
+import type { NetworkInterfaceRecord } from '../core/types.js';
+import { observe } from './reconcile.js';
+
+/** The tag the seed's procedure (and `aws ssm create-activation --tags`) puts on the cluster's hybrid activations. */
+export const ACTIVATION_CLUSTER_TAG = 'EKSClusterARN';
+
+export interface TeardownDeps {
+  cluster: ClusterPort;
+  /** Kubernetes access with the teardown role's token. */
+  clusterNodes: ClusterNodesPortFactory;
+  ec2: TeardownEc2Port;
+  ssm: TeardownSsmPort;
+  rules: AutoHealingPort;
+  now?: () => number;
+}
+
+export interface TeardownSettings {
+  config: ControllerConfig;
+  /** The reconciler's EventBridge rules (triggers and schedule). */
+  ruleNames: string[];
+}
+
+/** A failure that ends one node's teardown (the Map's Catch records it; the other nodes go on). */
+export class TeardownStepError extends Error {
+  constructor(
+    override readonly name: 'DrainTimedOut' | 'UninstallFailed' | 'ClusterArnUnknown',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const names = (pods: { namespace: string; name: string }[]) => pods.map((pod) => `${pod.namespace}/${pod.name}`);
+
+export class TeardownService {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly deps: TeardownDeps,
+    private readonly settings: TeardownSettings,
+  ) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  private get config(): ControllerConfig {
+    return this.settings.config;
+  }
+
+  private async kubernetes() {
+    const cluster = await this.deps.cluster.describeCluster(this.config.clusterName);
+    return { cluster, api: await this.deps.clusterNodes(cluster) };
+  }
+
+  private async remoteVpc(): Promise<string> {
+    const tables = await this.deps.ec2.describeRouteTables(this.config.routeTables);
+    const vpcId = checkRouteTableRead(this.config.routeTables, tables, this.config.vpcId);
+    if (!vpcId) throw new Error('the remote VPC is unknown: no managed route table was found and REMOTE_VPC_ID is not set');
+    return vpcId;
+  }
+
+  /** 1. Validate the input and record what exists. Changes nothing. */
+  async snapshot(input: unknown) {
+    const request = parseTeardownRequest(input, this.config.clusterName);
+    const { cluster, api } = await this.kubernetes();
+    const scope = buildScope(cluster.remoteNetworks, this.config.scope);
+    const [kubeNodes, ciliumNodes, routeTables, activations] = await Promise.all([
+      api.listNodes(),
+      api.listCiliumNodes(),
+      this.deps.ec2.describeRouteTables(this.config.routeTables),
+      this.deps.ssm.listActivations(),
+    ]);
+    const vpcId = checkRouteTableRead(this.config.routeTables, routeTables, this.config.vpcId);
+    if (!vpcId) throw new Error('the remote VPC is unknown: no managed route table was found and REMOTE_VPC_ID is not set');
+    const clusterActivations = activations.filter((activation) => cluster.arn !== undefined && activation.tags[ACTIVATION_CLUSTER_TAG] === cluster.arn);
+
+    const namedManagedInstances = [...request.nodes, ...kubeNodes.map((node) => node.name), ...ciliumNodes.map((node) => node.name)].filter((id) =>
+      /^mi-[0-9a-f]{17}$/.test(id),
+    );
+    const [byId, byActivation] = await Promise.all([
+      this.deps.ssm.describeManagedInstances(namedManagedInstances),
+      request.all && clusterActivations.length > 0
+        ? this.deps.ssm.listManagedInstancesByActivation(clusterActivations.map((activation) => activation.activationId))
+        : Promise.resolve([] as ManagedInstanceRecord[]),
+    ]);
+    const managedInstances = uniqueBy([...byId, ...byActivation], (mi) => mi.instanceId);
+    const ips = [
+      ...kubeNodes.flatMap((node) => node.internalIPs),
+      ...ciliumNodes.flatMap((node) => node.addresses.filter((address) => address.type === 'InternalIP').map((address) => address.ip)),
+      ...managedInstances.flatMap((mi) => (mi.ipAddress ? [mi.ipAddress] : [])),
+    ];
+    const instanceIds = request.nodes.filter((id) => id.startsWith('i-'));
+    const [byIp, paused, byInstance] = await Promise.all([
+      this.deps.ec2.findNetworkInterfaces(vpcId, ips),
+      this.deps.ec2.findTaggedNetworkInterfaces(vpcId, PAUSE_TAG_KEY),
+      instanceIds.length > 0 ? this.deps.ec2.findInstanceNetworkInterfaces(vpcId, instanceIds) : Promise.resolve([] as NetworkInterfaceRecord[]),
+    ]);
+    const networkInterfaces = uniqueBy([...byIp, ...paused, ...byInstance], (eni) => eni.networkInterfaceId);
+    const { nodes, notFound } = resolveTargets(request, { kubeNodes, ciliumNodes, managedInstances, networkInterfaces, scope, pauseTagKey: PAUSE_TAG_KEY });
+
+    return {
+      request,
+      nodes,
+      snapshot: {
+        clusterArn: cluster.arn ?? null,
+        vpcId,
+        notFound,
+        kubernetesNodes: kubeNodes.length,
+        ciliumNodes: ciliumNodes.length,
+        managedInstances: managedInstances.map((mi) => mi.instanceId),
+        routeTables: routeTables.map((table) => ({
+          routeTableId: table.routeTableId,
+          managedRoutes: table.routes.filter((route) => managedDestination(route, scope) !== undefined).length,
+        })),
+        activations: clusterActivations.map((activation) => activation.activationId),
+        rules: await this.deps.rules.describeRules(this.settings.ruleNames),
+      },
+    };
+  }
+
+  /**
+   * 2. Pause auto-healing: tag each node's ENIs so the reconciler leaves them alone, and when everything goes,
+   * disable the reconciler's rules too. A failure halfway undoes what this step did before it reports.
+   */
+  async pause(request: TeardownRequest, nodes: NodeTarget[]) {
+    const rules = request.all ? await this.deps.rules.describeRules(this.settings.ruleNames) : [];
+    const toDisable = rules.filter((rule) => rule.state.startsWith('ENABLED')).map((rule) => rule.name);
+    const enis = nodes.flatMap((node) => node.networkInterfaceIds.map((id) => ({ id, node: node.name })));
+    if (request.dryRun) return { dryRun: true, wouldTag: enis.map((eni) => eni.id), wouldDisableRules: toDisable, tagged: [], disabledRules: [] };
+
+    const tagged: string[] = [];
+    const disabled: string[] = [];
+    try {
+      for (const node of nodes) {
+        if (node.networkInterfaceIds.length === 0) continue;
+        await this.deps.ec2.tagNetworkInterfaces(node.networkInterfaceIds, { [PAUSE_TAG_KEY]: node.name });
+        tagged.push(...node.networkInterfaceIds);
+      }
+      for (const name of toDisable) {
+        await this.deps.rules.disableRule(name);
+        disabled.push(name);
+      }
+    } catch (error) {
+      await Promise.allSettled([
+        ...disabled.map((name) => this.deps.rules.enableRule(name)),
+        tagged.length > 0 ? this.deps.ec2.untagNetworkInterfaces(tagged, [PAUSE_TAG_KEY]) : Promise.resolve(),
+      ]);
+      throw error;
+    }
+    return {
+      tagged,
+      disabledRules: disabled,
+      rulesAlreadyDisabled: rules.filter((rule) => rule.state === 'DISABLED').map((rule) => rule.name),
+      missingRules: rules.filter((rule) => rule.state === 'MISSING').map((rule) => rule.name),
+    };
+  }
+
+  /** 3a. Cordon, then evict every pod that must go (not DaemonSet, not mirror). Called again until done or the deadline. */
+  async drain(request: TeardownRequest, node: NodeTarget, previous?: { deadline: number; evicted?: string[] }) {
+    const deadline = previous?.deadline ?? this.now() + request.timeouts.drainSeconds * 1000;
+    const evictedBefore = previous?.evicted ?? [];
+    const { api } = await this.kubernetes();
+    if (request.dryRun) {
+      const exists = (await api.listNodes()).some((kubeNode) => kubeNode.name === node.name);
+      if (!exists) return { done: true, deadline, cordon: 'not-found', evicted: [], blocked: [], remaining: [] };
+      const { evict, terminating } = podsToDrain(await api.listPodsOnNode(node.name));
+      return { done: true, deadline, cordon: 'would-cordon', wouldEvict: names(evict), waitingFor: names(terminating), evicted: [], blocked: [], remaining: [] };
+    }
+    const cordon = await api.cordonNode(node.name);
+    if (cordon === 'not-found') return { done: true, deadline, cordon, evicted: evictedBefore, blocked: [], remaining: [] };
+
+    const { evict } = podsToDrain(await api.listPodsOnNode(node.name));
+    const outcomes = await Promise.all(evict.map(async (pod) => ({ pod, outcome: await api.evictPod(pod.namespace, pod.name) })));
+    const evicted = [...evictedBefore, ...names(outcomes.filter((entry) => entry.outcome === 'evicted').map((entry) => entry.pod))];
+    const blocked = names(outcomes.filter((entry) => entry.outcome === 'blocked').map((entry) => entry.pod));
+    // Evicted pods may take their grace period to leave: look again rather than assume.
+    const after = podsToDrain(await api.listPodsOnNode(node.name));
+    const remaining = names([...after.evict, ...after.terminating]);
+    const done = remaining.length === 0;
+    if (!done && this.now() >= deadline) {
+      throw new TeardownStepError(
+        'DrainTimedOut',
+        `${node.name} still has pods that must leave after ${request.timeouts.drainSeconds} s: ${remaining.join(', ')}` +
+          (blocked.length > 0 ? ` (eviction refused, PodDisruptionBudget: ${blocked.join(', ')})` : ''),
+      );
+    }
+    return { done, deadline, cordon, evicted, blocked, remaining };
+  }
+
+  /** 3b. `nodeadm uninstall` through Run Command, then (called again) its progress. */
+  async uninstall(request: TeardownRequest, node: NodeTarget, previous?: { commandId?: string; deadline?: number }) {
+    const command = `${request.nodeadmPath} uninstall`;
+    const mi = node.managedInstanceId;
+    if (previous?.commandId && mi) {
+      const [invocation, registered] = await Promise.all([
+        this.deps.ssm.getCommandInvocation(previous.commandId, mi),
+        this.deps.ssm.describeManagedInstances([mi]),
+      ]);
+      const deadline = previous.deadline ?? this.now();
+      const progress = uninstallProgress({ ...(invocation ? { invocationStatus: invocation.status } : {}), managedInstance: registered[0], deadline, now: this.now() });
+      if (progress.outcome === 'failed') {
+        const detail = (invocation?.standardError || invocation?.standardOutput || invocation?.statusDetails || '').trim().slice(-400);
+        throw new TeardownStepError('UninstallFailed', `${command} on ${mi} ended ${invocation?.status} (exit ${invocation?.responseCode ?? 'unknown'})${detail ? `: ${detail}` : ''}`);
+      }
+      return { done: progress.done, outcome: progress.outcome, commandId: previous.commandId, deadline, command, status: invocation?.status ?? null };
+    }
+    if (!mi) return { done: true, outcome: 'not-registered', command };
+    const [registered] = await this.deps.ssm.describeManagedInstances([mi]);
+    if (!registered) return { done: true, outcome: 'not-registered', command };
+    // Run Command needs a live agent; the next step deregisters an offline instance instead.
+    if (registered.pingStatus !== 'Online') return { done: true, outcome: 'agent-offline', command };
+    if (request.dryRun) return { done: true, outcome: 'would-run', command };
+    const commandId = await this.deps.ssm.runShellScript(mi, [command], {
+      comment: `eks-hybrid-routes teardown of ${node.name}`,
+      executionTimeoutSeconds: request.timeouts.uninstallSeconds,
+    });
+    return { done: false, outcome: 'in-progress', commandId, deadline: this.now() + request.timeouts.uninstallSeconds * 1000, command };
+  }
+
+  /** 3c. The Kubernetes Node (nodeadm leaves it) and the CiliumNode. */
+  async deleteObjects(request: TeardownRequest, node: NodeTarget) {
+    const { api } = await this.kubernetes();
+    if (request.dryRun) return { node: 'would-delete', ciliumNode: 'would-delete' };
+    const [kubeNode, ciliumNode] = await Promise.all([api.deleteNode(node.name), api.deleteCiliumNode(node.name)]);
+    return { node: kubeNode, ciliumNode };
+  }
+
+  /** 3d. Deregister the managed instance when `nodeadm uninstall` did not (agent silent, offline, or timed out). */
+  async deregister(request: TeardownRequest, node: NodeTarget) {
+    const mi = node.managedInstanceId;
+    if (!mi) return { managedInstance: 'none' };
+    const [registered] = await this.deps.ssm.describeManagedInstances([mi]);
+    if (!registered) return { managedInstance: 'already-gone' };
+    if (request.dryRun) return { managedInstance: 'would-deregister' };
+    return { managedInstance: await this.deps.ssm.deregisterManagedInstance(mi) };
+  }
+
+  /** 3e. Source/dest check back on: the ENI no longer forwards pod traffic. */
+  async restoreSourceDestCheck(request: TeardownRequest, node: NodeTarget) {
+    if (request.dryRun) return { wouldEnable: node.networkInterfaceIds, enabled: [], alreadyGone: [] };
+    const outcomes = await Promise.all(node.networkInterfaceIds.map(async (id) => ({ id, outcome: await this.deps.ec2.enableSourceDestCheck(id) })));
+    return {
+      enabled: outcomes.filter((entry) => entry.outcome === 'enabled').map((entry) => entry.id),
+      alreadyGone: outcomes.filter((entry) => entry.outcome === 'already-gone').map((entry) => entry.id),
+    };
+  }
+
+  /** 3f. Terminate the EC2 instance, only when asked. */
+  async terminate(request: TeardownRequest, node: NodeTarget) {
+    if (!request.terminateInstances) return { instance: 'not-requested' };
+    if (!node.instanceId) return { instance: 'none' };
+    if (request.dryRun) return { instance: 'would-terminate', instanceId: node.instanceId };
+    const [state] = await this.deps.ec2.terminateInstances([node.instanceId]);
+    return { instance: state?.state ?? 'already-gone', instanceId: node.instanceId };
+  }
+
+  /**
+   * 4. Remove the routes of the removed nodes with the reconciler's planner: the same scope (only managed
+   * routes inside the remote pod networks) and the same guards. The removed nodes' CiliumNodes are left out
+   * of the claims (they are gone, or in a dry run would be); the operator's request is the approval to go
+   * past the deletion budget, and `all` is the approval for an empty node list. Nodes that failed keep their
+   * paused tag, so the planner protects their routes.
+   */
+  async routes(request: TeardownRequest, nodes: NodeTarget[], nodeResults: unknown) {
+    const results = nodeResultsOf(nodeResults);
+    const removedNames = new Set(results.filter((result) => result.status === 'done').map((result) => result.node));
+    const removed = nodes.filter((node) => removedNames.has(node.name));
+    const state = await observe({ cluster: this.deps.cluster, ciliumNodes: this.deps.clusterNodes, ec2: this.deps.ec2 }, this.config);
+    const claims = collectClaims(state.ciliumNodes.filter((node) => !removedNames.has(node.name)), state.scope);
+    const plan = planRoutes({
+      scope: state.scope,
+      claims,
+      ...(state.vpcId ? { vpcId: state.vpcId } : {}),
+      networkInterfaces: state.networkInterfaces,
+      routeTables: state.routeTables,
+      guards: { ...this.config.guards, allowEmpty: request.all || this.config.guards.allowEmpty, force: true },
+    });
+    const deletions = routesOfRemovedNodes(mutationsOf(plan).deletions, removed, request.all);
+    const describe = (action: { routeTableId: string; destination: string; previousTarget?: string }) => ({
+      routeTableId: action.routeTableId,
+      destination: action.destination,
+      ...(action.previousTarget ? { target: action.previousTarget } : {}),
+    });
+    const vetoed = plan.vetoed.map((veto) => ({ ...describe(veto), guard: veto.guard, reason: veto.reason }));
+    if (request.dryRun) return { wouldRemove: deletions.map(describe), removed: [], failed: [], vetoed };
+
+    const limit = pLimit(this.config.applyConcurrency);
+    const removedRoutes: ReturnType<typeof describe>[] = [];
+    const failed: (ReturnType<typeof describe> & { error: string })[] = [];
+    await Promise.all(
+      deletions.map((deletion) =>
+        limit(async () => {
+          try {
+            await this.deps.ec2.deleteRoute(deletion.routeTableId, deletion.destination);
+            removedRoutes.push(describe(deletion));
+          } catch (error) {
+            failed.push({ ...describe(deletion), error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+          }
+        }),
+      ),
+    );
+    return { removed: removedRoutes, failed, vetoed };
+  }
+
+  /** 5. Delete the cluster's hybrid activations (tagged EKSClusterARN=<cluster ARN>), when asked. */
+  async activations(request: TeardownRequest) {
+    if (!request.deleteActivations) return { skipped: 'not requested', deleted: [] };
+    const cluster = await this.deps.cluster.describeCluster(this.config.clusterName);
+    if (!cluster.arn) throw new TeardownStepError('ClusterArnUnknown', 'EKS did not report the cluster ARN, so its activations cannot be told apart');
+    const mine = (await this.deps.ssm.listActivations()).filter((activation) => activation.tags[ACTIVATION_CLUSTER_TAG] === cluster.arn);
+    if (request.dryRun) return { wouldDelete: mine.map((activation) => activation.activationId), deleted: [] };
+    const outcomes = await Promise.all(mine.map(async (activation) => ({ id: activation.activationId, outcome: await this.deps.ssm.deleteActivation(activation.activationId) })));
+    return {
+      deleted: outcomes.filter((entry) => entry.outcome === 'deleted').map((entry) => entry.id),
+      alreadyGone: outcomes.filter((entry) => entry.outcome === 'already-gone').map((entry) => entry.id),
+    };
+  }
+
+  /**
+   * 6. Resume auto-healing: remove the pause tags, so the reconciler looks after these ENIs again — except on
+   * a node that failed after its Kubernetes Node and CiliumNode were deleted: the tag is then the only thing
+   * that still links its ENI to the node, so it stays for the next run to find (the summary lists it). Rules
+   * disabled for a full teardown stay disabled — there is nothing left to heal, and the summary says how to
+   * turn them back on; any rule disabled for a partial teardown is enabled again.
+   */
+  async resume(request: TeardownRequest, nodes: NodeTarget[], pause: unknown, nodeResults: unknown) {
+    const paused = stepError(pause) ? undefined : (pause as { tagged?: string[]; disabledRules?: string[] } | undefined);
+    const disabledRules = paused?.disabledRules ?? [];
+    const done = new Set(nodeResultsOf(nodeResults).filter((result) => result.status === 'done').map((result) => result.node));
+    const unfinished = nodes.filter((node) => !done.has(node.name));
+    let halfRemoved = new Set<string>();
+    if (unfinished.length > 0 && !request.dryRun) {
+      const { api } = await this.kubernetes();
+      const [kubeNodes, ciliumNodes] = await Promise.all([api.listNodes(), api.listCiliumNodes()]);
+      const present = new Set([...kubeNodes.map((node) => node.name), ...ciliumNodes.map((node) => node.name)]);
+      halfRemoved = new Set(unfinished.filter((node) => !present.has(node.name)).map((node) => node.name));
+    }
+    const keep = new Set(nodes.filter((node) => halfRemoved.has(node.name)).flatMap((node) => node.networkInterfaceIds));
+    const enis = [...new Set([...nodes.flatMap((node) => node.networkInterfaceIds), ...(paused?.tagged ?? [])])].filter((id) => !keep.has(id));
+    if (request.dryRun) return { dryRun: true, wouldUntag: enis, untagged: [], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] };
+    if (enis.length > 0) await this.deps.ec2.untagNetworkInterfaces(enis, [PAUSE_TAG_KEY]);
+    const enable = request.all ? [] : disabledRules;
+    for (const name of enable) await this.deps.rules.enableRule(name);
+    return { untagged: enis, keptPaused: [...keep], enabledRules: enable, rulesLeftDisabled: request.all ? disabledRules : [] };
+  }
+
+  /** 7. Look again and say what was done and what remains. */
+  async verify(state: Record<string, unknown>) {
+    const request = state.request as TeardownRequest;
+    const nodes = (state.nodes as NodeTarget[] | undefined) ?? [];
+    const snapshot = (state.snapshot as { notFound?: string[] } | undefined) ?? {};
+    const results = nodeResultsOf(state.nodeResults);
+    const errors: { step: string; error: string; cause: string }[] = [];
+    for (const step of ['pause', 'nodeResults', 'routes', 'activations', 'resume']) {
+      const failure = stepError(state[step]);
+      if (failure) errors.push({ step, ...failure, cause: readableCause(failure.cause) });
+    }
+
+    const { cluster, api } = await this.kubernetes();
+    const scope = buildScope(cluster.remoteNetworks, this.config.scope);
+    const [kubeNodes, ciliumNodes, routeTables, registered, instances, rules] = await Promise.all([
+      api.listNodes(),
+      api.listCiliumNodes(),
+      this.deps.ec2.describeRouteTables(this.config.routeTables),
+      this.deps.ssm.describeManagedInstances(nodes.flatMap((node) => (node.managedInstanceId ? [node.managedInstanceId] : []))),
+      this.deps.ec2.describeInstances(nodes.flatMap((node) => (node.instanceId ? [node.instanceId] : []))),
+      this.deps.rules.describeRules(this.settings.ruleNames),
+    ]);
+    const vpcId = checkRouteTableRead(this.config.routeTables, routeTables, this.config.vpcId);
+    const enis = vpcId
+      ? uniqueBy(
+          [
+            ...(await this.deps.ec2.findNetworkInterfaces(vpcId, nodes.flatMap((node) => (node.ip ? [node.ip] : [])))),
+            ...(await this.deps.ec2.findTaggedNetworkInterfaces(vpcId, PAUSE_TAG_KEY)),
+          ],
+          (eni) => eni.networkInterfaceId,
+        )
+      : [];
+    const managedRoutes = routeTables.flatMap((table) =>
+      table.routes
+        .filter((route) => managedDestination(route, scope) !== undefined)
+        .map((route) => ({ routeTableId: table.routeTableId, destination: route.destination, target: routeTarget(route), state: route.state })),
+    );
+
+    const nodeSummaries = nodes.map((node) => {
+      const result: NodeResult | undefined = results.find((entry) => entry.node === node.name);
+      const remains: string[] = [];
+      if (kubeNodes.some((kubeNode) => kubeNode.name === node.name)) remains.push('Kubernetes Node');
+      if (ciliumNodes.some((ciliumNode) => ciliumNode.name === node.name)) remains.push('CiliumNode');
+      if (node.managedInstanceId && registered.some((mi) => mi.instanceId === node.managedInstanceId)) remains.push(`managed instance ${node.managedInstanceId}`);
+      for (const eni of enis.filter((entry) => node.networkInterfaceIds.includes(entry.networkInterfaceId))) {
+        if (!eni.sourceDestCheck) remains.push(`source/dest check off on ${eni.networkInterfaceId}`);
+        if (eni.tags?.[PAUSE_TAG_KEY] !== undefined) remains.push(`pause tag on ${eni.networkInterfaceId}`);
+      }
+      const instance = instances.find((entry) => entry.instanceId === node.instanceId);
+      if (request.terminateInstances && instance && !['shutting-down', 'terminated'].includes(instance.state)) remains.push(`instance ${instance.instanceId} ${instance.state}`);
+      for (const route of managedRoutes) {
+        if (node.networkInterfaceIds.includes(route.target) || node.cidrs.includes(route.destination)) remains.push(`route ${route.destination} in ${route.routeTableId}`);
+      }
+      const status = !result ? 'not-run' : result.status === 'failed' ? 'failed' : request.dryRun ? 'planned' : remains.length > 0 ? 'incomplete' : 'removed';
+      return {
+        node: node.name,
+        status,
+        ...(node.managedInstanceId ? { managedInstanceId: node.managedInstanceId } : {}),
+        ...(node.instanceId ? { instanceId: node.instanceId } : {}),
+        ...(result?.status === 'failed' ? { error: result.error ?? 'unknown', cause: readableCause(result.cause ?? '') } : {}),
+        ...(request.dryRun ? {} : { remains }),
+        ...(result && result.status === 'done' ? { steps: stepsOf(result) } : {}),
+      };
+    });
+
+    const remains: string[] = [];
+    if (request.all && !request.dryRun) {
+      for (const route of managedRoutes) remains.push(`managed route ${route.destination} in ${route.routeTableId} -> ${route.target}`);
+    }
+    if (request.deleteActivations && !request.dryRun && cluster.arn) {
+      const left = (await this.deps.ssm.listActivations()).filter((activation) => activation.tags[ACTIVATION_CLUSTER_TAG] === cluster.arn);
+      for (const activation of left) remains.push(`activation ${activation.activationId}`);
+    }
+    const routes = state.routes as { removed?: unknown[]; wouldRemove?: unknown[]; failed?: unknown[]; vetoed?: unknown[] } | undefined;
+    const failedNodes = nodeSummaries.filter((node) => node.status === 'failed' || node.status === 'not-run');
+    const incompleteNodes = nodeSummaries.filter((node) => node.status === 'incomplete');
+    const complete = errors.length === 0 && failedNodes.length === 0 && (request.dryRun || (incompleteNodes.length === 0 && remains.length === 0));
+
+    const parts = [
+      request.dryRun ? `dry run: ${nodes.length} node(s) would be torn down` : `${nodeSummaries.filter((node) => node.status === 'removed').length} of ${nodes.length} node(s) torn down`,
+      ...(request.dryRun ? [`${routes?.wouldRemove?.length ?? 0} route(s) would be removed`] : [`${routes?.removed?.length ?? 0} route(s) removed`]),
+      ...failedNodes.map((node) => `${node.node} failed${'error' in node ? `: ${node.error}` : ''}`),
+      ...incompleteNodes.map((node) => `${node.node} left: ${(node.remains ?? []).join(', ')}`),
+      ...errors.map((error) => `${error.step} failed: ${error.error}`),
+      ...(remains.length > 0 ? [`${remains.length} item(s) remain`] : []),
+      ...(snapshot.notFound?.length ? [`not found (already gone?): ${snapshot.notFound.join(', ')}`] : []),
+    ];
+    const rulesLeftDisabled = rules.filter((rule) => rule.state === 'DISABLED').map((rule) => rule.name);
+    return {
+      complete,
+      status: request.dryRun ? 'dry-run' : complete ? 'complete' : 'incomplete',
+      message: parts.join('; '),
+      clusterName: request.clusterName,
+      dryRun: request.dryRun,
+      all: request.all,
+      nodes: nodeSummaries,
+      notFound: snapshot.notFound ?? [],
+      routes: {
+        removed: routes?.removed ?? [],
+        ...(request.dryRun ? { wouldRemove: routes?.wouldRemove ?? [] } : {}),
+        failed: routes?.failed ?? [],
+        vetoed: routes?.vetoed ?? [],
+      },
+      activations: state.activations ?? null,
+      autoHealing: {
+        rules,
+        paused: rulesLeftDisabled.length > 0,
+        ...(rulesLeftDisabled.length > 0
+          ? { resumeWith: rulesLeftDisabled.map((name) => `aws events enable-rule --name ${name}`) }
+          : {}),
+      },
+      remains,
+      errors,
+    };
+  }
+}
+
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
+  return [...seen.values()];
+}
+
+/** Lambda puts `{"errorType","errorMessage",...}` in a Catch's Cause; the message is what an operator needs. */
+function readableCause(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: keep it as it is
+  }
+  return cause;
+}
+
+function stepsOf(result: NodeResult): Record<string, unknown> {
+  const { node: _node, status: _status, ...steps } = result;
+  return steps;
+}
