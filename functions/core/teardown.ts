@@ -32,17 +32,15 @@ const seconds = (field: string, min: number, max: number) =>
     .min(min, `${field} must be at least ${min}`)
     .max(max, `${field} must be at most ${max}`);
 
-const nodeId = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(253, 'must be at most 253 characters')
-  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a node name, a managed-instance id (mi-…) or an EC2 instance id (i-…)');
+const NODE_ID = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const MAX_NODES = 500;
 
 /** The execution input as the operator writes it (console, CLI, events/teardown-*.json). */
 export const TeardownInputSchema = z
   .object({
-    clusterName: z.string().min(1, 'must name the cluster'),
-    nodes: z.union([z.literal('all'), z.array(nodeId).min(1, 'name at least one node, or "all"').max(500, 'at most 500 nodes per teardown')], {
+    clusterName: z.string({ error: 'must name the cluster' }).min(1, 'must name the cluster'),
+    // The list's own limits are checked below: inside a union, zod would report them as "neither branch matched".
+    nodes: z.union([z.literal('all'), z.array(z.string())], {
       error: 'must be "all" or a list of node names, managed-instance ids (mi-…) or EC2 instance ids (i-…)',
     }),
     terminateInstances: z.boolean().default(false),
@@ -62,7 +60,17 @@ export const TeardownInputSchema = z
       .regex(/^(\/[A-Za-z0-9._-]+)+$|^nodeadm$/, 'must be an absolute path such as /usr/local/bin/nodeadm')
       .default(TEARDOWN_DEFAULTS.nodeadmPath),
   })
-  .strict();
+  .strict()
+  .superRefine((value, context) => {
+    if (value.nodes === 'all') return;
+    if (value.nodes.length === 0) context.addIssue({ code: 'custom', path: ['nodes'], message: 'name at least one node, or "all"' });
+    if (value.nodes.length > MAX_NODES) context.addIssue({ code: 'custom', path: ['nodes'], message: `at most ${MAX_NODES} nodes per teardown` });
+    value.nodes.forEach((id, index) => {
+      if (id.length > 253 || !NODE_ID.test(id)) {
+        context.addIssue({ code: 'custom', path: ['nodes', index], message: 'must be a node name, a managed-instance id (mi-…) or an EC2 instance id (i-…)' });
+      }
+    });
+  });
 
 export type TeardownInput = z.input<typeof TeardownInputSchema>;
 
@@ -217,6 +225,11 @@ export function podsToDrain(pods: PodRecord[]): { evict: PodRecord[]; terminatin
   };
 }
 
+/** An agent SSM last saw other than Online (ConnectionLost, Inactive); no status at all is not taken as offline. */
+export function agentOffline(managedInstance: ManagedInstanceRecord): boolean {
+  return managedInstance.pingStatus !== undefined && managedInstance.pingStatus !== 'Online';
+}
+
 export type UninstallOutcome =
   | 'succeeded'
   | 'deregistered'
@@ -243,7 +256,7 @@ export function uninstallProgress(input: {
   if (status === 'Success') return { done: true, outcome: 'succeeded' };
   if (status === 'Failed' || status === 'Cancelled' || status === 'TimedOut') return { done: false, outcome: 'failed' };
   if (!input.managedInstance) return { done: true, outcome: 'deregistered' };
-  if (input.managedInstance.pingStatus !== undefined && input.managedInstance.pingStatus !== 'Online') return { done: true, outcome: 'agent-offline' };
+  if (agentOffline(input.managedInstance)) return { done: true, outcome: 'agent-offline' };
   if (input.now >= input.deadline) return { done: true, outcome: 'timed-out' };
   return { done: false, outcome: 'in-progress' };
 }

@@ -7,7 +7,6 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { Context } from 'aws-lambda';
@@ -154,7 +153,13 @@ export function createTeardownHandler(options: TeardownHandlerOptions) {
   });
 
   const teardownHandler = async (event: unknown, _context: Context): Promise<unknown> => {
-    const payload = parsePayload(event);
+    let payload: Payload;
+    try {
+      payload = parsePayload(event);
+    } catch (error) {
+      logger.error('invalid teardown payload; nothing was read or changed', { error });
+      throw error;
+    }
     // Keys go on each line rather than appended to the logger: the local runner invokes this handler for
     // several nodes at once in one process, where appended keys would be shared.
     const about = { step: payload.step, ...('node' in payload ? { node: payload.node.name } : {}) };
@@ -167,13 +172,14 @@ export function createTeardownHandler(options: TeardownHandlerOptions) {
       const thrown = classify(payload.step, error);
       logger.error('teardown step failed', { ...about, durationMs: Date.now() - started, error: thrown });
       metrics.addMetric('TeardownStepFailures', MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
       throw thrown;
     }
   };
 
-  return middy(teardownHandler)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+  // Metrics are published by hand, on failure only: a step that succeeded has nothing to count, and the
+  // middleware would warn about an empty blob on every invocation.
+  return middy(teardownHandler).use(injectLambdaContext(logger, { resetKeys: true }));
 }
 
 export const handler = createTeardownHandler({

@@ -20,6 +20,7 @@ import type {
 import { buildScope } from '../core/scope.js';
 import { PAUSE_TAG_KEY } from '../core/teardown-steps.js';
 import {
+  agentOffline,
   type NodeResult,
   type NodeTarget,
   type TeardownRequest,
@@ -160,13 +161,19 @@ export class TeardownService {
     const enis = nodes.flatMap((node) => node.networkInterfaceIds.map((id) => ({ id, node: node.name })));
     if (request.dryRun) return { dryRun: true, wouldTag: enis.map((eni) => eni.id), wouldDisableRules: toDisable, tagged: [], disabledRules: [] };
 
+    // ENIs an earlier run left paused keep their tag whatever happens here: it may be all that still links
+    // them to their node. Only what this run adds is undone on failure.
+    const vpcId = enis.length > 0 ? await this.remoteVpc() : undefined;
+    const pausedBefore = new Set(vpcId ? (await this.deps.ec2.findTaggedNetworkInterfaces(vpcId, PAUSE_TAG_KEY)).map((eni) => eni.networkInterfaceId) : []);
     const tagged: string[] = [];
+    const added: string[] = [];
     const disabled: string[] = [];
     try {
       for (const node of nodes) {
         if (node.networkInterfaceIds.length === 0) continue;
         await this.deps.ec2.tagNetworkInterfaces(node.networkInterfaceIds, { [PAUSE_TAG_KEY]: node.name });
         tagged.push(...node.networkInterfaceIds);
+        added.push(...node.networkInterfaceIds.filter((id) => !pausedBefore.has(id)));
       }
       for (const name of toDisable) {
         await this.deps.rules.disableRule(name);
@@ -175,7 +182,7 @@ export class TeardownService {
     } catch (error) {
       await Promise.allSettled([
         ...disabled.map((name) => this.deps.rules.enableRule(name)),
-        tagged.length > 0 ? this.deps.ec2.untagNetworkInterfaces(tagged, [PAUSE_TAG_KEY]) : Promise.resolve(),
+        added.length > 0 ? this.deps.ec2.untagNetworkInterfaces(added, [PAUSE_TAG_KEY]) : Promise.resolve(),
       ]);
       throw error;
     }
@@ -240,7 +247,7 @@ export class TeardownService {
     const [registered] = await this.deps.ssm.describeManagedInstances([mi]);
     if (!registered) return { done: true, outcome: 'not-registered', command };
     // Run Command needs a live agent; the next step deregisters an offline instance instead.
-    if (registered.pingStatus !== 'Online') return { done: true, outcome: 'agent-offline', command };
+    if (agentOffline(registered)) return { done: true, outcome: 'agent-offline', command };
     if (request.dryRun) return { done: true, outcome: 'would-run', command };
     const commandId = await this.deps.ssm.runShellScript(mi, [command], {
       comment: `eks-hybrid-routes teardown of ${node.name}`,

@@ -29,9 +29,9 @@ function cleanEnv(): Record<string, string> {
   return env;
 }
 
-function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(args: string[], env: Record<string, string>, timeout = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('npm', args, { cwd: REPO_ROOT, env, timeout: 20_000, maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile('npm', args, { cwd: REPO_ROOT, env, timeout, maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (error as { code?: unknown }).code : 0;
       resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
     });
@@ -108,6 +108,19 @@ describe('`npm run localcloud` as a process', () => {
     expect(creates).toHaveLength(9);
     expect(creates).toContainEqual(expect.objectContaining({ routeTableId: TABLES[0], destination: '10.30.0.0/24', target: 'eni-0a1b2c3d4e5f60001' }));
   }, 25_000);
+
+  test('`npm run -s cli -- teardown --local --dry-run` (a subprocess, the README command) walks the synthesized workflow and changes nothing', async () => {
+    const before = await (await fetch(`${printed.AWS_ENDPOINT_URL}/_localcloud/state`)).json() as Record<string, unknown>;
+    const args = ['run', '-s', 'cli', '--', 'teardown', '--local', '--route-table-tag', 'eks-hybrid-routes/managed=true', '--input', 'events/teardown-all.json', '--dry-run', '--poll', '1', '--json'];
+    const result = await run(args, { ...cleanEnv(), ...printed }, 60_000);
+    if (result.code !== 0) throw new Error(`cli exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    const report = JSON.parse(result.stdout) as { status: string; summary: { status: string; nodes: unknown[] }; states: string[] };
+    expect(report).toMatchObject({ status: 'SUCCEEDED', summary: { status: 'dry-run' } });
+    expect(report.summary.nodes).toHaveLength(3);
+    expect(report.states[0]).toBe('Validate input and snapshot');
+    const after = await (await fetch(`${printed.AWS_ENDPOINT_URL}/_localcloud/state`)).json() as Record<string, unknown>;
+    for (const key of ['routeTables', 'networkInterfaces', 'instances', 'managedInstances', 'activations', 'nodes', 'ciliumNodes', 'rules']) expect(after[key]).toEqual(before[key]);
+  }, 70_000);
 
   test('GET /_localcloud/state has the documented fields', async () => {
     const response = await fetch(`${printed.AWS_ENDPOINT_URL}/_localcloud/state`);

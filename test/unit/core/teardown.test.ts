@@ -1,0 +1,562 @@
+/**
+ * The pure half of the teardown (functions/core/teardown.ts): the input schema and its error fields, the
+ * join of Kubernetes, Cilium, SSM and EC2 records into node targets, what draining must still do, when
+ * `nodeadm uninstall` counts as finished, which route deletions belong to the removed nodes, and the helpers
+ * that read the state machine's results.
+ */
+import { ConfigError } from '../../../functions/core/errors.js';
+import type { RouteAction } from '../../../functions/core/plan.js';
+import type { KubeNodeRecord, ManagedInstanceRecord, PodRecord } from '../../../functions/core/ports.js';
+import { PAUSE_TAG_KEY } from '../../../functions/core/teardown-steps.js';
+import {
+  HYBRID_NODE_LABEL,
+  type Inventory,
+  type NodeTarget,
+  TEARDOWN_DEFAULTS,
+  nodeResultsOf,
+  parseTeardownRequest,
+  podsToDrain,
+  resolveTargets,
+  routesOfRemovedNodes,
+  stepError,
+  uninstallProgress,
+} from '../../../functions/core/teardown.js';
+import { OTHER_VPC, ciliumNode, eni, eniId, labScope, nodeName } from '../../support/builders.js';
+
+const CLUSTER = 'hybrid-lab';
+const MI1 = nodeName(1);
+const MI2 = nodeName(2);
+const MI3 = nodeName(3);
+const instanceId = (i: number) => `i-${i.toString(16).padStart(17, '0')}`;
+
+function configErrorOf(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError, nothing was thrown');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+describe('parseTeardownRequest', () => {
+  const base = { clusterName: CLUSTER, nodes: [MI1] };
+
+  test('fills in every default', () => {
+    expect(parseTeardownRequest(base, CLUSTER)).toEqual({
+      clusterName: CLUSTER,
+      all: false,
+      nodes: [MI1],
+      terminateInstances: false,
+      deleteActivations: false,
+      dryRun: false,
+      concurrency: TEARDOWN_DEFAULTS.concurrency,
+      timeouts: { drainSeconds: 300, uninstallSeconds: 600, pollSeconds: 10 },
+      nodeadmPath: 'nodeadm',
+    });
+  });
+
+  test('"all" is all, with an empty node list', () => {
+    expect(parseTeardownRequest({ clusterName: CLUSTER, nodes: 'all' }, CLUSTER)).toMatchObject({ all: true, nodes: [] });
+  });
+
+  test('every field as given', () => {
+    const input = {
+      clusterName: CLUSTER,
+      nodes: [MI1, instanceId(7), 'worker-1.example.internal'],
+      terminateInstances: true,
+      deleteActivations: true,
+      dryRun: true,
+      concurrency: 40,
+      timeouts: { drainSeconds: 1, uninstallSeconds: 3600, pollSeconds: 300 },
+      nodeadmPath: '/usr/local/bin/nodeadm',
+    };
+    expect(parseTeardownRequest(input, CLUSTER)).toEqual({ ...input, all: false });
+  });
+
+  test('a partial timeouts object keeps the other defaults', () => {
+    expect(parseTeardownRequest({ ...base, timeouts: { drainSeconds: 60 } }, CLUSTER).timeouts).toEqual({
+      drainSeconds: 60,
+      uninstallSeconds: 600,
+      pollSeconds: 10,
+    });
+  });
+
+  test('duplicate node ids collapse, first occurrence first', () => {
+    expect(parseTeardownRequest({ clusterName: CLUSTER, nodes: [MI2, MI1, MI2, MI1, MI3] }, CLUSTER).nodes).toEqual([MI2, MI1, MI3]);
+  });
+
+  test.each([
+    ['drainSeconds', 1],
+    ['drainSeconds', 3600],
+    ['uninstallSeconds', 1],
+    ['uninstallSeconds', 3600],
+    ['pollSeconds', 1],
+    ['pollSeconds', 300],
+  ])('timeouts.%s = %d is accepted', (field, value) => {
+    expect(parseTeardownRequest({ ...base, timeouts: { [field]: value } }, CLUSTER).timeouts).toMatchObject({ [field]: value });
+  });
+
+  test('500 nodes are accepted', () => {
+    const nodes = Array.from({ length: 500 }, (_, i) => nodeName(i + 1));
+    expect(parseTeardownRequest({ clusterName: CLUSTER, nodes }, CLUSTER).nodes).toHaveLength(500);
+  });
+
+  test('a node name of 253 characters is accepted', () => {
+    const name = `${'a'.repeat(251)}.b`;
+    expect(name).toHaveLength(253);
+    expect(parseTeardownRequest({ clusterName: CLUSTER, nodes: [name] }, CLUSTER).nodes).toEqual([name]);
+  });
+
+  test.each([1, 40])('concurrency %d is accepted', (concurrency) => {
+    expect(parseTeardownRequest({ ...base, concurrency }, CLUSTER).concurrency).toBe(concurrency);
+  });
+
+  test.each(['nodeadm', '/usr/local/bin/nodeadm', '/opt/eks_hybrid/nodeadm-1.0'])('nodeadmPath %j is accepted', (nodeadmPath) => {
+    expect(parseTeardownRequest({ ...base, nodeadmPath }, CLUSTER).nodeadmPath).toBe(nodeadmPath);
+  });
+
+  const tooMany = Array.from({ length: 501 }, (_, i) => nodeName(i + 1));
+  test.each<[string, string, unknown]>([
+    ['not an object', 'input', 'teardown everything'],
+    ['null', 'input', null],
+    ['an array', 'input', [base]],
+    ['an unknown key', 'input', { ...base, force: true }],
+    ['missing clusterName', 'clusterName', { nodes: [MI1] }],
+    ['empty clusterName', 'clusterName', { clusterName: '', nodes: [MI1] }],
+    ['clusterName not a string', 'clusterName', { clusterName: 42, nodes: [MI1] }],
+    ['missing nodes', 'nodes', { clusterName: CLUSTER }],
+    ['nodes a word other than all', 'nodes', { clusterName: CLUSTER, nodes: 'everything' }],
+    ['nodes "ALL"', 'nodes', { clusterName: CLUSTER, nodes: 'ALL' }],
+    ['nodes empty', 'nodes', { clusterName: CLUSTER, nodes: [] }],
+    ['501 nodes', 'nodes', { clusterName: CLUSTER, nodes: tooMany }],
+    ['the second node id malformed', 'nodes[1]', { clusterName: CLUSTER, nodes: [MI1, 'MI-Upper_Case'] }],
+    ['an empty node id', 'nodes[0]', { clusterName: CLUSTER, nodes: [''] }],
+    ['a node id with a shell metacharacter', 'nodes[2]', { clusterName: CLUSTER, nodes: [MI1, MI2, 'mi-1;reboot'] }],
+    ['a node id of 254 characters', 'nodes[0]', { clusterName: CLUSTER, nodes: [`${'a'.repeat(252)}.b`] }],
+    // A wrong type inside the list fails both branches of the union: the union's own message, on nodes.
+    ['a node id that is a number', 'nodes', { clusterName: CLUSTER, nodes: [42] }],
+    ['terminateInstances a string', 'terminateInstances', { ...base, terminateInstances: 'yes' }],
+    ['deleteActivations a number', 'deleteActivations', { ...base, deleteActivations: 1 }],
+    ['dryRun a string', 'dryRun', { ...base, dryRun: 'true' }],
+    ['concurrency 0', 'concurrency', { ...base, concurrency: 0 }],
+    ['concurrency 41', 'concurrency', { ...base, concurrency: 41 }],
+    ['concurrency 2.5', 'concurrency', { ...base, concurrency: 2.5 }],
+    ['timeouts.drainSeconds 0', 'timeouts.drainSeconds', { ...base, timeouts: { drainSeconds: 0 } }],
+    ['timeouts.drainSeconds 3601', 'timeouts.drainSeconds', { ...base, timeouts: { drainSeconds: 3601 } }],
+    ['timeouts.drainSeconds 1.5', 'timeouts.drainSeconds', { ...base, timeouts: { drainSeconds: 1.5 } }],
+    ['timeouts.drainSeconds a string', 'timeouts.drainSeconds', { ...base, timeouts: { drainSeconds: '300' } }],
+    ['timeouts.uninstallSeconds 0', 'timeouts.uninstallSeconds', { ...base, timeouts: { uninstallSeconds: 0 } }],
+    ['timeouts.uninstallSeconds 3601', 'timeouts.uninstallSeconds', { ...base, timeouts: { uninstallSeconds: 3601 } }],
+    ['timeouts.pollSeconds 0', 'timeouts.pollSeconds', { ...base, timeouts: { pollSeconds: 0 } }],
+    ['timeouts.pollSeconds 301', 'timeouts.pollSeconds', { ...base, timeouts: { pollSeconds: 301 } }],
+    ['timeouts.pollSeconds negative', 'timeouts.pollSeconds', { ...base, timeouts: { pollSeconds: -10 } }],
+    ['an unknown key in timeouts', 'timeouts', { ...base, timeouts: { drainSeconds: 10, waitSeconds: 5 } }],
+    ['timeouts not an object', 'timeouts', { ...base, timeouts: 300 }],
+    ['nodeadmPath relative', 'nodeadmPath', { ...base, nodeadmPath: 'bin/nodeadm' }],
+    ['nodeadmPath with a shell command', 'nodeadmPath', { ...base, nodeadmPath: '/usr/bin/nodeadm; reboot' }],
+    ['nodeadmPath with a space', 'nodeadmPath', { ...base, nodeadmPath: '/usr/local/bin/node adm' }],
+    ['nodeadmPath empty', 'nodeadmPath', { ...base, nodeadmPath: '' }],
+  ])('%s: ConfigError on %s', (_label, field, input) => {
+    const error = configErrorOf(() => parseTeardownRequest(input, CLUSTER));
+    expect(error.field).toBe(field);
+    expect(error.message.startsWith(`${field}: `)).toBe(true);
+  });
+
+  test('a node id of the wrong type gets the union’s message', () => {
+    expect(configErrorOf(() => parseTeardownRequest({ clusterName: CLUSTER, nodes: [42] }, CLUSTER)).message).toBe(
+      'nodes: must be "all" or a list of node names, managed-instance ids (mi-…) or EC2 instance ids (i-…)',
+    );
+  });
+
+  test('a malformed node id is named by its index, with the rule', () => {
+    expect(configErrorOf(() => parseTeardownRequest({ clusterName: CLUSTER, nodes: [MI1, 'Bad_Name'] }, CLUSTER)).message).toBe(
+      'nodes[1]: must be a node name, a managed-instance id (mi-…) or an EC2 instance id (i-…)',
+    );
+  });
+
+  test('501 nodes: the message states the limit of 500', () => {
+    // The operator gave a list of valid ids; being told they must give "all or a list of node names" is wrong.
+    expect(configErrorOf(() => parseTeardownRequest({ clusterName: CLUSTER, nodes: Array.from({ length: 501 }, (_, i) => nodeName(i)) }, CLUSTER)).message).toBe(
+      'nodes: at most 500 nodes per teardown',
+    );
+  });
+
+  test('an empty list: the message asks for a node or "all"', () => {
+    expect(configErrorOf(() => parseTeardownRequest({ clusterName: CLUSTER, nodes: [] }, CLUSTER)).message).toBe('nodes: name at least one node, or "all"');
+  });
+
+  test('an unknown key is named in the message', () => {
+    expect(configErrorOf(() => parseTeardownRequest({ ...base, force: true }, CLUSTER)).message).toContain('force');
+    expect(configErrorOf(() => parseTeardownRequest({ ...base, timeouts: { waitSeconds: 5 } }, CLUSTER)).message).toContain('waitSeconds');
+  });
+
+  test('the bounds are in the timeout messages', () => {
+    expect(configErrorOf(() => parseTeardownRequest({ ...base, timeouts: { drainSeconds: 0 } }, CLUSTER)).message).toBe(
+      'timeouts.drainSeconds: drainSeconds must be at least 1',
+    );
+    expect(configErrorOf(() => parseTeardownRequest({ ...base, timeouts: { uninstallSeconds: 3601 } }, CLUSTER)).message).toBe(
+      'timeouts.uninstallSeconds: uninstallSeconds must be at most 3600',
+    );
+  });
+
+  test('a cluster other than the deployed one is refused under clusterName, naming both', () => {
+    const error = configErrorOf(() => parseTeardownRequest({ clusterName: 'prod', nodes: 'all' }, CLUSTER));
+    expect(error.field).toBe('clusterName');
+    expect(error.message).toContain('prod');
+    expect(error.message).toContain(CLUSTER);
+  });
+
+  test('the cluster comparison is exact', () => {
+    expect(configErrorOf(() => parseTeardownRequest({ clusterName: 'Hybrid-Lab', nodes: 'all' }, CLUSTER)).field).toBe('clusterName');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+describe('resolveTargets', () => {
+  const scope = labScope();
+  const node = (i: number) => ({ name: nodeName(i), ip: `10.20.1.${10 + i}`, cidr: `10.30.${i}.0/24`, eni: eniId(i), instance: instanceId(i) });
+  const kube = (name: string, ip: string | undefined, labels: Record<string, string> = { [HYBRID_NODE_LABEL]: 'hybrid' }): KubeNodeRecord => ({
+    name,
+    labels,
+    unschedulable: false,
+    internalIPs: ip === undefined ? [] : [ip],
+  });
+  const mi = (name: string, ip?: string): ManagedInstanceRecord => ({ instanceId: name, ...(ip ? { ipAddress: ip } : {}), pingStatus: 'Online' });
+
+  function inventory(parts: Partial<Inventory> = {}): Inventory {
+    return { kubeNodes: [], ciliumNodes: [], managedInstances: [], networkInterfaces: [], scope, pauseTagKey: PAUSE_TAG_KEY, ...parts };
+  }
+
+  /** Nodes 1..n fully present: Node, CiliumNode, managed instance and ENI. */
+  function fullInventory(n = 3, extra: Partial<Inventory> = {}): Inventory {
+    const nodes = Array.from({ length: n }, (_, i) => node(i + 1));
+    return inventory({
+      kubeNodes: [...nodes.map((entry) => kube(entry.name, entry.ip)), ...(extra.kubeNodes ?? [])],
+      ciliumNodes: [...nodes.map((entry) => ciliumNode(entry.name, entry.ip, [entry.cidr])), ...(extra.ciliumNodes ?? [])],
+      managedInstances: [...nodes.map((entry) => mi(entry.name, entry.ip)), ...(extra.managedInstances ?? [])],
+      networkInterfaces: [...nodes.map((entry) => eni(entry.eni, entry.ip, { instanceId: entry.instance })), ...(extra.networkInterfaces ?? [])],
+    });
+  }
+
+  const full = (i: number): NodeTarget => {
+    const entry = node(i);
+    return { name: entry.name, managedInstanceId: entry.name, instanceId: entry.instance, ip: entry.ip, networkInterfaceIds: [entry.eni], cidrs: [entry.cidr] };
+  };
+
+  test('a node named by its managed-instance id joins Node, CiliumNode, managed instance and ENI', () => {
+    expect(resolveTargets({ all: false, nodes: [MI2] }, fullInventory())).toEqual({ nodes: [full(2)], notFound: [] });
+  });
+
+  test('a node named by its EC2 instance id is found through the ENI attachment', () => {
+    expect(resolveTargets({ all: false, nodes: [instanceId(3)] }, fullInventory())).toEqual({ nodes: [full(3)], notFound: [] });
+  });
+
+  test('an 8-digit instance id is matched too', () => {
+    const inv = inventory({
+      kubeNodes: [kube(MI1, '10.20.1.11')],
+      networkInterfaces: [eni(eniId(1), '10.20.1.11', { instanceId: 'i-0abc1234' })],
+    });
+    expect(resolveTargets({ all: false, nodes: ['i-0abc1234'] }, inv).nodes.map((target) => target.name)).toEqual([MI1]);
+  });
+
+  test('a node named twice (by name and by instance id) is one target', () => {
+    const result = resolveTargets({ all: false, nodes: [MI1, instanceId(1), MI1] }, fullInventory());
+    expect(result).toEqual({ nodes: [full(1)], notFound: [] });
+  });
+
+  test('names that match nothing are notFound, the others resolve', () => {
+    const result = resolveTargets({ all: false, nodes: [nodeName(9), MI1, instanceId(9), 'gone-node'] }, fullInventory());
+    expect(result.nodes).toEqual([full(1)]);
+    expect(result.notFound).toEqual([nodeName(9), instanceId(9), 'gone-node']);
+  });
+
+  test('a node whose Node and CiliumNode are gone is still found through its managed instance and ENI', () => {
+    const entry = node(2);
+    const inv = inventory({
+      managedInstances: [mi(entry.name, entry.ip)],
+      networkInterfaces: [eni(entry.eni, entry.ip, { instanceId: entry.instance })],
+    });
+    expect(resolveTargets({ all: false, nodes: [entry.name] }, inv)).toEqual({
+      nodes: [{ name: entry.name, managedInstanceId: entry.name, instanceId: entry.instance, ip: entry.ip, networkInterfaceIds: [entry.eni], cidrs: [] }],
+      notFound: [],
+    });
+  });
+
+  test('a node paused by an earlier run is found by its ENI tag after every node object is gone', () => {
+    const entry = node(3);
+    const inv = inventory({ networkInterfaces: [eni(entry.eni, entry.ip, { instanceId: entry.instance, tags: { [PAUSE_TAG_KEY]: entry.name } })] });
+    const expected = { name: entry.name, managedInstanceId: entry.name, instanceId: entry.instance, ip: entry.ip, networkInterfaceIds: [entry.eni], cidrs: [] };
+    expect(resolveTargets({ all: false, nodes: [entry.name] }, inv)).toEqual({ nodes: [expected], notFound: [] });
+    expect(resolveTargets({ all: false, nodes: [entry.instance] }, inv)).toEqual({ nodes: [expected], notFound: [] });
+    expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [] });
+  });
+
+  test('a paused node whose name is not a managed-instance id gets no managed-instance id', () => {
+    const inv = inventory({ networkInterfaces: [eni(eniId(5), '10.20.1.50', { tags: { [PAUSE_TAG_KEY]: 'worker-5' } })] });
+    expect(resolveTargets({ all: false, nodes: ['worker-5'] }, inv).nodes).toEqual([
+      { name: 'worker-5', ip: '10.20.1.50', networkInterfaceIds: [eniId(5)], cidrs: [] },
+    ]);
+  });
+
+  test('a paused ENI that carries a known node IP joins that node, whatever the tag says', () => {
+    const entry = node(1);
+    const inv = inventory({
+      kubeNodes: [kube(entry.name, entry.ip)],
+      networkInterfaces: [eni(entry.eni, entry.ip, { tags: { [PAUSE_TAG_KEY]: 'stale-name' } })],
+    });
+    expect(resolveTargets({ all: true, nodes: [] }, inv).nodes.map((target) => [target.name, target.networkInterfaceIds])).toEqual([[entry.name, [entry.eni]]]);
+  });
+
+  test('a managed instance joins a Node of another name by IP', () => {
+    const inv = inventory({
+      kubeNodes: [kube('hybrid-worker-1', '10.20.1.11')],
+      ciliumNodes: [ciliumNode('hybrid-worker-1', '10.20.1.11', ['10.30.1.0/24'])],
+      managedInstances: [mi(MI1, '10.20.1.11')],
+      networkInterfaces: [eni(eniId(1), '10.20.1.11', { instanceId: instanceId(1) })],
+    });
+    const expected = { name: 'hybrid-worker-1', managedInstanceId: MI1, instanceId: instanceId(1), ip: '10.20.1.11', networkInterfaceIds: [eniId(1)], cidrs: ['10.30.1.0/24'] };
+    expect(resolveTargets({ all: false, nodes: [MI1] }, inv)).toEqual({ nodes: [expected], notFound: [] });
+    expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [] });
+  });
+
+  test('a hybrid Node without a CiliumNode has no CIDRs; a CiliumNode without a Node is still a target', () => {
+    const inv = inventory({
+      kubeNodes: [kube(MI1, '10.20.1.11')],
+      ciliumNodes: [ciliumNode(MI2, '10.20.1.12', ['10.30.2.0/24'])],
+    });
+    expect(resolveTargets({ all: true, nodes: [] }, inv).nodes).toEqual([
+      { name: MI1, managedInstanceId: MI1, ip: '10.20.1.11', networkInterfaceIds: [], cidrs: [] },
+      { name: MI2, managedInstanceId: MI2, ip: '10.20.1.12', networkInterfaceIds: [], cidrs: ['10.30.2.0/24'] },
+    ]);
+  });
+
+  test('the CIDRs are the in-scope ones the CiliumNode claims (pool allocations included)', () => {
+    const inv = inventory({
+      ciliumNodes: [ciliumNode(MI1, '10.20.1.11', ['10.30.1.0/24', '192.168.7.0/24'], { pools: [{ pool: 'extra', cidrs: ['10.30.101.0/24'] }] })],
+    });
+    expect(resolveTargets({ all: false, nodes: [MI1] }, inv).nodes[0]!.cidrs).toEqual(['10.30.1.0/24', '10.30.101.0/24']);
+  });
+
+  test('all: hybrid Nodes, CiliumNodes in the node networks, managed instances and paused ENIs, sorted by name', () => {
+    const paused = node(7);
+    const inv = fullInventory(2, {
+      kubeNodes: [
+        // EKS (cloud) node: no hybrid label, IP in the EKS VPC.
+        kube('ip-10-10-1-5.us-west-2.compute.internal', '10.10.1.5', { 'eks.amazonaws.com/nodegroup': 'system' }),
+        // Labelled hybrid, IP outside the node networks: still a hybrid node.
+        kube('hybrid-odd', '172.16.0.9'),
+        // Not labelled, IP inside the node networks: a node of the remote network.
+        kube('unlabelled-remote', '10.20.9.9', {}),
+      ],
+      ciliumNodes: [
+        ciliumNode('ip-10-10-1-5.us-west-2.compute.internal', '10.10.1.5', ['10.30.200.0/24']),
+        ciliumNode(nodeName(5), '10.20.1.15', ['10.30.5.0/24']),
+      ],
+      managedInstances: [mi(nodeName(6), '10.20.1.16')],
+      networkInterfaces: [
+        eni(paused.eni, paused.ip, { instanceId: paused.instance, tags: { [PAUSE_TAG_KEY]: paused.name } }),
+        // An ENI that carries no node IP and no pause tag, and one in another VPC.
+        eni(eniId(40), '10.20.40.40', { instanceId: instanceId(40) }),
+        eni(eniId(41), '10.10.1.5', { vpcId: OTHER_VPC }),
+      ],
+    });
+    const { nodes, notFound } = resolveTargets({ all: true, nodes: [] }, inv);
+    expect(notFound).toEqual([]);
+    expect(nodes.map((target) => target.name)).toEqual(['hybrid-odd', MI1, MI2, nodeName(5), nodeName(6), nodeName(7), 'unlabelled-remote']);
+    expect(nodes.find((target) => target.name === nodeName(5))).toEqual({
+      name: nodeName(5),
+      managedInstanceId: nodeName(5),
+      ip: '10.20.1.15',
+      networkInterfaceIds: [],
+      cidrs: ['10.30.5.0/24'],
+    });
+    expect(nodes.find((target) => target.name === nodeName(6))).toEqual({ name: nodeName(6), managedInstanceId: nodeName(6), ip: '10.20.1.16', networkInterfaceIds: [], cidrs: [] });
+    expect(nodes.flatMap((target) => target.networkInterfaceIds).sort()).toEqual([eniId(1), eniId(2), paused.eni].sort());
+  });
+
+  test('a non-hybrid Node outside the node networks cannot be named either', () => {
+    const inv = inventory({ kubeNodes: [kube('ip-10-10-1-5.us-west-2.compute.internal', '10.10.1.5', {})] });
+    expect(resolveTargets({ all: false, nodes: ['ip-10-10-1-5.us-west-2.compute.internal'] }, inv)).toEqual({
+      nodes: [],
+      notFound: ['ip-10-10-1-5.us-west-2.compute.internal'],
+    });
+  });
+
+  test('a CiliumNode outside the node networks is left out', () => {
+    const inv = inventory({ ciliumNodes: [ciliumNode(MI1, '10.10.1.11', ['10.30.1.0/24']), ciliumNode(MI2, undefined, ['10.30.2.0/24'])] });
+    expect(resolveTargets({ all: true, nodes: [] }, inv).nodes).toEqual([]);
+  });
+
+  test('an ENI of a named instance that carries no known node IP is not a target', () => {
+    const inv = inventory({ networkInterfaces: [eni(eniId(8), '10.20.8.8', { instanceId: instanceId(8) })] });
+    expect(resolveTargets({ all: false, nodes: [instanceId(8)] }, inv)).toEqual({ nodes: [], notFound: [instanceId(8)] });
+  });
+
+  test('a node with several ENIs lists each once', () => {
+    const inv = inventory({
+      kubeNodes: [kube(MI1, '10.20.1.11')],
+      networkInterfaces: [eni(eniId(1), '10.20.1.11', { instanceId: instanceId(1) }), eni(eniId(2), '10.20.1.11', { instanceId: instanceId(1) }), eni(eniId(1), '10.20.1.11')],
+    });
+    expect(resolveTargets({ all: false, nodes: [MI1] }, inv).nodes[0]!.networkInterfaceIds).toEqual([eniId(1), eniId(2)]);
+  });
+
+  test('empty inventory: all resolves to nothing, named ids are all notFound', () => {
+    expect(resolveTargets({ all: true, nodes: [] }, inventory())).toEqual({ nodes: [], notFound: [] });
+    expect(resolveTargets({ all: false, nodes: [MI1, MI2] }, inventory())).toEqual({ nodes: [], notFound: [MI1, MI2] });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+describe('podsToDrain', () => {
+  const pod = (name: string, options: Partial<PodRecord> = {}): PodRecord => ({
+    namespace: 'default',
+    name,
+    ownerKinds: ['ReplicaSet'],
+    mirror: false,
+    terminating: false,
+    phase: 'Running',
+    ...options,
+  });
+
+  test.each<[string, 'evict' | 'terminating' | 'left', PodRecord]>([
+    ['a ReplicaSet pod', 'evict', pod('web')],
+    ['a StatefulSet pod', 'evict', pod('db-0', { ownerKinds: ['StatefulSet'] })],
+    ['a bare pod', 'evict', pod('debug', { ownerKinds: [] })],
+    ['a pending pod', 'evict', pod('queued', { phase: 'Pending' })],
+    ['a pod without a phase', 'evict', pod('unknown', { phase: undefined as unknown as string })],
+    ['a pod already terminating', 'terminating', pod('leaving', { terminating: true })],
+    ['a DaemonSet pod', 'left', pod('cilium-x', { ownerKinds: ['DaemonSet'] })],
+    ['a pod owned by a DaemonSet among others', 'left', pod('odd', { ownerKinds: ['ReplicaSet', 'DaemonSet'] })],
+    ['a terminating DaemonSet pod', 'left', pod('cilium-y', { ownerKinds: ['DaemonSet'], terminating: true })],
+    ['a mirror (static) pod', 'left', pod('kube-proxy', { ownerKinds: ['Node'], mirror: true })],
+    ['a Succeeded pod', 'left', pod('job-1', { ownerKinds: ['Job'], phase: 'Succeeded' })],
+    ['a Failed pod', 'left', pod('job-2', { ownerKinds: ['Job'], phase: 'Failed' })],
+  ])('%s goes to %s', (_label, bucket, record) => {
+    const result = podsToDrain([record]);
+    expect(result[bucket]).toEqual([record]);
+    for (const other of (['evict', 'terminating', 'left'] as const).filter((name) => name !== bucket)) expect(result[other]).toEqual([]);
+  });
+
+  test('a mixed node, order kept', () => {
+    const pods = [pod('a'), pod('ds', { ownerKinds: ['DaemonSet'] }), pod('b', { terminating: true }), pod('c'), pod('done', { phase: 'Succeeded' })];
+    expect(podsToDrain(pods)).toEqual({ evict: [pods[0], pods[3]], terminating: [pods[2]], left: [pods[1], pods[4]] });
+  });
+
+  test('no pods', () => {
+    expect(podsToDrain([])).toEqual({ evict: [], terminating: [], left: [] });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+describe('uninstallProgress', () => {
+  const online: ManagedInstanceRecord = { instanceId: MI1, pingStatus: 'Online' };
+  const deadline = 1_000_000;
+
+  test.each<[string, Parameters<typeof uninstallProgress>[0], ReturnType<typeof uninstallProgress>]>([
+    ['Success', { invocationStatus: 'Success', managedInstance: online, deadline, now: 0 }, { done: true, outcome: 'succeeded' }],
+    ['Success after the deadline, instance gone', { invocationStatus: 'Success', deadline, now: deadline + 1 }, { done: true, outcome: 'succeeded' }],
+    ['Failed', { invocationStatus: 'Failed', managedInstance: online, deadline, now: 0 }, { done: false, outcome: 'failed' }],
+    ['Cancelled', { invocationStatus: 'Cancelled', managedInstance: online, deadline, now: 0 }, { done: false, outcome: 'failed' }],
+    ['TimedOut', { invocationStatus: 'TimedOut', managedInstance: online, deadline, now: 0 }, { done: false, outcome: 'failed' }],
+    ['Failed, even with the instance gone and past the deadline', { invocationStatus: 'Failed', deadline, now: deadline + 5 }, { done: false, outcome: 'failed' }],
+    ['InProgress, instance no longer registered', { invocationStatus: 'InProgress', deadline, now: 0 }, { done: true, outcome: 'deregistered' }],
+    ['no invocation, instance no longer registered', { deadline, now: 0 }, { done: true, outcome: 'deregistered' }],
+    ['InProgress, agent ConnectionLost', { invocationStatus: 'InProgress', managedInstance: { ...online, pingStatus: 'ConnectionLost' }, deadline, now: 0 }, { done: true, outcome: 'agent-offline' }],
+    ['Pending, agent Inactive', { invocationStatus: 'Pending', managedInstance: { ...online, pingStatus: 'Inactive' }, deadline, now: 0 }, { done: true, outcome: 'agent-offline' }],
+    ['InProgress, online, exactly at the deadline', { invocationStatus: 'InProgress', managedInstance: online, deadline, now: deadline }, { done: true, outcome: 'timed-out' }],
+    ['InProgress, online, past the deadline', { invocationStatus: 'InProgress', managedInstance: online, deadline, now: deadline + 1 }, { done: true, outcome: 'timed-out' }],
+    ['InProgress, online, 1 ms before the deadline', { invocationStatus: 'InProgress', managedInstance: online, deadline, now: deadline - 1 }, { done: false, outcome: 'in-progress' }],
+    ['Delayed, online', { invocationStatus: 'Delayed', managedInstance: online, deadline, now: 0 }, { done: false, outcome: 'in-progress' }],
+    ['no invocation yet, online', { managedInstance: online, deadline, now: 0 }, { done: false, outcome: 'in-progress' }],
+    ['no ping status reported, before the deadline', { invocationStatus: 'InProgress', managedInstance: { instanceId: MI1 }, deadline, now: 0 }, { done: false, outcome: 'in-progress' }],
+  ])('%s', (_label, input, expected) => {
+    expect(uninstallProgress(input)).toEqual(expected);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+describe('routesOfRemovedNodes', () => {
+  const deletion = (routeTableId: string, destination: string, previousTarget?: string): RouteAction => ({
+    routeTableId,
+    destination,
+    action: 'delete',
+    ...(previousTarget ? { previousTarget } : {}),
+    reason: 'stale: no node claims it',
+  });
+  const target = (name: string, networkInterfaceIds: string[], cidrs: string[]): NodeTarget => ({ name, networkInterfaceIds, cidrs });
+  const removed = [target(MI1, [eniId(1)], ['10.30.1.0/24']), target(MI2, [eniId(2)], ['10.30.2.0/24', '10.30.20.0/24'])];
+
+  test.each<[string, boolean, RouteAction]>([
+    ['a route to a removed node’s ENI', true, deletion('rtb-a', '10.30.77.0/24', eniId(1))],
+    ['the same in another table', true, deletion('rtb-b', '10.30.78.0/24', eniId(2))],
+    ['a route to the exact CIDR a removed node claimed (other target)', true, deletion('rtb-a', '10.30.1.0/24', eniId(9))],
+    ['a route to a removed node’s second CIDR', true, deletion('rtb-a', '10.30.20.0/24', eniId(9))],
+    ['a route inside a removed node’s CIDR', true, deletion('rtb-a', '10.30.2.128/25', eniId(9))],
+    ['a route that covers a removed node’s CIDR', true, deletion('rtb-a', '10.30.0.0/22', eniId(9))],
+    ['a blackhole route to an instance over a removed CIDR', true, deletion('rtb-a', '10.30.1.0/24', instanceId(1))],
+    ['a route of another node (other ENI, other CIDR)', false, deletion('rtb-a', '10.30.3.0/24', eniId(3))],
+    ['an adjacent CIDR', false, deletion('rtb-a', '10.30.0.0/24', eniId(9))],
+    ['a route with no previous target and an unrelated CIDR', false, deletion('rtb-a', '10.30.9.0/24')],
+    ['an unparsable destination to an unrelated target', false, deletion('rtb-a', 'pl-0123abcd', eniId(9))],
+    ['an unparsable destination to a removed ENI', true, deletion('rtb-a', 'pl-0123abcd', eniId(1))],
+  ])('partial: %s → kept=%p', (_label, kept, action) => {
+    expect(routesOfRemovedNodes([action], removed, false)).toEqual(kept ? [action] : []);
+  });
+
+  test('partial: only the removed nodes’ deletions, in input order', () => {
+    const deletions = [
+      deletion('rtb-a', '10.30.1.0/24', eniId(1)),
+      deletion('rtb-a', '10.30.3.0/24', eniId(3)),
+      deletion('rtb-b', '10.30.1.0/24', eniId(1)),
+      deletion('rtb-b', '10.30.9.0/24', eniId(9)),
+      deletion('rtb-b', '10.30.2.0/24', eniId(2)),
+    ];
+    expect(routesOfRemovedNodes(deletions, removed, false)).toEqual([deletions[0], deletions[2], deletions[4]]);
+  });
+
+  test('partial with no removed node: nothing', () => {
+    expect(routesOfRemovedNodes([deletion('rtb-a', '10.30.1.0/24', eniId(1))], [], false)).toEqual([]);
+  });
+
+  test('a removed node’s unparsable CIDR is ignored, its ENI still counts', () => {
+    const odd = [target(MI3, [eniId(3)], ['not-a-cidr'])];
+    const deletions = [deletion('rtb-a', '10.30.3.0/24', eniId(9)), deletion('rtb-a', '10.30.4.0/24', eniId(3))];
+    expect(routesOfRemovedNodes(deletions, odd, false)).toEqual([deletions[1]]);
+  });
+
+  test('all: every deletion, related or not', () => {
+    const deletions = [deletion('rtb-a', '10.30.3.0/24', eniId(3)), deletion('rtb-b', '10.30.9.0/24'), deletion('rtb-a', '10.30.1.0/24', eniId(1))];
+    expect(routesOfRemovedNodes(deletions, [], true)).toEqual(deletions);
+    expect(routesOfRemovedNodes(deletions, removed, true)).toEqual(deletions);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+describe('nodeResultsOf and stepError', () => {
+  test.each<[string, unknown, unknown[]]>([
+    ['the Map result', [{ node: MI1, status: 'done' }, { node: MI2, status: 'failed', error: 'DrainTimedOut' }], [{ node: MI1, status: 'done' }, { node: MI2, status: 'failed', error: 'DrainTimedOut' }]],
+    ['an empty Map result', [], []],
+    ['a Catch error in its place', { Error: 'States.TaskFailed', Cause: 'boom' }, []],
+    ['nothing', undefined, []],
+    ['null', null, []],
+    ['a string', 'done', []],
+  ])('nodeResultsOf(%s)', (_label, value, expected) => {
+    expect(nodeResultsOf(value)).toEqual(expected);
+  });
+
+  test.each<[string, unknown, ReturnType<typeof stepError>]>([
+    ['a Catch object', { Error: 'TransientError', Cause: '{"errorType":"TransientError"}' }, { error: 'TransientError', cause: '{"errorType":"TransientError"}' }],
+    ['a Catch object without Cause', { Error: 'States.Timeout' }, { error: 'States.Timeout', cause: '' }],
+    ['non-string Error and Cause', { Error: 42, Cause: { detail: 1 } }, { error: '42', cause: '' }],
+    ['a step result', { tagged: [eniId(1)], disabledRules: [] }, undefined],
+    ['a result that has an error field (lower case)', { error: 'x', cause: 'y' }, undefined],
+    ['an array', [{ Error: 'x' }], undefined],
+    ['null', null, undefined],
+    ['undefined', undefined, undefined],
+    ['a string', 'Error', undefined],
+  ])('stepError(%s)', (_label, value, expected) => {
+    expect(stepError(value)).toEqual(expected);
+  });
+});

@@ -1,0 +1,1259 @@
+/**
+ * The teardown task steps (functions/service/teardown.ts) against an in-memory world (test/support/
+ * teardown-fakes.ts): what each step changes, that a dry run changes nothing, that a second run converges,
+ * and the step-specific rules — pause rolls back, drain evicts only what must go and gives up at the
+ * deadline, uninstall runs exactly `nodeadm uninstall`, routes removes only the removed nodes' managed
+ * routes, activations only the cluster's, resume untags (except a half-removed failed node), verify says what
+ * remains.
+ */
+import { ENV_LABELS, parseControllerConfig } from '../../../functions/core/config.js';
+import { ConfigError } from '../../../functions/core/errors.js';
+import { PAUSE_TAG_KEY } from '../../../functions/core/teardown-steps.js';
+import type { NodeResult, NodeTarget, TeardownRequest } from '../../../functions/core/teardown.js';
+import { ACTIVATION_CLUSTER_TAG, TeardownService, type TeardownSettings, TeardownStepError } from '../../../functions/service/teardown.js';
+import { REMOTE_VPC, TGW, eniId, foreignRoutes, nodeName, route } from '../../support/builders.js';
+import {
+  CLOUD_NODE,
+  TD_ACTIVATION,
+  TD_CLUSTER,
+  TD_CLUSTER_ARN,
+  TD_OTHER_ACTIVATION,
+  TD_RULES,
+  TD_TABLE_A,
+  TD_TABLE_B,
+  TD_UNTAGGED_ACTIVATION,
+  type TeardownWorld,
+  kubernetesError,
+  labNode,
+  labTarget,
+  teardownLab,
+  teardownRequest,
+  throttlingError,
+} from '../../support/teardown-fakes.js';
+
+const MISSING_RULE = 'eks-hybrid-routes-retired';
+const settings: TeardownSettings = {
+  config: parseControllerConfig({ clusterName: TD_CLUSTER, region: 'us-west-2', routeTableIds: `${TD_TABLE_A},${TD_TABLE_B}` }, ENV_LABELS),
+  ruleNames: [...TD_RULES, MISSING_RULE],
+};
+
+const N1 = labNode(1);
+const N2 = labNode(2);
+const N3 = labNode(3);
+const STALE_CIDR = '10.30.99.0/24';
+const STALE_ENI = eniId(0x99);
+
+function service(world: TeardownWorld): TeardownService {
+  return new TeardownService(world.deps(), settings);
+}
+
+const partial = (overrides: Partial<TeardownRequest> = {}) => teardownRequest({ nodes: [N1.name], ...overrides });
+const everything = (overrides: Partial<TeardownRequest> = {}) => teardownRequest({ all: true, nodes: [], ...overrides });
+const dry = { dryRun: true };
+
+async function rejection(run: Promise<unknown>): Promise<Error> {
+  const outcome = await run.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (!('error' in outcome)) throw new Error(`expected a rejection, got ${JSON.stringify(outcome.value)}`);
+  expect(outcome.error).toBeInstanceOf(Error);
+  return outcome.error as Error;
+}
+
+/** Everything the world holds after `run`, and the mutations `run` made. */
+async function effects(world: TeardownWorld, run: () => Promise<unknown>) {
+  const before = world.mutations().length;
+  const result = await run();
+  return { result, mutations: world.mutations().slice(before), state: world.state() };
+}
+
+/** The world once node(s) `done` were torn down (objects deleted, deregistered) and `paused` still carry the pause tag. */
+function afterNodeSteps(world: TeardownWorld, done: string[], paused: string[]): void {
+  world.kubeNodes = world.kubeNodes.filter((node) => !done.includes(node.name));
+  world.ciliumNodes = world.ciliumNodes.filter((node) => !done.includes(node.name));
+  world.managedInstances = world.managedInstances.filter((mi) => !done.includes(mi.instanceId));
+  for (const name of paused) {
+    const target = world.interfaces.find((candidate) => candidate.privateIpAddresses.includes(labNode(Number.parseInt(name.slice(-1), 16)).ip))!;
+    target.tags = { ...(target.tags ?? {}), [PAUSE_TAG_KEY]: name };
+  }
+}
+
+const doneResult = (name: string, extra: Record<string, unknown> = {}): NodeResult => ({ node: name, status: 'done', ...extra });
+const failedResult = (name: string, error = 'DrainTimedOut'): NodeResult => ({
+  node: name,
+  status: 'failed',
+  error,
+  cause: JSON.stringify({ errorType: error, errorMessage: `${name} still has pods that must leave after 300 s: default/web` }),
+});
+
+// =========================================================================================================
+describe('snapshot', () => {
+  test('a named node: the request, the node joined across the sources, and what exists; nothing changes', async () => {
+    const world = teardownLab();
+
+    const result = await service(world).snapshot({ clusterName: TD_CLUSTER, nodes: [N1.name], dryRun: false });
+
+    expect(result).toEqual({
+      request: teardownRequest({ nodes: [N1.name] }),
+      nodes: [labTarget(1)],
+      snapshot: {
+        clusterArn: TD_CLUSTER_ARN,
+        vpcId: REMOTE_VPC,
+        notFound: [],
+        kubernetesNodes: 4,
+        ciliumNodes: 3,
+        managedInstances: [N1.name, N2.name, N3.name],
+        routeTables: [
+          { routeTableId: TD_TABLE_A, managedRoutes: 3 },
+          { routeTableId: TD_TABLE_B, managedRoutes: 3 },
+        ],
+        activations: [TD_ACTIVATION],
+        rules: [...TD_RULES.map((name) => ({ name, state: 'ENABLED' })), { name: MISSING_RULE, state: 'MISSING' }],
+      },
+    });
+    expect(world.mutations()).toEqual([]);
+    // Managed instances of the activations are listed only for "all".
+    expect(world.methods()).not.toContain('listManagedInstancesByActivation');
+    expect(world.methods()).not.toContain('findInstanceNetworkInterfaces');
+  });
+
+  test('all: every hybrid node, a registered instance that never joined, never the EKS (cloud) node', async () => {
+    const world = teardownLab();
+    const lonely = { name: nodeName(4), ip: '10.20.1.14' };
+    world.managedInstances.push({ instanceId: lonely.name, ipAddress: lonely.ip, pingStatus: 'ConnectionLost', activationId: TD_ACTIVATION });
+    world.managedInstances.push({ instanceId: nodeName(5), ipAddress: '10.20.1.15', pingStatus: 'Online', activationId: TD_OTHER_ACTIVATION });
+
+    const result = await service(world).snapshot({ clusterName: TD_CLUSTER, nodes: 'all' });
+
+    expect(result.request).toMatchObject({ all: true, nodes: [] });
+    expect(result.nodes).toEqual([
+      labTarget(1),
+      labTarget(2),
+      labTarget(3),
+      { name: lonely.name, managedInstanceId: lonely.name, ip: lonely.ip, networkInterfaceIds: [], cidrs: [] },
+    ]);
+    expect(result.nodes.map((node) => node.name)).not.toContain(CLOUD_NODE);
+    expect(world.calls.find((call) => call.method === 'listManagedInstancesByActivation')?.args).toEqual([[TD_ACTIVATION]]);
+    expect(result.snapshot.managedInstances.sort()).toEqual([N1.name, N2.name, N3.name, lonely.name].sort());
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('a node named by its EC2 instance id is found through the instance’s ENIs', async () => {
+    const world = teardownLab();
+
+    const result = await service(world).snapshot({ clusterName: TD_CLUSTER, nodes: [N2.instance] });
+
+    expect(result.nodes).toEqual([labTarget(2)]);
+    expect(world.calls.find((call) => call.method === 'findInstanceNetworkInterfaces')?.args).toEqual([REMOTE_VPC, [N2.instance]]);
+  });
+
+  test('a re-run after an earlier teardown: a paused node with no objects left is found by its tag, a gone node is notFound', async () => {
+    const world = teardownLab();
+    afterNodeSteps(world, [N1.name], [N1.name]);
+
+    const result = await service(world).snapshot({ clusterName: TD_CLUSTER, nodes: [N1.name, nodeName(9)] });
+
+    expect(result.nodes).toEqual([{ ...labTarget(1), cidrs: [] }]);
+    expect(result.snapshot.notFound).toEqual([nodeName(9)]);
+  });
+
+  test.each<[string, unknown, string]>([
+    ['another cluster', { clusterName: 'prod', nodes: 'all' }, 'clusterName'],
+    ['a bad node id', { clusterName: TD_CLUSTER, nodes: [N1.name, 'Not_A_Node'] }, 'nodes[1]'],
+    ['a bad timeout', { clusterName: TD_CLUSTER, nodes: 'all', timeouts: { pollSeconds: 0 } }, 'timeouts.pollSeconds'],
+  ])('%s: ConfigError before any port is called', async (_label, input, field) => {
+    const world = teardownLab();
+    const error = await rejection(service(world).snapshot(input));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).field).toBe(field);
+    expect(world.calls).toEqual([]);
+  });
+});
+
+// =========================================================================================================
+describe('pause', () => {
+  test('a partial teardown tags each node’s ENIs with its name and leaves the rules alone', async () => {
+    const world = teardownLab();
+
+    const { result, mutations } = await effects(world, () => service(world).pause(partial({ nodes: [N1.name, N2.name] }), [labTarget(1), labTarget(2)]));
+
+    expect(result).toEqual({ tagged: [N1.eni, N2.eni], disabledRules: [], rulesAlreadyDisabled: [], missingRules: [] });
+    expect(mutations).toEqual([
+      { method: 'tagNetworkInterfaces', args: [[N1.eni], { [PAUSE_TAG_KEY]: N1.name }] },
+      { method: 'tagNetworkInterfaces', args: [[N2.eni], { [PAUSE_TAG_KEY]: N2.name }] },
+    ]);
+    expect(world.eni(N1.eni)!.tags).toEqual({ [PAUSE_TAG_KEY]: N1.name });
+    expect(world.eni(N3.eni)!.tags).toBeUndefined();
+    expect(world.methods()).not.toContain('describeRules');
+    expect(TD_RULES.map((name) => world.rule(name))).toEqual(['ENABLED', 'ENABLED', 'ENABLED']);
+  });
+
+  test('all: tags every node, then disables the enabled rules; a missing rule is reported', async () => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2), labTarget(3)];
+
+    const { result, mutations } = await effects(world, () => service(world).pause(everything(), nodes));
+
+    expect(result).toEqual({ tagged: [N1.eni, N2.eni, N3.eni], disabledRules: TD_RULES, rulesAlreadyDisabled: [], missingRules: [MISSING_RULE] });
+    expect(mutations).toEqual([
+      ...nodes.map((node) => ({ method: 'tagNetworkInterfaces', args: [node.networkInterfaceIds, { [PAUSE_TAG_KEY]: node.name }] })),
+      ...TD_RULES.map((name) => ({ method: 'disableRule', args: [name] })),
+    ]);
+    expect(TD_RULES.map((name) => world.rule(name))).toEqual(['DISABLED', 'DISABLED', 'DISABLED']);
+  });
+
+  test('a node without ENIs is not tagged (no empty CreateTags)', async () => {
+    const world = teardownLab();
+    const { mutations } = await effects(world, () => service(world).pause(partial(), [{ ...labTarget(1), networkInterfaceIds: [] }, labTarget(2)]));
+    expect(mutations).toEqual([{ method: 'tagNetworkInterfaces', args: [[N2.eni], { [PAUSE_TAG_KEY]: N2.name }] }]);
+  });
+
+  test.each([
+    ['partial', partial(dry), { dryRun: true, wouldTag: [N1.eni, N2.eni, N3.eni], wouldDisableRules: [], tagged: [], disabledRules: [] }],
+    ['all', everything(dry), { dryRun: true, wouldTag: [N1.eni, N2.eni, N3.eni], wouldDisableRules: TD_RULES, tagged: [], disabledRules: [] }],
+  ])('dry run (%s): says what it would do, changes nothing', async (_label, request, expected) => {
+    const world = teardownLab();
+    const before = world.state();
+
+    const result = await service(world).pause(request, [labTarget(1), labTarget(2), labTarget(3)]);
+
+    expect(result).toEqual(expected);
+    expect(world.mutations()).toEqual([]);
+    expect(world.state()).toEqual(before);
+  });
+
+  test('a second run ends in the same state and disables nothing again', async () => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2), labTarget(3)];
+    await service(world).pause(everything(), nodes);
+    const after = world.state();
+
+    const second = await effects(world, () => service(world).pause(everything(), nodes));
+
+    expect(second.state).toEqual(after);
+    expect(second.mutations.map((call) => call.method)).toEqual(['tagNetworkInterfaces', 'tagNetworkInterfaces', 'tagNetworkInterfaces']);
+    expect(second.result).toEqual({ tagged: [N1.eni, N2.eni, N3.eni], disabledRules: [], rulesAlreadyDisabled: TD_RULES, missingRules: [MISSING_RULE] });
+  });
+
+  test('a failure halfway (disabling the second rule) re-enables the first rule, removes every tag, and rethrows', async () => {
+    const world = teardownLab();
+    const before = world.state();
+    const throttled = throttlingError();
+    world.failOn('disableRule', throttled, { when: (name: string) => name === TD_RULES[1] });
+
+    const error = await rejection(service(world).pause(everything(), [labTarget(1), labTarget(2), labTarget(3)]));
+
+    expect(error).toBe(throttled);
+    expect(world.mutations()).toEqual([
+      { method: 'tagNetworkInterfaces', args: [[N1.eni], { [PAUSE_TAG_KEY]: N1.name }] },
+      { method: 'tagNetworkInterfaces', args: [[N2.eni], { [PAUSE_TAG_KEY]: N2.name }] },
+      { method: 'tagNetworkInterfaces', args: [[N3.eni], { [PAUSE_TAG_KEY]: N3.name }] },
+      { method: 'disableRule', args: [TD_RULES[0]] },
+      { method: 'disableRule', args: [TD_RULES[1]], failed: true },
+      { method: 'enableRule', args: [TD_RULES[0]] },
+      { method: 'untagNetworkInterfaces', args: [[N1.eni, N2.eni, N3.eni], [PAUSE_TAG_KEY]] },
+    ]);
+    expect(world.state()).toEqual(before);
+  });
+
+  test('a failure tagging the third node untags the first two, touches no rule, and rethrows', async () => {
+    const world = teardownLab();
+    const before = world.state();
+    world.failOn('tagNetworkInterfaces', kubernetesError('not really', 500), { when: (ids: string[]) => ids.includes(N3.eni) });
+
+    const error = await rejection(service(world).pause(everything(), [labTarget(1), labTarget(2), labTarget(3)]));
+
+    expect(error.message).toBe('not really');
+    expect(world.mutations().slice(3)).toEqual([{ method: 'untagNetworkInterfaces', args: [[N1.eni, N2.eni], [PAUSE_TAG_KEY]] }]);
+    expect(world.mutations().map((call) => call.method)).not.toContain('disableRule');
+    expect(world.state()).toEqual(before);
+  });
+
+  test('a rollback undoes only what this run did: an ENI already paused by an earlier run keeps its tag', async () => {
+    // A re-run: node 1 failed after its Node and CiliumNode were deleted, so resume kept its pause tag — the
+    // only link left between its ENI and the node. This run's pause fails halfway and rolls back.
+    const world = teardownLab();
+    world.eni(N1.eni)!.tags = { [PAUSE_TAG_KEY]: N1.name };
+    afterNodeSteps(world, [N1.name], []);
+    const before = world.state();
+    world.failOn('disableRule', throttlingError(), { when: (name: string) => name === TD_RULES[1] });
+
+    await rejection(service(world).pause(everything(), [{ ...labTarget(1), cidrs: [] }, labTarget(2)]));
+
+    expect(world.eni(N2.eni)!.tags).toBeUndefined();
+    expect(world.eni(N1.eni)!.tags).toEqual({ [PAUSE_TAG_KEY]: N1.name });
+    expect(world.state()).toEqual(before);
+  });
+
+  test('the original error is rethrown even when the rollback fails too', async () => {
+    const world = teardownLab();
+    const original = throttlingError('first');
+    world.failOn('disableRule', original);
+    world.failOn('untagNetworkInterfaces', throttlingError('second'));
+
+    expect(await rejection(service(world).pause(everything(), [labTarget(1)]))).toBe(original);
+  });
+});
+
+// =========================================================================================================
+describe('drain', () => {
+  const podsOf = (world: TeardownWorld, node: string) => world.pods.filter((pod) => pod.node === node).map((pod) => `${pod.namespace}/${pod.name}`);
+
+  test('cordons, evicts only the pods that must go, and is done when they are gone', async () => {
+    const world = teardownLab();
+    const start = world.time;
+
+    const { result, mutations } = await effects(world, () => service(world).drain(partial(), labTarget(1)));
+
+    expect(result).toEqual({ done: true, deadline: start + 300_000, cordon: 'cordoned', evicted: ['default/web-1'], blocked: [], remaining: [] });
+    expect(mutations).toEqual([
+      { method: 'cordonNode', args: [N1.name] },
+      { method: 'evictPod', args: ['default', 'web-1'] },
+    ]);
+    expect(world.kubeNodes.find((node) => node.name === N1.name)!.unschedulable).toBe(true);
+    // DaemonSet, mirror and finished pods stay; other nodes are untouched.
+    expect(podsOf(world, N1.name)).toEqual(['kube-system/cilium-1', 'kube-system/kube-proxy-mirror-1', 'default/job-1']);
+    expect(podsOf(world, N2.name)).toHaveLength(4);
+    expect(world.kubeNodes.find((node) => node.name === N2.name)!.unschedulable).toBe(false);
+  });
+
+  test('a second run evicts nothing more, keeps the evicted list, and the state is unchanged', async () => {
+    const world = teardownLab();
+    const first = (await service(world).drain(partial(), labTarget(1))) as { deadline: number; evicted: string[] };
+    const after = world.state();
+
+    const second = await effects(world, () => service(world).drain(partial(), labTarget(1), first));
+
+    expect(second.result).toEqual({ done: true, deadline: first.deadline, cordon: 'already-cordoned', evicted: ['default/web-1'], blocked: [], remaining: [] });
+    expect(second.mutations).toEqual([{ method: 'cordonNode', args: [N1.name] }]);
+    expect(second.state).toEqual(after);
+  });
+
+  test('evicted pods still terminating: not done, not evicted twice; done once they leave', async () => {
+    const world = teardownLab();
+    world.evictionLeavesTerminating = true;
+
+    const first = (await service(world).drain(partial(), labTarget(1))) as { deadline: number; evicted: string[] };
+    expect(first).toMatchObject({ done: false, evicted: ['default/web-1'], remaining: ['default/web-1'] });
+
+    world.advance(10_000);
+    const second = await effects(world, () => service(world).drain(partial(), labTarget(1), first));
+    expect(second.result).toMatchObject({ done: false, evicted: ['default/web-1'], remaining: ['default/web-1'] });
+    expect(second.mutations.map((call) => call.method)).toEqual(['cordonNode']);
+
+    world.finishTerminating();
+    expect(await service(world).drain(partial(), labTarget(1), first)).toMatchObject({ done: true, remaining: [], deadline: first.deadline });
+  });
+
+  test('a pod a PodDisruptionBudget protects (429) is reported blocked, and the drain waits', async () => {
+    const world = teardownLab();
+    world.pdbBlocked.add('default/web-1');
+
+    const result = await service(world).drain(partial(), labTarget(1));
+
+    expect(result).toEqual({ done: false, deadline: world.time + 300_000, cordon: 'cordoned', evicted: [], blocked: ['default/web-1'], remaining: ['default/web-1'] });
+    expect(podsOf(world, N1.name)).toContain('default/web-1');
+  });
+
+  test('DrainTimedOut once the deadline has passed with pods left, naming them and the budget', async () => {
+    const world = teardownLab();
+    world.pdbBlocked.add('default/web-1');
+    const first = (await service(world).drain(partial(), labTarget(1))) as { deadline: number; evicted: string[] };
+
+    world.advance(299_999);
+    expect(await service(world).drain(partial(), labTarget(1), first)).toMatchObject({ done: false });
+
+    world.advance(1);
+    const error = await rejection(service(world).drain(partial(), labTarget(1), first));
+    expect(error).toBeInstanceOf(TeardownStepError);
+    expect(error.name).toBe('DrainTimedOut');
+    expect(error.message).toBe(`${N1.name} still has pods that must leave after 300 s: default/web-1 (eviction refused, PodDisruptionBudget: default/web-1)`);
+  });
+
+  test('past the deadline but drained: done, no error', async () => {
+    const world = teardownLab();
+    const result = await service(world).drain(partial(), labTarget(1), { deadline: world.time - 1 });
+    expect(result).toMatchObject({ done: true, remaining: [], evicted: ['default/web-1'] });
+  });
+
+  test('the deadline comes from the drain timeout of the request', async () => {
+    const world = teardownLab();
+    const result = await service(world).drain(partial({ timeouts: { drainSeconds: 5, uninstallSeconds: 600, pollSeconds: 10 } }), labTarget(1));
+    expect(result.deadline).toBe(world.time + 5_000);
+  });
+
+  test('a node already gone: done, nothing evicted', async () => {
+    const world = teardownLab();
+    afterNodeSteps(world, [N1.name], []);
+
+    const { result, mutations } = await effects(world, () => service(world).drain(partial(), labTarget(1), { deadline: 5, evicted: ['default/web-1'] }));
+
+    expect(result).toEqual({ done: true, deadline: 5, cordon: 'not-found', evicted: ['default/web-1'], blocked: [], remaining: [] });
+    expect(mutations).toEqual([{ method: 'cordonNode', args: [N1.name] }]);
+  });
+
+  test('dry run: what would be evicted and waited for, no cordon, no eviction', async () => {
+    const world = teardownLab();
+    world.pods.push({ node: N1.name, namespace: 'shop', name: 'leaving', ownerKinds: ['ReplicaSet'], mirror: false, terminating: true, phase: 'Running' });
+    const before = world.state();
+
+    const result = await service(world).drain(partial(dry), labTarget(1));
+
+    expect(result).toEqual({
+      done: true,
+      deadline: world.time + 300_000,
+      cordon: 'would-cordon',
+      wouldEvict: ['default/web-1'],
+      waitingFor: ['shop/leaving'],
+      evicted: [],
+      blocked: [],
+      remaining: [],
+    });
+    expect(world.mutations()).toEqual([]);
+    expect(world.state()).toEqual(before);
+  });
+
+  test('dry run of a node already gone', async () => {
+    const world = teardownLab();
+    afterNodeSteps(world, [N1.name], []);
+    expect(await service(world).drain(partial(dry), labTarget(1))).toMatchObject({ done: true, cordon: 'not-found' });
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('an eviction that fails (500) fails the step with that error', async () => {
+    const world = teardownLab();
+    world.failOn('evictPod', kubernetesError('evict pod default/web-1 failed: 500 Internal Server Error', 500));
+    const error = await rejection(service(world).drain(partial(), labTarget(1)));
+    expect(error).toMatchObject({ name: 'KubernetesApiError', statusCode: 500 });
+  });
+});
+
+// =========================================================================================================
+describe('uninstall', () => {
+  const started = (world: TeardownWorld, request: TeardownRequest = partial()) =>
+    service(world).uninstall(request, labTarget(1)) as Promise<{ commandId: string; deadline: number }>;
+
+  test('sends exactly `nodeadm uninstall` through Run Command, with the uninstall timeout', async () => {
+    const world = teardownLab();
+    const start = world.time;
+
+    const { result, mutations } = await effects(world, () => service(world).uninstall(partial(), labTarget(1)));
+
+    expect(mutations).toEqual([
+      { method: 'runShellScript', args: [N1.name, ['nodeadm uninstall'], { comment: `eks-hybrid-routes teardown of ${N1.name}`, executionTimeoutSeconds: 600 }] },
+    ]);
+    expect(result).toEqual({ done: false, outcome: 'in-progress', commandId: world.invocations[0]!.commandId, deadline: start + 600_000, command: 'nodeadm uninstall' });
+  });
+
+  test('the nodeadm path and the timeout come from the request', async () => {
+    const world = teardownLab();
+    const request = partial({ nodeadmPath: '/usr/local/bin/nodeadm', timeouts: { drainSeconds: 300, uninstallSeconds: 900, pollSeconds: 10 } });
+
+    const result = await service(world).uninstall(request, labTarget(1));
+
+    expect(world.calls.find((call) => call.method === 'runShellScript')!.args).toEqual([
+      N1.name,
+      ['/usr/local/bin/nodeadm uninstall'],
+      { comment: `eks-hybrid-routes teardown of ${N1.name}`, executionTimeoutSeconds: 900 },
+    ]);
+    expect(result).toMatchObject({ command: '/usr/local/bin/nodeadm uninstall', deadline: world.time + 900_000 });
+  });
+
+  test('a node that is not a managed instance: not-registered, SSM not called', async () => {
+    const world = teardownLab();
+    const { managedInstanceId: _mi, ...target } = labTarget(1);
+    expect(await service(world).uninstall(partial(), target)).toEqual({ done: true, outcome: 'not-registered', command: 'nodeadm uninstall' });
+    expect(world.calls).toEqual([]);
+  });
+
+  test('a managed instance no longer registered: not-registered, nothing sent', async () => {
+    const world = teardownLab();
+    afterNodeSteps(world, [N1.name], []);
+    expect(await service(world).uninstall(partial(), labTarget(1))).toEqual({ done: true, outcome: 'not-registered', command: 'nodeadm uninstall' });
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test.each(['ConnectionLost', 'Inactive'])('an agent that is %s: agent-offline, nothing sent (deregister handles it)', async (pingStatus) => {
+    const world = teardownLab();
+    world.managedInstances[0]!.pingStatus = pingStatus;
+    expect(await service(world).uninstall(partial(), labTarget(1))).toEqual({ done: true, outcome: 'agent-offline', command: 'nodeadm uninstall' });
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('dry run: would-run, nothing sent', async () => {
+    const world = teardownLab();
+    const before = world.state();
+    expect(await service(world).uninstall(partial(dry), labTarget(1))).toEqual({ done: true, outcome: 'would-run', command: 'nodeadm uninstall' });
+    expect(world.mutations()).toEqual([]);
+    expect(world.state()).toEqual(before);
+  });
+
+  test.each<[string, (world: TeardownWorld) => void, { done: boolean; outcome: string; status: string | null }]>([
+    ['the command succeeded', (world) => (world.invocations[0]!.status = 'Success'), { done: true, outcome: 'succeeded', status: 'Success' }],
+    ['the command is still running', () => {}, { done: false, outcome: 'in-progress', status: 'InProgress' }],
+    [
+      'nodeadm deregistered the instance before reporting',
+      (world) => (world.managedInstances = world.managedInstances.filter((mi) => mi.instanceId !== labNode(1).name)),
+      { done: true, outcome: 'deregistered', status: 'InProgress' },
+    ],
+    ['the agent went offline', (world) => (world.managedInstances[0]!.pingStatus = 'ConnectionLost'), { done: true, outcome: 'agent-offline', status: 'InProgress' }],
+    ['the deadline passed', (world) => world.advance(600_000), { done: true, outcome: 'timed-out', status: 'InProgress' }],
+    ['no invocation record yet', (world) => (world.invocations = []), { done: false, outcome: 'in-progress', status: null }],
+  ])('check: %s', async (_label, change, expected) => {
+    const world = teardownLab();
+    const first = await started(world);
+    change(world);
+    const mutationsBefore = world.mutations().length;
+
+    const result = await service(world).uninstall(partial(), labTarget(1), first);
+
+    expect(result).toEqual({ ...expected, commandId: first.commandId, deadline: first.deadline, command: 'nodeadm uninstall' });
+    expect(world.mutations()).toHaveLength(mutationsBefore);
+  });
+
+  test('a failed command: UninstallFailed with the status, exit code and stderr', async () => {
+    const world = teardownLab();
+    const first = await started(world);
+    Object.assign(world.invocations[0]!, { status: 'Failed', responseCode: 1, standardOutput: 'uninstalling...', standardError: 'error: containerd is still running\n' });
+
+    const error = await rejection(service(world).uninstall(partial(), labTarget(1), first));
+
+    expect(error).toBeInstanceOf(TeardownStepError);
+    expect(error.name).toBe('UninstallFailed');
+    expect(error.message).toBe(`nodeadm uninstall on ${N1.name} ended Failed (exit 1): error: containerd is still running`);
+  });
+
+  test.each(['Cancelled', 'TimedOut'])('a command %s: UninstallFailed, stdout when there is no stderr', async (status) => {
+    const world = teardownLab();
+    const first = await started(world);
+    Object.assign(world.invocations[0]!, { status, standardOutput: 'partial output' });
+
+    const error = await rejection(service(world).uninstall(partial(), labTarget(1), first));
+
+    expect(error.name).toBe('UninstallFailed');
+    expect(error.message).toBe(`nodeadm uninstall on ${N1.name} ended ${status} (exit unknown): partial output`);
+  });
+
+  test('a long stderr is cut to its last 400 characters', async () => {
+    const world = teardownLab();
+    const first = await started(world);
+    const stderr = `${'x'.repeat(1000)}THE-END`;
+    Object.assign(world.invocations[0]!, { status: 'Failed', responseCode: 2, standardError: stderr });
+
+    const error = await rejection(service(world).uninstall(partial(), labTarget(1), first));
+
+    expect(error.message.endsWith(`: ${stderr.slice(-400)}`)).toBe(true);
+  });
+
+  test('after a successful uninstall a re-run sends nothing again', async () => {
+    const world = teardownLab();
+    const first = await started(world);
+    world.invocations[0]!.status = 'Success';
+    world.managedInstances = world.managedInstances.filter((mi) => mi.instanceId !== N1.name);
+    await service(world).uninstall(partial(), labTarget(1), first);
+    const mutations = world.mutations().length;
+
+    expect(await service(world).uninstall(partial(), labTarget(1))).toMatchObject({ done: true, outcome: 'not-registered' });
+    expect(world.mutations()).toHaveLength(mutations);
+  });
+});
+
+// =========================================================================================================
+describe('delete-objects', () => {
+  test('deletes the Node and the CiliumNode; a second run finds them gone', async () => {
+    const world = teardownLab();
+
+    const first = await effects(world, () => service(world).deleteObjects(partial(), labTarget(1)));
+    expect(first.result).toEqual({ node: 'deleted', ciliumNode: 'deleted' });
+    expect(first.mutations).toEqual([
+      { method: 'deleteNode', args: [N1.name] },
+      { method: 'deleteCiliumNode', args: [N1.name] },
+    ]);
+    expect(world.kubeNodes.map((node) => node.name)).toEqual([N2.name, N3.name, CLOUD_NODE]);
+    expect(world.ciliumNodes.map((node) => node.name)).toEqual([N2.name, N3.name]);
+
+    const second = await effects(world, () => service(world).deleteObjects(partial(), labTarget(1)));
+    expect(second.result).toEqual({ node: 'not-found', ciliumNode: 'not-found' });
+    expect(second.state).toEqual(first.state);
+  });
+
+  test('dry run: nothing deleted', async () => {
+    const world = teardownLab();
+    const before = world.state();
+    expect(await service(world).deleteObjects(partial(dry), labTarget(1))).toEqual({ node: 'would-delete', ciliumNode: 'would-delete' });
+    expect(world.mutations()).toEqual([]);
+    expect(world.state()).toEqual(before);
+  });
+});
+
+// =========================================================================================================
+describe('deregister', () => {
+  test('deregisters a managed instance still registered; a second run makes no call', async () => {
+    const world = teardownLab();
+
+    const first = await effects(world, () => service(world).deregister(partial(), labTarget(1)));
+    expect(first.result).toEqual({ managedInstance: 'deregistered' });
+    expect(first.mutations).toEqual([{ method: 'deregisterManagedInstance', args: [N1.name] }]);
+    expect(world.managedInstances.map((mi) => mi.instanceId)).toEqual([N2.name, N3.name]);
+
+    const second = await effects(world, () => service(world).deregister(partial(), labTarget(1)));
+    expect(second.result).toEqual({ managedInstance: 'already-gone' });
+    expect(second.mutations).toEqual([]);
+  });
+
+  test('a node that is not a managed instance: none, SSM not called', async () => {
+    const world = teardownLab();
+    const { managedInstanceId: _mi, ...target } = labTarget(1);
+    expect(await service(world).deregister(partial(), target)).toEqual({ managedInstance: 'none' });
+    expect(world.calls).toEqual([]);
+  });
+
+  test('dry run: nothing deregistered', async () => {
+    const world = teardownLab();
+    expect(await service(world).deregister(partial(dry), labTarget(1))).toEqual({ managedInstance: 'would-deregister' });
+    expect(world.mutations()).toEqual([]);
+    expect(world.managedInstances).toHaveLength(3);
+  });
+});
+
+// =========================================================================================================
+describe('restore-source-dest-check', () => {
+  test('turns source/dest check back on for each of the node’s ENIs; a gone ENI is already-gone', async () => {
+    const world = teardownLab();
+    const target = { ...labTarget(1), networkInterfaceIds: [N1.eni, eniId(0x77)] };
+
+    const first = await effects(world, () => service(world).restoreSourceDestCheck(partial(), target));
+
+    expect(first.result).toEqual({ enabled: [N1.eni], alreadyGone: [eniId(0x77)] });
+    expect(world.eni(N1.eni)!.sourceDestCheck).toBe(true);
+    expect(world.eni(N2.eni)!.sourceDestCheck).toBe(false);
+
+    const second = await effects(world, () => service(world).restoreSourceDestCheck(partial(), target));
+    expect(second.result).toEqual(first.result);
+    expect(second.state).toEqual(first.state);
+  });
+
+  test('dry run: nothing changed', async () => {
+    const world = teardownLab();
+    expect(await service(world).restoreSourceDestCheck(partial(dry), labTarget(1))).toEqual({ wouldEnable: [N1.eni], enabled: [], alreadyGone: [] });
+    expect(world.mutations()).toEqual([]);
+    expect(world.eni(N1.eni)!.sourceDestCheck).toBe(false);
+  });
+});
+
+// =========================================================================================================
+describe('terminate', () => {
+  test('only when asked', async () => {
+    const world = teardownLab();
+    expect(await service(world).terminate(partial(), labTarget(1))).toEqual({ instance: 'not-requested' });
+    expect(world.calls).toEqual([]);
+  });
+
+  test('terminates the node’s instance; terminating again is fine', async () => {
+    const world = teardownLab();
+    const request = partial({ terminateInstances: true });
+
+    const first = await effects(world, () => service(world).terminate(request, labTarget(1)));
+    expect(first.result).toEqual({ instance: 'shutting-down', instanceId: N1.instance });
+    expect(first.mutations).toEqual([{ method: 'terminateInstances', args: [[N1.instance]] }]);
+    expect(world.instances.map((instance) => instance.state)).toEqual(['shutting-down', 'running', 'running']);
+
+    const second = await effects(world, () => service(world).terminate(request, labTarget(1)));
+    expect(second.result).toEqual(first.result);
+    expect(second.state).toEqual(first.state);
+  });
+
+  test('an instance EC2 no longer knows: already-gone', async () => {
+    const world = teardownLab();
+    world.instances = world.instances.filter((instance) => instance.instanceId !== N1.instance);
+    expect(await service(world).terminate(partial({ terminateInstances: true }), labTarget(1))).toEqual({ instance: 'already-gone', instanceId: N1.instance });
+  });
+
+  test('a node without an instance: none', async () => {
+    const world = teardownLab();
+    const { instanceId: _id, ...target } = labTarget(1);
+    expect(await service(world).terminate(partial({ terminateInstances: true }), target)).toEqual({ instance: 'none' });
+    expect(world.calls).toEqual([]);
+  });
+
+  test('dry run: nothing terminated', async () => {
+    const world = teardownLab();
+    expect(await service(world).terminate(partial({ terminateInstances: true, dryRun: true }), labTarget(1))).toEqual({
+      instance: 'would-terminate',
+      instanceId: N1.instance,
+    });
+    expect(world.mutations()).toEqual([]);
+  });
+});
+
+// =========================================================================================================
+describe('routes', () => {
+  /** The lab plus a stale managed route no node claims (a blackhole to an ENI long gone) in both tables. */
+  const lab = () => teardownLab({ extraRoutes: [route.managed(STALE_CIDR, STALE_ENI, 'blackhole')] });
+  const entry = (routeTableId: string, destination: string, target: string) => ({ routeTableId, destination, target });
+  const byTableAndDestination = (a: { routeTableId: string; destination: string }, b: { routeTableId: string; destination: string }) =>
+    `${a.routeTableId} ${a.destination}`.localeCompare(`${b.routeTableId} ${b.destination}`);
+  const deletedRoutes = (world: TeardownWorld) =>
+    world
+      .mutations()
+      .filter((call) => call.method === 'deleteRoute')
+      .map((call) => call.args.join(' '))
+      .sort();
+  const unmanaged = foreignRoutes();
+
+  test('partial: removes only the removed node’s routes, in every table; keeps the failed (paused) node’s, the others’, the stale one and every unmanaged route', async () => {
+    const world = lab();
+    afterNodeSteps(world, [N1.name], [N1.name, N2.name]);
+    const request = partial({ nodes: [N1.name, N2.name] });
+
+    const result = await service(world).routes(request, [labTarget(1), labTarget(2)], [doneResult(N1.name), failedResult(N2.name)]);
+
+    expect(deletedRoutes(world)).toEqual([`${TD_TABLE_A} ${N1.cidr}`, `${TD_TABLE_B} ${N1.cidr}`]);
+    expect({ ...result, removed: [...result.removed].sort(byTableAndDestination) }).toEqual({
+      removed: [entry(TD_TABLE_A, N1.cidr, N1.eni), entry(TD_TABLE_B, N1.cidr, N1.eni)],
+      failed: [],
+      vetoed: [],
+    });
+    for (const tableId of [TD_TABLE_A, TD_TABLE_B]) {
+      expect(world.routesOf(tableId)).toEqual([
+        ...unmanaged,
+        route.managed(N2.cidr, N2.eni),
+        route.managed(N3.cidr, N3.eni),
+        route.managed(STALE_CIDR, STALE_ENI, 'blackhole'),
+      ]);
+    }
+    expect(world.mutations().every((call) => call.method === 'deleteRoute')).toBe(true);
+  });
+
+  test('partial: a second run deletes nothing more', async () => {
+    const world = lab();
+    afterNodeSteps(world, [N1.name], [N1.name]);
+    const args: [TeardownRequest, NodeTarget[], NodeResult[]] = [partial(), [labTarget(1)], [doneResult(N1.name)]];
+    await service(world).routes(...args);
+    const after = world.state();
+
+    const second = await effects(world, () => service(world).routes(...args));
+
+    expect(second.mutations).toEqual([]);
+    expect(second.result).toEqual({ removed: [], failed: [], vetoed: [] });
+    expect(second.state).toEqual(after);
+  });
+
+  test('partial: a removed node whose CiliumNode still exists (deletion failed to show yet) still loses its routes', async () => {
+    const world = lab();
+    // Deleted from Kubernetes' point of view but still listed: the step leaves removed nodes out of the claims.
+    world.interfaces.find((candidate) => candidate.networkInterfaceId === N1.eni)!.tags = { [PAUSE_TAG_KEY]: N1.name };
+
+    await service(world).routes(partial(), [labTarget(1)], [doneResult(N1.name)]);
+
+    expect(deletedRoutes(world)).toEqual([`${TD_TABLE_A} ${N1.cidr}`, `${TD_TABLE_B} ${N1.cidr}`]);
+  });
+
+  test('all: every managed route of the removed nodes and the stale one; the failed node’s and the unmanaged routes stay', async () => {
+    const world = lab();
+    afterNodeSteps(world, [N1.name, N3.name], [N1.name, N2.name, N3.name]);
+
+    const result = await service(world).routes(everything(), [labTarget(1), labTarget(2), labTarget(3)], [doneResult(N1.name), failedResult(N2.name), doneResult(N3.name)]);
+
+    expect(deletedRoutes(world)).toEqual(
+      [TD_TABLE_A, TD_TABLE_B].flatMap((tableId) => [`${tableId} ${N1.cidr}`, `${tableId} ${N3.cidr}`, `${tableId} ${STALE_CIDR}`]).sort(),
+    );
+    expect(result.failed).toEqual([]);
+    for (const tableId of [TD_TABLE_A, TD_TABLE_B]) expect(world.routesOf(tableId)).toEqual([...unmanaged, route.managed(N2.cidr, N2.eni)]);
+  });
+
+  test('all, every node removed and every CiliumNode gone: every managed route goes (the empty list is approved), nothing else', async () => {
+    const world = lab();
+    const names = [N1.name, N2.name, N3.name];
+    afterNodeSteps(world, names, names);
+
+    const result = await service(world).routes(everything(), [labTarget(1), labTarget(2), labTarget(3)], names.map((name) => doneResult(name)));
+
+    expect(result.vetoed).toEqual([]);
+    expect(result.removed).toHaveLength(8);
+    for (const tableId of [TD_TABLE_A, TD_TABLE_B]) expect(world.routesOf(tableId)).toEqual(unmanaged);
+  });
+
+  test('unmanaged routes inside the pod network are never touched, even by all', async () => {
+    const world = teardownLab({
+      extraRoutes: [
+        route.gateway('10.30.50.0/24', TGW),
+        route.withOrigin('10.30.51.0/24', 'CreateRouteTable', eniId(0x51)),
+        route.prefixList('pl-0fedcba9'),
+        route.propagated('10.30.52.0/24'),
+      ],
+    });
+    const names = [N1.name, N2.name, N3.name];
+    afterNodeSteps(world, names, names);
+    const before = world.routesOf(TD_TABLE_A).filter((candidate) => candidate.networkInterfaceId === undefined || candidate.origin !== 'CreateRoute');
+
+    await service(world).routes(everything(), [labTarget(1), labTarget(2), labTarget(3)], names.map((name) => doneResult(name)));
+
+    expect(world.routesOf(TD_TABLE_A)).toEqual(before);
+    expect(deletedRoutes(world).some((line) => /10\.30\.5[0-2]\.0|pl-|10\.30\.0\.0\/16/.test(line))).toBe(false);
+  });
+
+  test('partial, but the fresh CiliumNode read is empty: the empty-list guard vetoes, nothing is deleted', async () => {
+    const world = lab();
+    afterNodeSteps(world, [N1.name], [N1.name]);
+    world.ciliumNodes = [];
+
+    const result = await service(world).routes(partial(), [labTarget(1)], [doneResult(N1.name)]);
+
+    expect(world.mutations()).toEqual([]);
+    expect(result.removed).toEqual([]);
+    expect(result.vetoed.length).toBeGreaterThan(0);
+    expect(result.vetoed.every((veto) => veto.guard === 'empty-node-list')).toBe(true);
+    expect(result.vetoed).toContainEqual(expect.objectContaining({ routeTableId: TD_TABLE_A, destination: N1.cidr, target: N1.eni }));
+  });
+
+  test('partial, the removed node was the only one: still guarded (an empty list is approved only by "all")', async () => {
+    const world = lab();
+    world.ciliumNodes = world.ciliumNodes.filter((node) => node.name === N1.name);
+
+    await service(world).routes(partial(), [labTarget(1)], [doneResult(N1.name)]);
+
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('no node removed (the Map failed as a whole): a partial teardown deletes nothing', async () => {
+    const world = lab();
+    const result = await service(world).routes(partial(), [labTarget(1)], { Error: 'States.ExceedToleratedFailureThreshold', Cause: '' });
+    expect(world.mutations()).toEqual([]);
+    expect(result.removed).toEqual([]);
+  });
+
+  test('dry run: what would be removed, nothing deleted', async () => {
+    const world = lab();
+    const before = world.state();
+
+    const result = await service(world).routes(partial(dry), [labTarget(1)], [doneResult(N1.name)]);
+
+    expect({ ...result, wouldRemove: [...result.wouldRemove!].sort(byTableAndDestination) }).toEqual({
+      wouldRemove: [entry(TD_TABLE_A, N1.cidr, N1.eni), entry(TD_TABLE_B, N1.cidr, N1.eni)],
+      removed: [],
+      failed: [],
+      vetoed: [],
+    });
+    expect(world.mutations()).toEqual([]);
+    expect(world.state()).toEqual(before);
+  });
+
+  test('one deletion that fails is reported with its error; the others are made', async () => {
+    const world = lab();
+    afterNodeSteps(world, [N1.name], [N1.name]);
+    world.failOn('deleteRoute', throttlingError(), { when: (tableId: string) => tableId === TD_TABLE_B });
+
+    const result = await service(world).routes(partial(), [labTarget(1)], [doneResult(N1.name)]);
+
+    expect(result.removed).toEqual([entry(TD_TABLE_A, N1.cidr, N1.eni)]);
+    expect(result.failed).toEqual([{ ...entry(TD_TABLE_B, N1.cidr, N1.eni), error: 'ThrottlingException: Rate exceeded' }]);
+    expect(world.routesOf(TD_TABLE_B)).toContainEqual(route.managed(N1.cidr, N1.eni));
+  });
+});
+
+// =========================================================================================================
+describe('activations', () => {
+  test('only when asked', async () => {
+    const world = teardownLab();
+    expect(await service(world).activations(partial())).toEqual({ skipped: 'not requested', deleted: [] });
+    expect(world.calls).toEqual([]);
+  });
+
+  test('deletes only the activations tagged EKSClusterARN=<this cluster’s ARN>; a second run deletes nothing', async () => {
+    const world = teardownLab();
+    world.activations.push({ activationId: 'bbbbbbbb-0000-0000-0000-000000000001', tags: { [ACTIVATION_CLUSTER_TAG]: `${TD_CLUSTER_ARN}-old` } });
+    world.activations.push({ activationId: 'bbbbbbbb-0000-0000-0000-000000000002', tags: { Cluster: TD_CLUSTER_ARN } });
+    const request = everything({ deleteActivations: true });
+
+    const first = await effects(world, () => service(world).activations(request));
+
+    expect(first.result).toEqual({ deleted: [TD_ACTIVATION], alreadyGone: [] });
+    expect(first.mutations).toEqual([{ method: 'deleteActivation', args: [TD_ACTIVATION] }]);
+    expect(world.activations.map((activation) => activation.activationId)).toEqual([
+      TD_OTHER_ACTIVATION,
+      TD_UNTAGGED_ACTIVATION,
+      'bbbbbbbb-0000-0000-0000-000000000001',
+      'bbbbbbbb-0000-0000-0000-000000000002',
+    ]);
+
+    const second = await effects(world, () => service(world).activations(request));
+    expect(second.result).toEqual({ deleted: [], alreadyGone: [] });
+    expect(second.mutations).toEqual([]);
+  });
+
+  test('dry run: what would be deleted, nothing deleted', async () => {
+    const world = teardownLab();
+    expect(await service(world).activations(everything({ deleteActivations: true, dryRun: true }))).toEqual({ wouldDelete: [TD_ACTIVATION], deleted: [] });
+    expect(world.mutations()).toEqual([]);
+    expect(world.activations).toHaveLength(3);
+  });
+
+  test('a cluster without an ARN: ClusterArnUnknown, nothing deleted', async () => {
+    const world = teardownLab();
+    delete world.cluster.arn;
+    const error = await rejection(service(world).activations(everything({ deleteActivations: true })));
+    expect(error).toBeInstanceOf(TeardownStepError);
+    expect(error.name).toBe('ClusterArnUnknown');
+    expect(world.mutations()).toEqual([]);
+  });
+});
+
+// =========================================================================================================
+describe('resume', () => {
+  const done2 = [doneResult(labNode(1).name), doneResult(labNode(2).name)];
+
+  test('partial, every node removed: untags every target’s ENIs, reads nothing, enables nothing it did not disable', async () => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2)];
+    const pause = await service(world).pause(partial({ nodes: [N1.name, N2.name] }), nodes);
+    world.clearCalls();
+
+    const result = await service(world).resume(partial({ nodes: [N1.name, N2.name] }), nodes, pause, done2);
+
+    expect(result).toEqual({ untagged: [N1.eni, N2.eni], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] });
+    expect(world.mutations()).toEqual([{ method: 'untagNetworkInterfaces', args: [[N1.eni, N2.eni], [PAUSE_TAG_KEY]] }]);
+    expect(world.methods()).not.toContain('listNodes');
+    expect(world.interfaces.filter((candidate) => candidate.tags?.[PAUSE_TAG_KEY] !== undefined)).toEqual([]);
+  });
+
+  test('a failed node whose Node and CiliumNode still exist goes back to the reconciler (untagged)', async () => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2)];
+    const pause = await service(world).pause(partial(), nodes);
+    afterNodeSteps(world, [N1.name], []);
+
+    const result = await service(world).resume(partial(), nodes, pause, [doneResult(N1.name), failedResult(N2.name)]);
+
+    expect(result).toEqual({ untagged: [N1.eni, N2.eni], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] });
+    expect(world.eni(N2.eni)!.tags).toBeUndefined();
+  });
+
+  test('a failed node whose Node and CiliumNode are already gone keeps its tag, for the next run to find', async () => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2), labTarget(3)];
+    const pause = await service(world).pause(partial(), nodes);
+    // Node 2 failed after delete-objects (say, deregister); node 3 never ran and is gone too.
+    afterNodeSteps(world, [N1.name, N2.name, N3.name], []);
+    world.clearCalls();
+
+    const result = await service(world).resume(partial(), nodes, pause, [doneResult(N1.name), failedResult(N2.name, 'TransientError')]);
+
+    expect(result).toEqual({ untagged: [N1.eni], keptPaused: [N2.eni, N3.eni], enabledRules: [], rulesLeftDisabled: [] });
+    expect(world.mutations()).toEqual([{ method: 'untagNetworkInterfaces', args: [[N1.eni], [PAUSE_TAG_KEY]] }]);
+    expect(world.eni(N2.eni)!.tags).toEqual({ [PAUSE_TAG_KEY]: N2.name });
+    expect(world.eni(N3.eni)!.tags).toEqual({ [PAUSE_TAG_KEY]: N3.name });
+  });
+
+  test('a half-removed node whose Node is gone but whose CiliumNode is still listed is untagged', async () => {
+    const world = teardownLab();
+    const pause = await service(world).pause(partial(), [labTarget(1)]);
+    world.kubeNodes = world.kubeNodes.filter((node) => node.name !== N1.name);
+
+    const result = await service(world).resume(partial(), [labTarget(1)], pause, [failedResult(N1.name)]);
+
+    expect(result).toMatchObject({ untagged: [N1.eni], keptPaused: [] });
+  });
+
+  test('partial: a rule the pause disabled is enabled again', async () => {
+    const world = teardownLab();
+    world.rules[0]!.state = 'DISABLED';
+
+    const result = await service(world).resume(partial(), [labTarget(1)], { tagged: [N1.eni], disabledRules: [TD_RULES[0]] }, [doneResult(N1.name)]);
+
+    expect(result).toEqual({ untagged: [N1.eni], keptPaused: [], enabledRules: [TD_RULES[0]], rulesLeftDisabled: [] });
+    expect(world.rule(TD_RULES[0]!)).toBe('ENABLED');
+  });
+
+  test('all: untags, and the rules disabled for the teardown stay disabled', async () => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2), labTarget(3)];
+    const pause = await service(world).pause(everything(), nodes);
+    world.clearCalls();
+
+    const result = await service(world).resume(everything(), nodes, pause, nodes.map((node) => doneResult(node.name)));
+
+    expect(result).toEqual({ untagged: [N1.eni, N2.eni, N3.eni], keptPaused: [], enabledRules: [], rulesLeftDisabled: TD_RULES });
+    expect(world.mutations().map((call) => call.method)).toEqual(['untagNetworkInterfaces']);
+    expect(TD_RULES.map((name) => world.rule(name))).toEqual(['DISABLED', 'DISABLED', 'DISABLED']);
+  });
+
+  test('ENIs tagged by the pause but no longer among the targets are untagged too', async () => {
+    const world = teardownLab();
+    world.interfaces.find((candidate) => candidate.networkInterfaceId === N3.eni)!.tags = { [PAUSE_TAG_KEY]: N3.name };
+
+    const result = await service(world).resume(partial(), [labTarget(1)], { tagged: [N3.eni], disabledRules: [] }, [doneResult(N1.name)]);
+
+    expect(result.untagged).toEqual([N1.eni, N3.eni]);
+    expect(world.eni(N3.eni)!.tags).toBeUndefined();
+  });
+
+  test('after a failed pause (a Catch in its place): untags the targets anyway, enables nothing', async () => {
+    const world = teardownLab();
+    const result = await service(world).resume(everything(), [labTarget(1)], { Error: 'TransientError', Cause: '{}' }, [doneResult(N1.name)]);
+    expect(result).toEqual({ untagged: [N1.eni], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] });
+    expect(world.mutations().map((call) => call.method)).toEqual(['untagNetworkInterfaces']);
+  });
+
+  test('after a failed Map (a Catch in place of the node results): nodes still present are untagged', async () => {
+    const world = teardownLab();
+    const result = await service(world).resume(partial(), [labTarget(1), labTarget(2)], { tagged: [], disabledRules: [] }, { Error: 'States.TaskFailed', Cause: '' });
+    expect(result).toMatchObject({ untagged: [N1.eni, N2.eni], keptPaused: [] });
+  });
+
+  test('an ENI gone with its instance is skipped, and a second run ends in the same state', async () => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2)];
+    const pause = await service(world).pause(partial(), nodes);
+    world.interfaces = world.interfaces.filter((candidate) => candidate.networkInterfaceId !== N1.eni);
+
+    await service(world).resume(partial(), nodes, pause, done2);
+    const after = world.state();
+    await service(world).resume(partial(), nodes, pause, done2);
+
+    expect(world.state()).toEqual(after);
+    expect(world.eni(N2.eni)!.tags).toBeUndefined();
+  });
+
+  test('no targets and nothing tagged: no call', async () => {
+    const world = teardownLab();
+    expect(await service(world).resume(partial(), [], { tagged: [], disabledRules: [] }, [])).toEqual({ untagged: [], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] });
+    expect(world.calls).toEqual([]);
+  });
+
+  test('dry run: nothing changed', async () => {
+    const world = teardownLab();
+    await service(world).pause(everything(), [labTarget(1)]);
+    const before = world.state();
+    world.clearCalls();
+
+    const result = await service(world).resume(everything(dry), [labTarget(1)], { tagged: [N1.eni], disabledRules: TD_RULES }, [failedResult(N1.name)]);
+
+    expect(result).toEqual({ dryRun: true, wouldUntag: [N1.eni], untagged: [], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] });
+    expect(world.mutations()).toEqual([]);
+    expect(world.state()).toEqual(before);
+  });
+});
+
+// =========================================================================================================
+describe('every step: a dry run changes nothing', () => {
+  test('the whole sequence, dry, makes no mutating call at all', async () => {
+    const world = teardownLab();
+    const before = world.state();
+    const svc = service(world);
+    const request = everything({ dryRun: true, terminateInstances: true, deleteActivations: true });
+
+    const snap = await svc.snapshot({ clusterName: TD_CLUSTER, nodes: 'all', dryRun: true, terminateInstances: true, deleteActivations: true });
+    expect(snap.request).toEqual(request);
+    const pause = await svc.pause(request, snap.nodes);
+    const nodeResults: NodeResult[] = [];
+    for (const node of snap.nodes) {
+      nodeResults.push({
+        node: node.name,
+        status: 'done',
+        drain: await svc.drain(request, node),
+        uninstall: await svc.uninstall(request, node),
+        objects: await svc.deleteObjects(request, node),
+        deregister: await svc.deregister(request, node),
+        sourceDestCheck: await svc.restoreSourceDestCheck(request, node),
+        terminate: await svc.terminate(request, node),
+      });
+    }
+    const routes = await svc.routes(request, snap.nodes, nodeResults);
+    const activations = await svc.activations(request);
+    const resume = await svc.resume(request, snap.nodes, pause, nodeResults);
+    const summary = await svc.verify({ ...snap, pause, nodeResults, routes, activations, resume });
+
+    expect(world.mutations()).toEqual([]);
+    expect(world.state()).toEqual(before);
+    expect(routes.wouldRemove).toHaveLength(6);
+    expect(summary).toMatchObject({ complete: true, status: 'dry-run', dryRun: true });
+    expect(summary.nodes.map((node) => node.status)).toEqual(['planned', 'planned', 'planned']);
+    expect(summary.nodes.every((node) => !('remains' in node))).toBe(true);
+    expect(summary.message).toBe('dry run: 3 node(s) would be torn down; 6 route(s) would be removed');
+  });
+});
+
+// =========================================================================================================
+describe('verify', () => {
+  /** Runs every step for the request's nodes, as the state machine would, with nodeadm doing its job. */
+  async function runTeardown(world: TeardownWorld, input: Record<string, unknown>) {
+    const svc = service(world);
+    world.onRunShellScript = () => ({ status: 'InProgress' });
+    const snap = await svc.snapshot(input);
+    const { request, nodes } = snap;
+    const pause = await svc.pause(request, nodes);
+    const nodeResults: NodeResult[] = [];
+    for (const node of nodes) {
+      const drain = await svc.drain(request, node);
+      let uninstall: Record<string, unknown> = await svc.uninstall(request, node);
+      if (!uninstall.done) {
+        // nodeadm uninstall deregisters the instance; the invocation reports Success.
+        world.invocations.find((invocation) => invocation.commandId === uninstall.commandId)!.status = 'Success';
+        world.managedInstances = world.managedInstances.filter((mi) => mi.instanceId !== node.managedInstanceId);
+        uninstall = await svc.uninstall(request, node, uninstall as { commandId: string; deadline: number });
+      }
+      nodeResults.push({
+        node: node.name,
+        status: 'done',
+        drain,
+        uninstall,
+        objects: await svc.deleteObjects(request, node),
+        deregister: await svc.deregister(request, node),
+        sourceDestCheck: await svc.restoreSourceDestCheck(request, node),
+        terminate: await svc.terminate(request, node),
+      });
+    }
+    const routes = await svc.routes(request, nodes, nodeResults);
+    const activations = await svc.activations(request);
+    const resume = await svc.resume(request, nodes, pause, nodeResults);
+    return { ...snap, pause, nodeResults, routes, activations, resume } as Record<string, unknown>;
+  }
+
+  test('a partial teardown that did everything: complete, the node removed with nothing remaining', async () => {
+    const world = teardownLab();
+    const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name] });
+
+    const summary = await service(world).verify(state);
+
+    expect(summary).toMatchObject({ complete: true, status: 'complete', dryRun: false, all: false, remains: [], errors: [], notFound: [] });
+    expect(summary.nodes).toEqual([
+      expect.objectContaining({ node: N1.name, status: 'removed', managedInstanceId: N1.name, instanceId: N1.instance, remains: [] }),
+    ]);
+    expect(summary.nodes[0]!.steps).toMatchObject({ uninstall: { outcome: 'succeeded' }, objects: { node: 'deleted', ciliumNode: 'deleted' }, deregister: { managedInstance: 'already-gone' } });
+    expect(summary.message).toBe('1 of 1 node(s) torn down; 2 route(s) removed');
+    expect(summary.autoHealing).toEqual({ rules: [...TD_RULES.map((name) => ({ name, state: 'ENABLED' })), { name: MISSING_RULE, state: 'MISSING' }], paused: false });
+    // The other nodes are untouched.
+    expect(world.routesOf(TD_TABLE_A)).toContainEqual(route.managed(N2.cidr, N2.eni));
+    expect(world.kubeNodes.map((node) => node.name)).toContain(N2.name);
+  });
+
+  test('all, with instances terminated and activations deleted: complete; the rules stay disabled and the summary says how to resume', async () => {
+    const world = teardownLab();
+    const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: 'all', terminateInstances: true, deleteActivations: true });
+    world.finishTermination();
+
+    const summary = await service(world).verify(state);
+
+    expect(summary.nodes.map((node) => [node.node, node.status, node.remains])).toEqual([
+      [N1.name, 'removed', []],
+      [N2.name, 'removed', []],
+      [N3.name, 'removed', []],
+    ]);
+    expect(summary).toMatchObject({ complete: true, status: 'complete', remains: [], errors: [] });
+    expect(summary.autoHealing).toMatchObject({ paused: true, resumeWith: TD_RULES.map((name) => `aws events enable-rule --name ${name}`) });
+    expect(world.activations.map((activation) => activation.activationId)).toEqual([TD_OTHER_ACTIVATION, TD_UNTAGGED_ACTIVATION]);
+    for (const tableId of [TD_TABLE_A, TD_TABLE_B]) expect(world.routesOf(tableId)).toEqual(foreignRoutes());
+  });
+
+  test('what was left behind is listed per node, and the teardown is incomplete', async () => {
+    const world = teardownLab();
+    // Everything still there: Node, CiliumNode, managed instance, source/dest check off, pause tag, routes.
+    world.interfaces[0]!.tags = { [PAUSE_TAG_KEY]: N1.name };
+    const request = partial({ terminateInstances: true });
+
+    const summary = await service(world).verify({ request, nodes: [labTarget(1)], snapshot: { notFound: [] }, nodeResults: [doneResult(N1.name)] });
+
+    expect(summary.nodes).toEqual([
+      {
+        node: N1.name,
+        status: 'incomplete',
+        managedInstanceId: N1.name,
+        instanceId: N1.instance,
+        remains: [
+          'Kubernetes Node',
+          'CiliumNode',
+          `managed instance ${N1.name}`,
+          `source/dest check off on ${N1.eni}`,
+          `pause tag on ${N1.eni}`,
+          `instance ${N1.instance} running`,
+          `route ${N1.cidr} in ${TD_TABLE_A}`,
+          `route ${N1.cidr} in ${TD_TABLE_B}`,
+        ],
+        steps: {},
+      },
+    ]);
+    expect(summary).toMatchObject({ complete: false, status: 'incomplete' });
+    expect(summary.message).toContain(`${N1.name} left: Kubernetes Node, CiliumNode`);
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('a single leftover (one route) is enough to be incomplete', async () => {
+    const world = teardownLab();
+    const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name] });
+    world.tables[1]!.routes.push(route.managed(N1.cidr, N1.eni));
+
+    const summary = await service(world).verify(state);
+
+    expect(summary.nodes[0]).toMatchObject({ status: 'incomplete', remains: [`route ${N1.cidr} in ${TD_TABLE_B}`] });
+    expect(summary.complete).toBe(false);
+  });
+
+  test('a failed node, a node that never ran, and a failed step: incomplete, each reported', async () => {
+    const world = teardownLab();
+    const request = partial({ nodes: [N1.name, N2.name, N3.name] });
+    afterNodeSteps(world, [N1.name], []);
+    world.interfaces[0]!.sourceDestCheck = true;
+    world.tables.forEach((candidate) => (candidate.routes = candidate.routes.filter((entry) => entry.destination !== N1.cidr)));
+
+    const summary = await service(world).verify({
+      request,
+      nodes: [labTarget(1), labTarget(2), labTarget(3)],
+      snapshot: { notFound: [nodeName(9)] },
+      nodeResults: [doneResult(N1.name), failedResult(N2.name)],
+      routes: { Error: 'TransientError', Cause: JSON.stringify({ errorType: 'TransientError', errorMessage: 'Rate exceeded' }) },
+    });
+
+    expect(summary.nodes.map((node) => node.status)).toEqual(['removed', 'failed', 'not-run']);
+    expect(summary.nodes[1]).toMatchObject({ error: 'DrainTimedOut', cause: `${N2.name} still has pods that must leave after 300 s: default/web` });
+    expect(summary.errors).toEqual([{ step: 'routes', error: 'TransientError', cause: 'Rate exceeded' }]);
+    expect(summary).toMatchObject({ complete: false, status: 'incomplete', notFound: [nodeName(9)] });
+    expect(summary.message).toBe(
+      [
+        '1 of 3 node(s) torn down',
+        '0 route(s) removed',
+        `${N2.name} failed: DrainTimedOut`,
+        `${N3.name} failed`,
+        'routes failed: TransientError',
+        `not found (already gone?): ${nodeName(9)}`,
+      ].join('; '),
+    );
+  });
+
+  test('all: managed routes and activations still there are listed as remains', async () => {
+    const world = teardownLab({ extraRoutes: [route.managed(STALE_CIDR, STALE_ENI, 'blackhole')] });
+    const request = everything({ deleteActivations: true });
+
+    const summary = await service(world).verify({ request, nodes: [], snapshot: {}, nodeResults: [] });
+
+    expect(summary.remains).toEqual([
+      ...[TD_TABLE_A, TD_TABLE_B].flatMap((tableId) => [
+        `managed route ${N1.cidr} in ${tableId} -> ${N1.eni}`,
+        `managed route ${N2.cidr} in ${tableId} -> ${N2.eni}`,
+        `managed route ${N3.cidr} in ${tableId} -> ${N3.eni}`,
+        `managed route ${STALE_CIDR} in ${tableId} -> ${STALE_ENI}`,
+      ]),
+      `activation ${TD_ACTIVATION}`,
+    ]);
+    expect(summary.complete).toBe(false);
+  });
+
+  test('an instance shutting down counts as terminated', async () => {
+    const world = teardownLab();
+    const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name], terminateInstances: true });
+    expect(world.instances[0]!.state).toBe('shutting-down');
+
+    const summary = await service(world).verify(state);
+
+    expect(summary.nodes[0]).toMatchObject({ status: 'removed', remains: [] });
+  });
+
+  test('verify changes nothing', async () => {
+    const world = teardownLab();
+    const before = world.state();
+    await service(world).verify({ request: everything({ deleteActivations: true, terminateInstances: true }), nodes: [labTarget(1)], nodeResults: [doneResult(N1.name)] });
+    expect(world.mutations()).toEqual([]);
+    expect(world.state()).toEqual(before);
+  });
+});
