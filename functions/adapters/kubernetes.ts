@@ -224,23 +224,25 @@ export function createCiliumNodeReader(options: CiliumNodeReaderOptions): Cilium
 }
 
 /**
- * A factory that asks `tokens` for the cluster's token on every call (the provider caches and refreshes it)
- * and reuses the reader while the token, endpoint and CA are unchanged.
+ * A client per cluster, built with a fresh-enough token: `tokens` is asked on every call (the provider caches
+ * and refreshes it), and the client is reused while the token, endpoint and CA are unchanged.
  */
-export function createCiliumNodePortFactory(
-  tokens: TokenPort,
-  options: { pageSize?: number } = {},
-): CiliumNodePortFactory {
-  const readers = new Map<string, { token: string; endpoint: string; ca: string; reader: CiliumNodePort }>();
+function perTokenClient<T>(tokens: TokenPort, build: (cluster: ClusterInfo, token: string) => T): (cluster: ClusterInfo) => Promise<T> {
+  const clients = new Map<string, { token: string; endpoint: string; ca: string; client: T }>();
   return async (cluster) => {
     const { token } = await tokens.getToken(cluster.name);
-    const cached = readers.get(cluster.name);
+    const cached = clients.get(cluster.name);
     const { endpoint, certificateAuthorityData: ca } = cluster;
-    if (cached && cached.token === token && cached.endpoint === endpoint && cached.ca === ca) return cached.reader;
-    const reader = createCiliumNodeReader({ cluster, token, ...options });
-    readers.set(cluster.name, { token, endpoint, ca, reader });
-    return reader;
+    if (cached && cached.token === token && cached.endpoint === endpoint && cached.ca === ca) return cached.client;
+    const client = build(cluster, token);
+    clients.set(cluster.name, { token, endpoint, ca, client });
+    return client;
   };
+}
+
+/** The reconciler's CiliumNode reader, per cluster and token. */
+export function createCiliumNodePortFactory(tokens: TokenPort, options: { pageSize?: number } = {}): CiliumNodePortFactory {
+  return perTokenClient(tokens, (cluster, token) => createCiliumNodeReader({ cluster, token, ...options }));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -404,22 +406,10 @@ export function createClusterNodesClient(options: ClusterNodesClientOptions): Cl
   };
 }
 
-/**
- * The teardown's counterpart of `createCiliumNodePortFactory`: a token from `tokens` on every call, and the
- * client reused while the token, endpoint and CA are unchanged.
- */
+/** The teardown's Kubernetes client (cordon, drain, delete), per cluster and token. */
 export function createClusterNodesPortFactory(
   tokens: TokenPort,
   options: { pageSize?: number; requestTimeoutMs?: number } = {},
 ): ClusterNodesPortFactory {
-  const clients = new Map<string, { token: string; endpoint: string; ca: string; client: ClusterNodesPort }>();
-  return async (cluster) => {
-    const { token } = await tokens.getToken(cluster.name);
-    const cached = clients.get(cluster.name);
-    const { endpoint, certificateAuthorityData: ca } = cluster;
-    if (cached && cached.token === token && cached.endpoint === endpoint && cached.ca === ca) return cached.client;
-    const client = createClusterNodesClient({ cluster, token, ...options });
-    clients.set(cluster.name, { token, endpoint, ca, client });
-    return client;
-  };
+  return perTokenClient(tokens, (cluster, token) => createClusterNodesClient({ cluster, token, ...options }));
 }

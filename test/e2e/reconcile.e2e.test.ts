@@ -131,7 +131,8 @@ describe('pagination', () => {
       'ec2 DescribeNetworkInterfaces 200': 2,
       'kubernetes list ciliumnodes 200': 3,
     });
-  });
+    // 759 creates over loopback: about 3 s alone, much longer on a loaded CI machine. A bound, not a measure.
+  }, 30_000);
 });
 
 describe('EC2 throttling', () => {

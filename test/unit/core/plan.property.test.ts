@@ -3,6 +3,7 @@
  * to a size that keeps `npm test` quick; PROPERTY_RUNS raises it (e.g. 10000 for a nightly run).
  */
 import fc from 'fast-check';
+import { propertyEniId, routeTablesFrom } from '../../support/arbitraries.js';
 import { collectClaims } from '../../../functions/core/claims.js';
 import { cidrsOverlap, mustParseCidr, parseCidr } from '../../../functions/core/cidr.js';
 import { deletionBudget } from '../../../functions/core/guards.js';
@@ -26,7 +27,7 @@ const nodeIp = fc.oneof(
   { weight: 10, arbitrary: fc.integer({ min: 1, max: 14 }).map((i) => `10.20.1.${i}`) },
   { weight: 1, arbitrary: fc.constantFrom('10.10.5.5', 'fd00:20::7', 'garbage') },
 );
-const eniId = (i: number) => `eni-${String(i).padStart(17, '0')}`;
+const eniId = propertyEniId;
 
 const ciliumNodes = fc.uniqueArray(
   fc.record({
@@ -94,26 +95,7 @@ const managedRoute = fc.record({
 
 const routeTables = fc
   .array(fc.uniqueArray(managedRoute, { selector: (route) => route.destination, maxLength: 8 }), { minLength: 1, maxLength: 3 })
-  .map((tables) =>
-    tables.map(
-      (routes, index): RouteTableRecord => ({
-        routeTableId: `rtb-${String(index).padStart(17, '0')}`,
-        vpcId: VPC,
-        routes: [
-          ...FOREIGN_ROUTES,
-          ...routes.map(
-            (route): RouteRecord => ({
-              destination: route.destination,
-              destinationType: route.destination.includes(':') ? 'ipv6' : 'ipv4',
-              origin: 'CreateRoute',
-              state: route.blackhole ? 'blackhole' : 'active',
-              networkInterfaceId: eniId(route.eni),
-            }),
-          ),
-        ],
-      }),
-    ),
-  );
+  .map((tables) => routeTablesFrom(tables, FOREIGN_ROUTES, VPC));
 
 const guardOptions = fc.record({
   allowEmpty: fc.boolean(),

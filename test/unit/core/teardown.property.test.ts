@@ -4,6 +4,7 @@
  * count defaults to 200; PROPERTY_RUNS raises it.
  */
 import fc from 'fast-check';
+import { propertyEniId, routeTablesFrom } from '../../support/arbitraries.js';
 import { collectClaims } from '../../../functions/core/claims.js';
 import { type Cidr, cidrsOverlap, parseCidr, parseIp } from '../../../functions/core/cidr.js';
 import { type RouteAction, planRoutes } from '../../../functions/core/plan.js';
@@ -16,7 +17,7 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
 const VPC = 'vpc-0remote0000000001';
 const scope = buildScope({ remoteNodeNetworks: ['10.20.0.0/16', 'fd00:20::/56'], remotePodNetworks: ['10.30.0.0/16', 'fd00:30::/56'] });
 
-const eniId = (i: number) => `eni-${String(i).padStart(17, '0')}`;
+const eniId = propertyEniId;
 const nodeName = (i: number) => `mi-${i.toString(16).padStart(17, '0')}`;
 
 /** Destinations from a small pool, so that removed CIDRs, deletions and claims collide often. */
@@ -208,26 +209,7 @@ const routeTables = fc
     ),
     { minLength: 1, maxLength: 2 },
   )
-  .map((tables) =>
-    tables.map(
-      (routes, index): RouteTableRecord => ({
-        routeTableId: `rtb-${String(index).padStart(17, '0')}`,
-        vpcId: VPC,
-        routes: [
-          ...FOREIGN_ROUTES,
-          ...routes.map(
-            (route): RouteRecord => ({
-              destination: route.destination,
-              destinationType: route.destination.includes(':') ? 'ipv6' : 'ipv4',
-              origin: 'CreateRoute',
-              state: route.blackhole ? 'blackhole' : 'active',
-              networkInterfaceId: eniId(route.eni),
-            }),
-          ),
-        ],
-      }),
-    ),
-  );
+  .map((tables) => routeTablesFrom(tables, FOREIGN_ROUTES, VPC));
 
 const guards = fc.record({
   allowEmpty: fc.boolean(),
