@@ -4,7 +4,6 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 
@@ -29,7 +28,6 @@ export function clientConfig(options: AwsClientOptions = {}) {
 export interface AwsClients {
   ec2: EC2Client;
   eks: EKSClient;
-  events: EventBridgeClient;
   ssm: SSMClient;
   sts: STSClient;
 }
@@ -39,7 +37,6 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   return {
     ec2: new EC2Client(config),
     eks: new EKSClient(config),
-    events: new EventBridgeClient(config),
     ssm: new SSMClient(config),
     sts: new STSClient(config),
   };

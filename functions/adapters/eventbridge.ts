@@ -6,10 +6,16 @@ import {
   DescribeRuleCommand,
   DisableRuleCommand,
   EnableRuleCommand,
-  type EventBridgeClient,
+  EventBridgeClient,
 } from '@aws-sdk/client-eventbridge';
 import type { AutoHealingPort, RuleRecord } from '../core/ports.js';
+import { type AwsClientOptions, clientConfig } from './aws-clients.js';
 import { isAwsError } from './ec2.js';
+
+/** Configured like every other client (aws-clients.ts); made here so only the teardown's bundle carries the EventBridge SDK. */
+export function createEventBridgeClient(options: AwsClientOptions = {}): EventBridgeClient {
+  return new EventBridgeClient(clientConfig(options));
+}
 
 /** What `describeRules` reports for a rule that does not exist. */
 export const MISSING_RULE_STATE = 'MISSING';

@@ -138,7 +138,7 @@ async function runLocal(input: TeardownInput, options: TeardownOptions, io: Tear
   const [{ createTeardownHandler }, { runTeardownLocally }, { createTeardownDeps }] = await Promise.all([
     import('../handlers/teardown.js'),
     import('./local-teardown.js'),
-    import('../service/dependencies.js'),
+    import('../service/teardown-dependencies.js'),
   ]);
   const roleArn = options.teardownRoleArn ?? io.env[TEARDOWN_ENV.teardownRoleArn];
   const handler = createTeardownHandler({

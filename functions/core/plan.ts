@@ -177,10 +177,12 @@ export function planRoutes(input: PlanInput): RoutePlan {
   const { unresolved } = resolution;
   // A paused node is being torn down: re-adding its routes or turning its source/dest check off again would
   // undo the teardown, and deleting them is the teardown's job, so its CIDRs are protected like a refused node's.
-  const isPaused = (eni: NetworkInterfaceRecord) => eni.tags?.[PAUSE_TAG_KEY] !== undefined;
-  const resolved = resolution.resolved.filter(({ eni }) => !isPaused(eni));
+  // The tag must name this node: a tag left on an ENI whose instance has since joined as another node
+  // pauses nothing.
+  const isPaused = (eni: NetworkInterfaceRecord, node: string) => eni.tags?.[PAUSE_TAG_KEY] === node;
+  const resolved = resolution.resolved.filter(({ claim, eni }) => !isPaused(eni, claim.node));
   const paused: PausedNode[] = resolution.resolved
-    .filter(({ eni }) => isPaused(eni))
+    .filter(({ claim, eni }) => isPaused(eni, claim.node))
     .map(({ claim, eni }) => ({
       node: claim.node,
       networkInterfaceId: eni.networkInterfaceId,
@@ -194,7 +196,7 @@ export function planRoutes(input: PlanInput): RoutePlan {
   }
   const protectedCidrs = new CidrMap<{ node: string; reason: string }>();
   for (const { claim, eni } of resolution.resolved) {
-    if (!isPaused(eni)) continue;
+    if (!isPaused(eni, claim.node)) continue;
     for (const cidr of claim.cidrs) protectedCidrs.set(cidr, { node: claim.node, reason: `paused by a teardown (ENI ${eni.networkInterfaceId} tagged ${PAUSE_TAG_KEY})` });
   }
   for (const entry of claims.protected) protectedCidrs.set(entry.cidr, { node: entry.node, reason: entry.reason });

@@ -56,6 +56,19 @@ export const TRANSIENT_ERROR = 'TransientError';
 /** The Error of the final Fail state when something was left behind. */
 export const INCOMPLETE_ERROR = 'TeardownIncomplete';
 
+/**
+ * The execution's own time limit (the state machine's TimeoutSeconds). The snapshot step refuses an input
+ * whose worst case (every node using its whole drain and uninstall budget) would not fit.
+ */
+export const TEARDOWN_EXECUTION_TIMEOUT_SECONDS = 24 * 3600;
+
+/**
+ * Nodes per execution. Step Functions limits the state to 256 KB and an execution's history to 25,000
+ * events; a node's Map iteration takes about 50–100 events and adds up to ~2 KB (a failed node's cause)
+ * to the state, so a hundred nodes stay well inside both. Larger fleets are torn down in batches.
+ */
+export const MAX_NODES_PER_TEARDOWN = 100;
+
 /** The ENI tag a teardown puts on the nodes it pauses; the reconciler leaves tagged nodes alone. Value: the node name. */
 export const PAUSE_TAG_KEY = 'eks-hybrid-routes/teardown';
 

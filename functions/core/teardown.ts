@@ -13,6 +13,7 @@ import type { KubeNodeRecord, ManagedInstanceRecord, PodRecord } from './ports.j
 import { type Scope, inNodeScope } from './scope.js';
 import type { CiliumNodeRecord, NetworkInterfaceRecord } from './types.js';
 import { fieldPath } from '../shared/field-path.js';
+import { MAX_NODES_PER_TEARDOWN, TEARDOWN_EXECUTION_TIMEOUT_SECONDS } from './teardown-steps.js';
 
 /** The Kubernetes label EKS puts on hybrid nodes. */
 export const HYBRID_NODE_LABEL = 'eks.amazonaws.com/compute-type';
@@ -33,7 +34,6 @@ const seconds = (field: string, min: number, max: number) =>
     .max(max, `${field} must be at most ${max}`);
 
 const NODE_ID = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const MAX_NODES = 500;
 
 /** The execution input as the operator writes it (console, CLI, events/teardown-*.json). */
 export const TeardownInputSchema = z
@@ -64,7 +64,7 @@ export const TeardownInputSchema = z
   .superRefine((value, context) => {
     if (value.nodes === 'all') return;
     if (value.nodes.length === 0) context.addIssue({ code: 'custom', path: ['nodes'], message: 'name at least one node, or "all"' });
-    if (value.nodes.length > MAX_NODES) context.addIssue({ code: 'custom', path: ['nodes'], message: `at most ${MAX_NODES} nodes per teardown` });
+    if (value.nodes.length > MAX_NODES_PER_TEARDOWN) context.addIssue({ code: 'custom', path: ['nodes'], message: `at most ${MAX_NODES_PER_TEARDOWN} nodes per teardown` });
     value.nodes.forEach((id, index) => {
       if (id.length > 253 || !NODE_ID.test(id)) {
         context.addIssue({ code: 'custom', path: ['nodes', index], message: 'must be a node name, a managed-instance id (mi-…) or an EC2 instance id (i-…)' });
@@ -111,6 +111,30 @@ export function parseTeardownRequest(input: unknown, deployedCluster: string): T
     timeouts: value.timeouts,
     nodeadmPath: value.nodeadmPath,
   };
+}
+
+/** Time a node's other steps may take besides draining and uninstalling (task retries included), and the end of the run. */
+const NODE_STEPS_SECONDS = 300;
+const FINAL_STEPS_SECONDS = 900;
+
+/**
+ * The targets fit one execution: at most MAX_NODES_PER_TEARDOWN of them, and, if every node used its whole
+ * drain and uninstall budget, the run would still end within the execution's time limit. Either failure
+ * names the field to change; nothing has been changed yet.
+ */
+export function checkTeardownFits(request: TeardownRequest, nodeCount: number): void {
+  if (nodeCount > MAX_NODES_PER_TEARDOWN) {
+    throw new ConfigError('nodes', `${nodeCount} nodes match; one teardown takes at most ${MAX_NODES_PER_TEARDOWN}: name them in batches`);
+  }
+  const perNode = request.timeouts.drainSeconds + request.timeouts.uninstallSeconds + NODE_STEPS_SECONDS;
+  const worstCase = Math.ceil(nodeCount / request.concurrency) * perNode + FINAL_STEPS_SECONDS;
+  if (worstCase > TEARDOWN_EXECUTION_TIMEOUT_SECONDS) {
+    throw new ConfigError(
+      'concurrency',
+      `${nodeCount} nodes, ${request.concurrency} at a time, with up to ${perNode} s each could take ${worstCase} s, more than the ` +
+        `execution's limit of ${TEARDOWN_EXECUTION_TIMEOUT_SECONDS} s: raise concurrency or lower timeouts.drainSeconds / timeouts.uninstallSeconds`,
+    );
+  }
 }
 
 /** One node to tear down, with everything the per-node steps need (state data: plain JSON). */
@@ -192,7 +216,10 @@ export function resolveTargets(request: Pick<TeardownRequest, 'all' | 'nodes'>, 
   }
   for (const eni of inventory.networkInterfaces) {
     const pausedFor = eni.tags?.[inventory.pauseTagKey];
-    const entry = eni.privateIpAddresses.map((ip) => byIp.get(ip)).find((found) => found !== undefined) ?? (pausedFor ? target(pausedFor) : undefined);
+    // A tag alone makes a target only when it names a hybrid node (`mi-…`): its value is data anyone with
+    // CreateTags could write, and must not lead the teardown to some other node.
+    const byTag = () => (pausedFor !== undefined && MANAGED_INSTANCE_ID.test(pausedFor) ? target(pausedFor) : undefined);
+    const entry = eni.privateIpAddresses.map((ip) => byIp.get(ip)).find((found) => found !== undefined) ?? byTag();
     if (!entry) continue;
     if (!entry.networkInterfaceIds.includes(eni.networkInterfaceId)) entry.networkInterfaceIds.push(eni.networkInterfaceId);
     if (eni.instanceId) entry.instanceId ??= eni.instanceId;
@@ -254,7 +281,10 @@ export function uninstallProgress(input: {
 }): { done: boolean; outcome: UninstallOutcome } {
   const status = input.invocationStatus;
   if (status === 'Success') return { done: true, outcome: 'succeeded' };
-  if (status === 'Failed' || status === 'Cancelled' || status === 'TimedOut') return { done: false, outcome: 'failed' };
+  // TimedOut: nodeadm outlived its execution timeout (the uninstall budget); like our own deadline, the
+  // teardown goes on and deregisters the instance itself. Failed or Cancelled: nodeadm refused, or a person stopped it.
+  if (status === 'TimedOut') return { done: true, outcome: 'timed-out' };
+  if (status === 'Failed' || status === 'Cancelled') return { done: false, outcome: 'failed' };
   if (!input.managedInstance) return { done: true, outcome: 'deregistered' };
   if (agentOffline(input.managedInstance)) return { done: true, outcome: 'agent-offline' };
   if (input.now >= input.deadline) return { done: true, outcome: 'timed-out' };

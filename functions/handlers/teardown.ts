@@ -59,7 +59,11 @@ const PayloadSchema = z.discriminatedUnion('step', [
   z.object({ step: z.literal('terminate'), ...nodeStep }),
   z.object({ step: z.literal('routes'), request, nodes: z.array(node), nodeResults: z.unknown() }),
   z.object({ step: z.literal('activations'), request }),
-  z.object({ step: z.literal('resume'), state: z.looseObject({ request, nodes: z.array(node), pause: z.unknown(), nodeResults: z.unknown() }) }),
+  // After a failed pause the run comes straight to resume: no node results, no route report.
+  z.object({
+    step: z.literal('resume'),
+    state: z.looseObject({ request, nodes: z.array(node), pause: z.unknown().optional(), nodeResults: z.unknown().optional(), routes: z.unknown().optional() }),
+  }),
   z.object({ step: z.literal('verify'), state: z.looseObject({ request }) }),
 ]);
 type Payload = z.infer<typeof PayloadSchema>;
@@ -130,7 +134,7 @@ async function runStep(service: TeardownService, payload: Payload): Promise<unkn
     case 'activations':
       return service.activations(payload.request as TeardownRequest);
     case 'resume':
-      return service.resume(payload.state.request as TeardownRequest, payload.state.nodes as NodeTarget[], payload.state.pause, payload.state.nodeResults);
+      return service.resume(payload.state.request as TeardownRequest, payload.state.nodes as NodeTarget[], payload.state.pause, payload.state.nodeResults, payload.state.routes);
     case 'verify':
       return service.verify(payload.state);
   }
@@ -184,5 +188,5 @@ export function createTeardownHandler(options: TeardownHandlerOptions) {
 
 export const handler = createTeardownHandler({
   loadSettings: () => teardownSettingsFromEnv(process.env),
-  createDeps: async (settings) => (await import('../service/dependencies.js')).createTeardownDeps(settings, process.env[TEARDOWN_ENV.teardownRoleArn]),
+  createDeps: async (settings) => (await import('../service/teardown-dependencies.js')).createTeardownDeps(settings, process.env[TEARDOWN_ENV.teardownRoleArn]),
 });

@@ -4,16 +4,14 @@
  */
 import { Ec2Adapter } from '../adapters/ec2.js';
 import { EksClusterAdapter } from '../adapters/eks.js';
-import { EventBridgeRulesAdapter } from '../adapters/eventbridge.js';
-import { createCiliumNodePortFactory, createClusterNodesPortFactory } from '../adapters/kubernetes.js';
-import { SsmManagedInstanceAdapter, SsmTeardownAdapter } from '../adapters/ssm.js';
+import { createCiliumNodePortFactory } from '../adapters/kubernetes.js';
+import { SsmManagedInstanceAdapter } from '../adapters/ssm.js';
 import { EksTokenProvider } from '../adapters/token.js';
 import { type AwsClients, createAwsClients } from '../adapters/aws-clients.js';
 import type { ClusterAccessConfig, ControllerConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import type { ManagedInstancePort, TokenPort } from '../core/ports.js';
 import type { ReconcileDeps } from './reconcile.js';
-import type { TeardownDeps, TeardownSettings } from './teardown.js';
 
 export interface ControllerDeps extends ReconcileDeps {
   tokens: TokenPort;
@@ -52,22 +50,5 @@ export async function createControllerDeps(config: ControllerConfig): Promise<Co
     ec2: new Ec2Adapter(clients.ec2),
     tokens,
     managedInstances: new SsmManagedInstanceAdapter(clients.ssm),
-  };
-}
-
-/**
- * The teardown steps' adapters. Kubernetes calls use the teardown role (cordon, evict, delete), never the
- * reconciler's read-only one; `teardownRoleArn` unset means the caller's own credentials (CLI use).
- */
-export async function createTeardownDeps(settings: TeardownSettings, teardownRoleArn: string | undefined): Promise<TeardownDeps> {
-  const { config } = settings;
-  const clients = createAwsClients(config.region ? { region: config.region } : {});
-  const tokens = createTokenProvider(clients, await resolveRegion(clients, config), teardownRoleArn ? { readerRoleArn: teardownRoleArn } : {});
-  return {
-    cluster: new EksClusterAdapter(clients.eks),
-    clusterNodes: createClusterNodesPortFactory(tokens),
-    ec2: new Ec2Adapter(clients.ec2),
-    ssm: new SsmTeardownAdapter(clients.ssm),
-    rules: new EventBridgeRulesAdapter(clients.events),
   };
 }

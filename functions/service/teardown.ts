@@ -21,6 +21,7 @@ import { buildScope } from '../core/scope.js';
 import { PAUSE_TAG_KEY } from '../core/teardown-steps.js';
 import {
   agentOffline,
+  checkTeardownFits,
   type NodeResult,
   type NodeTarget,
   type TeardownRequest,
@@ -130,6 +131,7 @@ export class TeardownService {
     ]);
     const networkInterfaces = uniqueBy([...byIp, ...paused, ...byInstance], (eni) => eni.networkInterfaceId);
     const { nodes, notFound } = resolveTargets(request, { kubeNodes, ciliumNodes, managedInstances, networkInterfaces, scope, pauseTagKey: PAUSE_TAG_KEY });
+    checkTeardownFits(request, nodes.length);
 
     return {
       request,
@@ -356,31 +358,35 @@ export class TeardownService {
   }
 
   /**
-   * 6. Resume auto-healing: remove the pause tags, so the reconciler looks after these ENIs again — except on
-   * a node that failed after its Kubernetes Node and CiliumNode were deleted: the tag is then the only thing
-   * that still links its ENI to the node, so it stays for the next run to find (the summary lists it). Rules
-   * disabled for a full teardown stay disabled — there is nothing left to heal, and the summary says how to
-   * turn them back on; any rule disabled for a partial teardown is enabled again.
+   * 6. Resume auto-healing: remove the pause tags, so the reconciler looks after these ENIs again. A tag stays
+   * where it is the only thing left that links an ENI to its node, so that the next run can find and finish
+   * it: on a node that failed after its Kubernetes Node and CiliumNode were deleted, and on every removed node
+   * when the route step did not finish (the summary lists them). Rules disabled for a full teardown stay
+   * disabled — unless a node that failed is still in the cluster and needs healing; any other rule this
+   * execution disabled is enabled again.
    */
-  async resume(request: TeardownRequest, nodes: NodeTarget[], pause: unknown, nodeResults: unknown) {
+  async resume(request: TeardownRequest, nodes: NodeTarget[], pause: unknown, nodeResults: unknown, routes: unknown) {
     const paused = stepError(pause) ? undefined : (pause as { tagged?: string[]; disabledRules?: string[] } | undefined);
     const disabledRules = paused?.disabledRules ?? [];
     const done = new Set(nodeResultsOf(nodeResults).filter((result) => result.status === 'done').map((result) => result.node));
     const unfinished = nodes.filter((node) => !done.has(node.name));
-    let halfRemoved = new Set<string>();
-    if (unfinished.length > 0 && !request.dryRun) {
+    let present = new Set<string>();
+    if (unfinished.length > 0) {
       const { api } = await this.kubernetes();
       const [kubeNodes, ciliumNodes] = await Promise.all([api.listNodes(), api.listCiliumNodes()]);
-      const present = new Set([...kubeNodes.map((node) => node.name), ...ciliumNodes.map((node) => node.name)]);
-      halfRemoved = new Set(unfinished.filter((node) => !present.has(node.name)).map((node) => node.name));
+      present = new Set([...kubeNodes.map((node) => node.name), ...ciliumNodes.map((node) => node.name)]);
     }
-    const keep = new Set(nodes.filter((node) => halfRemoved.has(node.name)).flatMap((node) => node.networkInterfaceIds));
+    const routeReport = routes as { failed?: unknown[]; vetoed?: unknown[] } | undefined;
+    const routesFinished = routes !== undefined && !stepError(routes) && (routeReport?.failed?.length ?? 0) === 0 && (routeReport?.vetoed?.length ?? 0) === 0;
+    const keepFor = nodes.filter((node) => (done.has(node.name) ? !routesFinished : !present.has(node.name)));
+    const keep = new Set(keepFor.flatMap((node) => node.networkInterfaceIds));
     const enis = [...new Set([...nodes.flatMap((node) => node.networkInterfaceIds), ...(paused?.tagged ?? [])])].filter((id) => !keep.has(id));
+    const liveFailures = unfinished.some((node) => present.has(node.name));
+    const enable = request.all && !liveFailures ? [] : disabledRules;
     if (request.dryRun) return { dryRun: true, wouldUntag: enis, untagged: [], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] };
     if (enis.length > 0) await this.deps.ec2.untagNetworkInterfaces(enis, [PAUSE_TAG_KEY]);
-    const enable = request.all ? [] : disabledRules;
     for (const name of enable) await this.deps.rules.enableRule(name);
-    return { untagged: enis, keptPaused: [...keep], enabledRules: enable, rulesLeftDisabled: request.all ? disabledRules : [] };
+    return { untagged: enis, keptPaused: [...keep], enabledRules: enable, rulesLeftDisabled: disabledRules.filter((name) => !enable.includes(name)) };
   }
 
   /** 7. Look again and say what was done and what remains. */

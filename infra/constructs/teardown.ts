@@ -19,7 +19,15 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { INCOMPLETE_ERROR, PAUSE_TAG_KEY, STATE_NAMES, TEARDOWN_ENV, TRANSIENT_ERROR, type TeardownStep } from '../../functions/core/teardown-steps.js';
+import {
+  INCOMPLETE_ERROR,
+  PAUSE_TAG_KEY,
+  STATE_NAMES,
+  TEARDOWN_ENV,
+  TEARDOWN_EXECUTION_TIMEOUT_SECONDS,
+  TRANSIENT_ERROR,
+  type TeardownStep,
+} from '../../functions/core/teardown-steps.js';
 import type { StackConfig } from '../context.js';
 import { ROOT, RUNTIME_ENVIRONMENT, controllerEnvironment, notifyTopics, reconcileBundling, type RuleRole } from './route-sync.js';
 
@@ -36,10 +44,10 @@ export const TEARDOWN_TASK_TIMEOUT = Duration.seconds(150);
 
 /**
  * The backstop for a whole execution. Every wait inside is bounded by the input (`timeouts`: the handler
- * fails a node whose drain or uninstall outlives its budget, and the Map goes on with the others), so this
- * only ends an execution whose input asked for more than six hours in total, or a bug that loops.
+ * fails a node whose drain or uninstall outlives its budget, and the Map goes on with the others), and the
+ * snapshot step refuses an input whose worst case would not fit; so this only ends a run that loops.
  */
-export const TEARDOWN_EXECUTION_TIMEOUT = Duration.hours(6);
+export const TEARDOWN_EXECUTION_TIMEOUT = Duration.seconds(TEARDOWN_EXECUTION_TIMEOUT_SECONDS);
 
 /** The CloudWatch Logs group of the executions; `/aws/vendedlogs/` avoids the resource-policy size limit. */
 export const executionLogGroupName = (stackName: string) => `/aws/vendedlogs/states/${stackName}-teardown`;
@@ -153,9 +161,10 @@ export class Teardown extends Construct {
         taskTimeout: sfn.Timeout.duration(TEARDOWN_TASK_TIMEOUT),
       });
       // After CDK's own retrier for Lambda service exceptions: what the handler reports as transient
-      // (throttling, timeouts, 5xx), with capped, jittered backoff so parallel nodes do not retry in step.
+      // (throttling, timeouts, 5xx) and Lambda's own throttling (the account's concurrency), with capped,
+      // jittered backoff so parallel nodes do not retry in step.
       invoke.addRetry({
-        errors: [TRANSIENT_ERROR],
+        errors: [TRANSIENT_ERROR, 'Lambda.TooManyRequestsException'],
         interval: Duration.seconds(2),
         maxAttempts: 5,
         backoffRate: 2,
@@ -175,15 +184,17 @@ export class Teardown extends Construct {
     });
     const nodeDone = new sfn.Pass(this, 'NodeDone', {
       stateName: STATE_NAMES.nodeDone,
+      // Scalars only: the Map's results for every node sit in one state (256 KB); the step details
+      // (evicted pods, command id, ...) are in the task log and the execution history.
       parameters: {
         node: at('$.node.name'),
         status: 'done',
-        drain: at('$.drain'),
-        uninstall: at('$.uninstall'),
+        cordon: at('$.drain.cordon'),
+        uninstall: at('$.uninstall.outcome'),
         objects: at('$.objects'),
-        deregister: at('$.deregister'),
-        sourceDestCheck: at('$.sourceDestCheck'),
-        terminate: at('$.terminate'),
+        managedInstance: at('$.deregister.managedInstance'),
+        sourceDestCheckEnabled: at('$.sourceDestCheck.enabled'),
+        instance: at('$.terminate.instance'),
       },
     });
     const nodeTasks = {

@@ -30,7 +30,7 @@ interface Summary {
   complete: boolean;
   status: string;
   message: string;
-  nodes: { node: string; status: string; remains?: string[]; error?: string; cause?: string; steps?: Record<string, Record<string, unknown>> }[];
+  nodes: { node: string; status: string; remains?: string[]; error?: string; cause?: string; steps?: Record<string, unknown> }[];
   routes: { removed: unknown[]; wouldRemove?: unknown[] };
   autoHealing: { paused: boolean; rules: { name: string; state: string }[] };
   remains: string[];
@@ -62,7 +62,7 @@ async function convergedCloud() {
 async function teardown(input: Record<string, unknown>): Promise<LocalTeardownResult & { summary: Summary }> {
   const [{ createTeardownHandler, teardownSettingsFromEnv }, { createTeardownDeps }, { runTeardownLocally }] = await Promise.all([
     import('../../functions/handlers/teardown.js'),
-    import('../../functions/service/dependencies.js'),
+    import('../../functions/service/teardown-dependencies.js'),
     import('../../functions/cli/local-teardown.js'),
   ]);
   const handler = createTeardownHandler({
@@ -121,9 +121,16 @@ describe('tear down one node of three (events/teardown-one-node.json)', () => {
   });
 
   test('the node was drained (pods that must go evicted, DaemonSet pods left), removed and deregistered', () => {
-    const steps = result.summary.nodes[0]!.steps!;
-    expect(steps.drain).toMatchObject({ done: true, cordon: 'cordoned' });
-    expect(steps.drain!.evicted).toEqual(expect.arrayContaining(['kube-system/coredns-5b9dfbf96c-h6kqv', 'default/web-7c9d8b6f5-q2x7m']));
+    expect(result.summary.nodes[0]!.steps).toEqual({
+      cordon: 'cordoned',
+      uninstall: 'deregistered',
+      objects: { node: 'deleted', ciliumNode: 'deleted' },
+      managedInstance: 'already-gone',
+      sourceDestCheckEnabled: [NODES.c.eni],
+      instance: 'not-requested',
+    });
+    const evictions = env.cloud.state.calls.filter((call) => call.service === 'kubernetes' && call.action === 'create pods/eviction' && call.status === 201);
+    expect(evictions).toHaveLength(2);
     const pods = [...(env.cloud.state.pods?.values() ?? [])] as { metadata: { name: string }; spec?: { nodeName?: string } }[];
     const podsLeft = pods.filter((pod) => pod.spec?.nodeName === NODES.c.name).map((pod) => pod.metadata.name);
     expect(podsLeft.filter((name) => name.startsWith('cilium') || name.startsWith('kube-proxy'))).toHaveLength(2);
@@ -257,6 +264,40 @@ describe('interrupted by a failure, then run again', () => {
   });
 });
 
+describe('interrupted in the route step, then run again', () => {
+  test('the removed node stays findable by its pause tag, and the re-run removes the route left behind', async () => {
+    const env = await convergedCloud();
+    try {
+      const fault = await control(env.cloud, 'POST', 'faults', {
+        service: 'ec2',
+        action: 'DeleteRoute',
+        kind: 'error',
+        status: 403,
+        code: 'UnauthorizedOperation',
+        message: 'You are not authorized to perform this operation.',
+        times: 1,
+      });
+      expect(fault.status).toBe(200);
+      const input = { ...sample('teardown-one-node.json'), nodes: [NODES.a.name] };
+      const first = await teardown(input);
+      expect(first).toMatchObject({ status: 'FAILED', error: 'TeardownIncomplete' });
+      const left = TABLES.filter((table) => eniRoutes(env.cloud, table).has(NODES.a.cidr));
+      expect(left).toHaveLength(1);
+      expect(env.cloud.state.nodes.has(NODES.a.name)).toBe(false);
+      expect(env.cloud.state.networkInterfaces.get(NODES.a.eni)?.tags[PAUSE_TAG_KEY]).toBe(NODES.a.name);
+      expect(first.summary.nodes[0]!.remains).toEqual(expect.arrayContaining([`pause tag on ${NODES.a.eni}`, `route ${NODES.a.cidr} in ${left[0]}`]));
+
+      const second = await teardown(input);
+      expect(second.status).toBe('SUCCEEDED');
+      expect(second.summary.nodes[0]).toMatchObject({ node: NODES.a.name, status: 'removed', remains: [] });
+      for (const table of TABLES) expect(eniRoutes(env.cloud, table).has(NODES.a.cidr)).toBe(false);
+      expect(env.cloud.state.networkInterfaces.get(NODES.a.eni)?.tags).toEqual({});
+    } finally {
+      await env.done();
+    }
+  });
+});
+
 describe('a node whose SSM agent never answers', () => {
   test('is still torn down once the uninstall timeout passes: deregistered by the workflow itself', async () => {
     const env = await convergedCloud();
@@ -266,8 +307,7 @@ describe('a node whose SSM agent never answers', () => {
       const result = await teardown(input);
       expect(result.status).toBe('SUCCEEDED');
       const steps = result.summary.nodes[0]!.steps!;
-      expect(steps.uninstall).toMatchObject({ done: true, outcome: 'timed-out', status: 'InProgress' });
-      expect(steps.deregister).toEqual({ managedInstance: 'deregistered' });
+      expect(steps).toMatchObject({ uninstall: 'timed-out', managedInstance: 'deregistered' });
       expect(result.states.filter((state) => state === `${STATE_NAMES.checkUninstall}[0]`).length).toBeGreaterThan(1);
       expect(env.cloud.state.managedInstances.has(NODES.a.name)).toBe(false);
       for (const table of TABLES) expect(eniRoutes(env.cloud, table).has(NODES.a.cidr)).toBe(false);

@@ -10,7 +10,15 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { parseAllDocuments } from 'yaml';
 import { ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../../functions/core/config.js';
-import { INCOMPLETE_ERROR, PAUSE_TAG_KEY, STATE_NAMES, TEARDOWN_ENV, TEARDOWN_STEPS, TRANSIENT_ERROR } from '../../functions/core/teardown-steps.js';
+import {
+  INCOMPLETE_ERROR,
+  PAUSE_TAG_KEY,
+  STATE_NAMES,
+  TEARDOWN_ENV,
+  TEARDOWN_EXECUTION_TIMEOUT_SECONDS,
+  TEARDOWN_STEPS,
+  TRANSIENT_ERROR,
+} from '../../functions/core/teardown-steps.js';
 import { FUNCTION_LOGICAL_ID, MAX_RULE_NAME_LENGTH, controllerEnvironment, ruleNames } from '../../infra/constructs/route-sync.js';
 import { TEARDOWN_FUNCTION_LOGICAL_ID } from '../../infra/constructs/teardown.js';
 import { KUBERNETES_READER_GROUP, KUBERNETES_TEARDOWN_GROUP } from '../../infra/context.js';
@@ -94,8 +102,11 @@ describe('the state machine', () => {
     expect(other).toEqual(['/aws/vendedlogs/states/eks-hybrid-routes-ekscluster2-teardown']);
   });
 
-  test('six-hour execution timeout (the backstop: every wait inside is bounded by the input)', () => {
-    expect(machine.TimeoutSeconds).toBe(6 * 3600);
+  test('24-hour execution timeout, the limit the snapshot step checks the input against (the backstop: every wait inside is bounded by the input)', () => {
+    expect(TEARDOWN_EXECUTION_TIMEOUT_SECONDS).toBe(24 * 3600);
+    expect(machine.TimeoutSeconds).toBe(TEARDOWN_EXECUTION_TIMEOUT_SECONDS);
+    const timedOut = resourcesOfType(json.Resources, 'AWS::CloudWatch::Alarm').find(([, alarm]) => alarm.Properties.MetricName === 'ExecutionsTimedOut');
+    expect(timedOut?.[1].Properties.AlarmDescription).toContain('ran into its 24-hour limit');
   });
 
   test('alarms: executions failed and executions timed out (AWS/States, this state machine), missing data not breaching', () => {
@@ -241,17 +252,18 @@ describe('the order (walked from StartAt)', () => {
       Parameters: { 'node.$': '$.node.name', status: 'failed', 'error.$': '$.error.Error', 'cause.$': '$.error.Cause' },
       End: true,
     });
+    // Scalars only (and the small delete-objects result): the Map keeps every node's result in one state.
     expect(processor.States[STATE_NAMES.nodeDone]).toEqual({
       Type: 'Pass',
       Parameters: {
         'node.$': '$.node.name',
         status: 'done',
-        'drain.$': '$.drain',
-        'uninstall.$': '$.uninstall',
+        'cordon.$': '$.drain.cordon',
+        'uninstall.$': '$.uninstall.outcome',
         'objects.$': '$.objects',
-        'deregister.$': '$.deregister',
-        'sourceDestCheck.$': '$.sourceDestCheck',
-        'terminate.$': '$.terminate',
+        'managedInstance.$': '$.deregister.managedInstance',
+        'sourceDestCheckEnabled.$': '$.sourceDestCheck.enabled',
+        'instance.$': '$.terminate.instance',
       },
       End: true,
     });
@@ -310,7 +322,7 @@ describe('the order (walked from StartAt)', () => {
     expect(definition.taskFunctionArn).toBe(placeholderFunctionArn(TEARDOWN_FUNCTION_LOGICAL_ID));
   });
 
-  test('every Task retries Lambda service errors (CDK default) and TransientError with capped, fully jittered backoff', () => {
+  test('every Task retries Lambda service errors (CDK default), and TransientError and Lambda throttling with capped, fully jittered backoff', () => {
     for (const [name, state] of allTasks()) {
       expect({ name, Retry: state.Retry }).toEqual({
         name,
@@ -321,7 +333,14 @@ describe('the order (walked from StartAt)', () => {
             MaxAttempts: 6,
             BackoffRate: 2,
           },
-          { ErrorEquals: [TRANSIENT_ERROR], IntervalSeconds: 2, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 30, JitterStrategy: 'FULL' },
+          {
+            ErrorEquals: [TRANSIENT_ERROR, 'Lambda.TooManyRequestsException'],
+            IntervalSeconds: 2,
+            MaxAttempts: 5,
+            BackoffRate: 2,
+            MaxDelaySeconds: 30,
+            JitterStrategy: 'FULL',
+          },
         ],
       });
     }
@@ -392,6 +411,38 @@ describe('running the definition (aws-local-stepfunctions, a scripted task handl
   });
   const failure = (name: string, message: string) => Object.assign(new Error(message), { name });
   const drainAttempts = new Map<string, number>();
+  /**
+   * What the handler returns for a node step, in the shape the "Node torn down" state reads (a JSONPath to a
+   * field a result lacks would fail the execution with States.Runtime), with the details it leaves out.
+   */
+  const nodeStepResult = (step: string, node: string, done = true): Record<string, unknown> | undefined => {
+    switch (step) {
+      case 'drain':
+        return { done, deadline: 1_000, cordon: 'cordoned', evicted: [`default/web-${node}`], blocked: [], remaining: done ? [] : [`default/web-${node}`] };
+      case 'uninstall':
+        return { done, outcome: done ? 'succeeded' : 'in-progress', commandId: `cmd-${node}`, deadline: 2_000, command: 'nodeadm uninstall', status: done ? 'Success' : 'InProgress' };
+      case 'delete-objects':
+        return { node: 'deleted', ciliumNode: 'deleted' };
+      case 'deregister':
+        return { managedInstance: 'already-gone' };
+      case 'restore-source-dest-check':
+        return { enabled: [`eni-${node}`], alreadyGone: [] };
+      case 'terminate':
+        return { instance: 'not-requested' };
+      default:
+        return undefined;
+    }
+  };
+  const doneNode = (node: string) => ({
+    node,
+    status: 'done',
+    cordon: 'cordoned',
+    uninstall: 'succeeded',
+    objects: { node: 'deleted', ciliumNode: 'deleted' },
+    managedInstance: 'already-gone',
+    sourceDestCheckEnabled: [`eni-${node}`],
+    instance: 'not-requested',
+  });
 
   test('the happy path: each step in order, the drain loop until done, the summary decides the outcome', async () => {
     drainAttempts.clear();
@@ -400,16 +451,16 @@ describe('running the definition (aws-local-stepfunctions, a scripted task handl
       if (call.step === 'drain') {
         const attempt = (drainAttempts.get(call.node!) ?? 0) + 1;
         drainAttempts.set(call.node!, attempt);
-        return { done: attempt > 1 };
+        return nodeStepResult('drain', call.node!, attempt > 1);
       }
-      if (call.step === 'uninstall') return { done: true };
       if (call.step === 'verify') {
         const state = payload.state as { nodeResults: { status: string }[] };
         return { complete: state.nodeResults.every((result) => result.status === 'done'), message: 'all gone', nodeResults: state.nodeResults };
       }
-      return { ok: call.step };
+      return nodeStepResult(call.step, call.node ?? '') ?? { ok: call.step };
     });
-    expect(output).toMatchObject({ complete: true, nodeResults: [{ node: 'mi-a', status: 'done' }, { node: 'mi-b', status: 'done' }] });
+    // Each node's result: the scalars the summary needs, none of the step details (evicted pods, command id).
+    expect(output).toEqual({ complete: true, message: 'all gone', nodeResults: [doneNode('mi-a'), doneNode('mi-b')] });
     expect(calls.filter((call) => call.node === 'mi-a').map((call) => call.state)).toEqual([
       STATE_NAMES.drain,
       STATE_NAMES.checkDrain,
@@ -427,14 +478,11 @@ describe('running the definition (aws-local-stepfunctions, a scripted task handl
     const { calls, error } = await run((call, payload) => {
       if (call.step === 'snapshot') return snapshot();
       if (call.step === 'drain' && call.node === 'mi-a') throw failure('DrainTimeout', 'pods still running on mi-a');
-      if (call.step === 'drain' || call.step === 'uninstall') return { done: true };
+      if (call.node) return nodeStepResult(call.step, call.node);
       if (call.step === 'routes' && ++routeCalls === 1) throw failure(TRANSIENT_ERROR, 'RequestLimitExceeded');
       if (call.step === 'verify') {
         const state = payload.state as { nodeResults: { node: string; status: string; error?: string }[] };
-        expect(state.nodeResults).toEqual([
-          { node: 'mi-a', status: 'failed', error: 'DrainTimeout', cause: 'pods still running on mi-a' },
-          expect.objectContaining({ node: 'mi-b', status: 'done' }),
-        ]);
+        expect(state.nodeResults).toEqual([{ node: 'mi-a', status: 'failed', error: 'DrainTimeout', cause: 'pods still running on mi-a' }, doneNode('mi-b')]);
         return { complete: false, message: 'mi-a: DrainTimeout' };
       }
       return { ok: call.step };
@@ -445,6 +493,59 @@ describe('running the definition (aws-local-stepfunctions, a scripted task handl
     expect(calls.filter((call) => call.step === 'routes')).toHaveLength(2);
   });
 
+  test('resume is given the routes step’s result in its state', async () => {
+    const routes = { removed: [{ routeTableId: 'rtb-1', destination: '10.30.1.0/24' }], failed: [], vetoed: [] };
+    let resumeState: Record<string, unknown> | undefined;
+    const { output } = await run((call, payload) => {
+      if (call.step === 'snapshot') return snapshot();
+      if (call.node) return nodeStepResult(call.step, call.node);
+      if (call.step === 'routes') return routes;
+      if (call.step === 'resume') {
+        resumeState = payload.state as Record<string, unknown>;
+        return { untagged: [] };
+      }
+      if (call.step === 'verify') return { complete: true };
+      return { ok: call.step };
+    });
+    expect(output).toEqual({ complete: true });
+    expect(resumeState).toMatchObject({ routes, nodeResults: [doneNode('mi-a'), doneNode('mi-b')], pause: { ok: 'pause' } });
+  });
+
+  test('a routes step that fails for good: resume is given its error in place of the result, and runs', async () => {
+    let resumeState: Record<string, unknown> | undefined;
+    const { calls } = await run((call, payload) => {
+      if (call.step === 'snapshot') return snapshot();
+      if (call.node) return nodeStepResult(call.step, call.node);
+      if (call.step === 'routes') throw failure('IncompleteReadError', 'route-tables: read failed');
+      if (call.step === 'resume') {
+        resumeState = payload.state as Record<string, unknown>;
+        return { untagged: [] };
+      }
+      if (call.step === 'verify') return { complete: false, message: 'routes failed' };
+      return { ok: call.step };
+    });
+    expect(resumeState?.routes).toEqual({ Error: 'IncompleteReadError', Cause: 'route-tables: read failed' });
+    // Not transient: no retry.
+    expect(calls.filter((call) => call.step === 'routes')).toHaveLength(1);
+    expect(calls.filter((call) => !call.node).map((call) => call.step)).toEqual(['snapshot', 'pause', 'routes', 'activations', 'resume', 'verify']);
+  });
+
+  test('Lambda throttling (Lambda.TooManyRequestsException) is retried like a TransientError', async () => {
+    const throttled = { deregister: 0, activations: 0 };
+    const { calls, output } = await run((call) => {
+      if (call.step === 'snapshot') return snapshot();
+      if (call.node === 'mi-a' && call.step === 'deregister' && throttled.deregister++ < 2) throw failure('Lambda.TooManyRequestsException', 'Rate Exceeded.');
+      if (call.node) return nodeStepResult(call.step, call.node);
+      if (call.step === 'activations' && throttled.activations++ < 1) throw failure('Lambda.TooManyRequestsException', 'Rate Exceeded.');
+      if (call.step === 'verify') return { complete: true };
+      return { ok: call.step };
+    });
+    expect(output).toEqual({ complete: true });
+    expect(calls.filter((call) => call.node === 'mi-a' && call.step === 'deregister')).toHaveLength(3);
+    expect(calls.filter((call) => call.step === 'activations')).toHaveLength(2);
+    expect(calls.filter((call) => call.node === 'mi-a').map((call) => call.step)).toContain('terminate');
+  });
+
   test('a failed pause skips the nodes, routes and activations: straight to resume (with the error) and verify', async () => {
     const { calls, output } = await run((call, payload) => {
       if (call.step === 'snapshot') return snapshot();
@@ -453,6 +554,7 @@ describe('running the definition (aws-local-stepfunctions, a scripted task handl
         const state = payload.state as Record<string, unknown>;
         expect(state.pause).toEqual({ Error: 'AccessDenied', Cause: 'events:DisableRule' });
         expect(state).not.toHaveProperty('nodeResults');
+        expect(state).not.toHaveProperty('routes');
         return { untagged: [] };
       }
       if (call.step === 'verify') return { complete: true };

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsClients } from '../../../functions/adapters/aws-clients.js';
-import { EventBridgeRulesAdapter } from '../../../functions/adapters/eventbridge.js';
+import { EventBridgeRulesAdapter, createEventBridgeClient } from '../../../functions/adapters/eventbridge.js';
 
 const eventsMock = mockClient(EventBridgeClient);
 const client = new EventBridgeClient({ region: 'us-west-2' });
@@ -101,12 +101,13 @@ describe.each([
   });
 });
 
-describe('createAwsClients', () => {
-  test('includes an EventBridge client configured like the others (region, adaptive retry, attempts)', async () => {
-    const clients = createAwsClients({ region: 'eu-central-1', maxAttempts: 3 });
+describe('createEventBridgeClient', () => {
+  test('is configured like the other clients (region, adaptive retry, attempts)', async () => {
+    const options = { region: 'eu-central-1', maxAttempts: 3 };
+    const events = createEventBridgeClient(options);
 
-    expect(clients.events).toBeInstanceOf(EventBridgeClient);
-    for (const service of [clients.events, clients.ec2]) {
+    expect(events).toBeInstanceOf(EventBridgeClient);
+    for (const service of [events, createAwsClients(options).ec2]) {
       await expect(service.config.region()).resolves.toBe('eu-central-1');
       await expect(service.config.maxAttempts()).resolves.toBe(3);
       await expect(service.config.retryStrategy()).resolves.toMatchObject({ mode: 'adaptive' });

@@ -598,6 +598,53 @@ describe('nodes paused by a teardown', () => {
     expect(result.paused).toEqual([]);
     expect(actionLines(result)).toEqual([`create ${T1} 10.30.1.0/24 -> ${E(1)}`]);
   });
+
+  /** Node i's ENI, tagged by a teardown for `value` (a node that is not the one claiming it). */
+  const taggedFor = (i: number, value: string, options: Parameters<typeof eni>[2] = {}) => nic(i, { ...options, tags: { [PAUSE_TAG_KEY]: value, Name: 'x' } });
+
+  test('a tag naming another node pauses nothing: the node is routed, its source/dest check fixed, its drifted route rewritten', () => {
+    // Left over from a teardown of n(9), whose instance has since joined as n(1).
+    const result = plan({
+      nodes: [node(1), node(2)],
+      enis: [taggedFor(1, n(9), { sourceDestCheck: true }), nic(2)],
+      tables: [tbl(T1, [route.managed(pod(1), E9), route.managed(pod(2), E(2))])],
+    });
+    expect(result.paused).toEqual([]);
+    expect(result.protected).toEqual([]);
+    expect(result.routed.map((r) => r.node)).toEqual([n(1), n(2)]);
+    expect(actionLines(result)).toEqual([`replace ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.2.0/24 -> ${E(2)}`]);
+    expect(result.sourceDestCheck).toEqual([
+      { networkInterfaceId: E(1), node: n(1), action: 'disable' },
+      { networkInterfaceId: E(2), node: n(2), action: 'keep' },
+    ]);
+  });
+
+  test('the same plan as without the tag when it names another node', () => {
+    const scenario = (enis: ReturnType<typeof nic>[]) => ({ nodes: [node(1), node(2)], enis, tables: [tbl(T1, [route.managed(pod(2), E9)])] });
+    expect(plan(scenario([taggedFor(1, n(2), { sourceDestCheck: true }), taggedFor(2, n(1))]))).toEqual(plan(scenario([nic(1, { sourceDestCheck: true }), nic(2)])));
+  });
+
+  test.each([
+    ['another node’s name', n(9)],
+    ['the swapped node’s name', n(2)],
+    ['the name in upper case', n(1).toUpperCase()],
+    ['the name with a trailing space', `${n(1)} `],
+    ['an empty value', ''],
+  ])('a tag whose value is %s is not this node’s pause', (_label, value) => {
+    const result = plan({ nodes: [node(1)], enis: [taggedFor(1, value)], tables: [tbl(T1, [])] });
+    expect(result.paused).toEqual([]);
+    expect(actionLines(result)).toEqual([`create ${T1} 10.30.1.0/24 -> ${E(1)}`]);
+  });
+
+  test('only the node the tag names is paused when two nodes’ ENIs carry tags', () => {
+    const result = plan({
+      nodes: [node(1), node(2)],
+      enis: [pausedNic(1), taggedFor(2, n(1))],
+      tables: [tbl(T1, [])],
+    });
+    expect(result.paused).toEqual([{ node: n(1), networkInterfaceId: E(1), cidrs: [pod(1)], pausedFor: n(1) }]);
+    expect(actionLines(result)).toEqual([`create ${T1} 10.30.2.0/24 -> ${E(2)}`]);
+  });
 });
 
 describe('source/dest check', () => {

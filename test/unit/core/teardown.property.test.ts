@@ -1,7 +1,7 @@
 /**
  * Property-based tests of the teardown's route decisions: which planner deletions belong to the removed
- * nodes (routesOfRemovedNodes), and that the planner leaves a paused node's routes to the teardown. The run
- * count defaults to 200; PROPERTY_RUNS raises it.
+ * nodes (routesOfRemovedNodes), that the planner leaves a paused node's routes to the teardown, and that a
+ * pause tag naming some other node pauses nothing. The run count defaults to 200; PROPERTY_RUNS raises it.
  */
 import fc from 'fast-check';
 import { propertyEniId, routeTablesFrom } from '../../support/arbitraries.js';
@@ -166,30 +166,53 @@ const ciliumNodes = fc
     ),
   );
 
-/** ENIs for IPs 1..12: some paused (tagged by a teardown), a few in another VPC, a few duplicated. */
-const networkInterfaces = fc
-  .uniqueArray(
-    fc.record({
-      index: fc.integer({ min: 1, max: 14 }),
-      ip: fc.integer({ min: 1, max: 12 }),
-      inVpc: fc.oneof({ weight: 6, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-      paused: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-      sourceDestCheck: fc.boolean(),
-    }),
-    { selector: (entry) => entry.index, maxLength: 14 },
+/**
+ * ENIs for IPs 1..12, a few in another VPC, a few duplicated; some tagged by a teardown. The tag value is what
+ * decides: the name of the node that claims the ENI's IP (that node is paused), or a name that is not (another
+ * generated node's, one of no node at all): a leftover that must pause nothing. Generated with the nodes, so
+ * that the tag can name the node claiming the ENI.
+ */
+const nodesAndInterfaces = fc
+  .tuple(
+    ciliumNodes,
+    fc.uniqueArray(
+      fc.record({
+        index: fc.integer({ min: 1, max: 14 }),
+        ip: fc.integer({ min: 1, max: 12 }),
+        inVpc: fc.oneof({ weight: 6, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+        tag: fc.oneof(
+          { weight: 2, arbitrary: fc.constant({ kind: 'none' as const }) },
+          { weight: 2, arbitrary: fc.constant({ kind: 'claimer' as const }) },
+          { weight: 1, arbitrary: fc.integer({ min: 0, max: 31 }).map((pick) => ({ kind: 'other' as const, pick })) },
+        ),
+        sourceDestCheck: fc.boolean(),
+      }),
+      { selector: (entry) => entry.index, maxLength: 14 },
+    ),
   )
-  .map((list) =>
-    list.map(
-      (entry): NetworkInterfaceRecord => ({
+  .map(([nodes, list]) => {
+    const claims = collectClaims(nodes, scope).nodes;
+    const enis = list.map((entry): NetworkInterfaceRecord => {
+      const addresses = [`10.20.1.${entry.ip}`, ...(entry.ip === 7 ? ['fd00:20::7'] : [])];
+      const claimer = claims.find((claim) => addresses.some((text) => sameIp(text, claim.ip.key)))?.node;
+      const others = [...nodes.map((node) => node.name).filter((name) => name !== claimer), `node-of-${entry.ip}`];
+      const value = entry.tag.kind === 'none' ? undefined : entry.tag.kind === 'claimer' ? (claimer ?? `node-of-${entry.ip}`) : others[entry.tag.pick % others.length]!;
+      return {
         networkInterfaceId: eniId(entry.index),
         vpcId: entry.inVpc ? VPC : 'vpc-0other000000000001',
-        privateIpAddresses: [`10.20.1.${entry.ip}`],
-        ipv6Addresses: entry.ip === 7 ? ['fd00:20::7'] : [],
+        privateIpAddresses: [addresses[0]!],
+        ipv6Addresses: addresses.slice(1),
         sourceDestCheck: entry.sourceDestCheck,
-        ...(entry.paused ? { tags: { [PAUSE_TAG_KEY]: `node-of-${entry.ip}`, Name: 'hybrid' } } : { tags: { Name: 'hybrid' } }),
-      }),
-    ),
-  );
+        tags: value === undefined ? { Name: 'hybrid' } : { [PAUSE_TAG_KEY]: value, Name: 'hybrid' },
+      };
+    });
+    return { nodes, enis };
+  });
+
+function sameIp(text: string, key: string): boolean {
+  const ip = parseIp(text);
+  return ip.ok && ip.value.key === key;
+}
 
 const FOREIGN_ROUTES: RouteRecord[] = [
   { destination: '10.20.0.0/16', destinationType: 'ipv4', origin: 'CreateRouteTable', state: 'active', gatewayTarget: 'local' },
@@ -220,8 +243,8 @@ const guards = fc.record({
 
 /**
  * The paused nodes, worked out from the input alone: a node whose claim is accepted and whose IP is carried
- * by exactly one ENI in the remote VPC, that ENI carrying the pause tag. Its CIDRs: every valid in-scope CIDR
- * the CiliumNode lists.
+ * by exactly one ENI in the remote VPC, that ENI carrying the pause tag with this node's name as its value.
+ * Its CIDRs: every valid in-scope CIDR the CiliumNode lists.
  */
 function pausedNodes(nodes: CiliumNodeRecord[], enis: NetworkInterfaceRecord[]): { node: string; eni: string; cidrs: Cidr[] }[] {
   const claims = collectClaims(nodes, scope);
@@ -229,12 +252,9 @@ function pausedNodes(nodes: CiliumNodeRecord[], enis: NetworkInterfaceRecord[]):
     const carrying = enis.filter(
       (candidate) =>
         candidate.vpcId === VPC &&
-        [...candidate.privateIpAddresses, ...candidate.ipv6Addresses].some((text) => {
-          const ip = parseIp(text);
-          return ip.ok && ip.value.key === claim.ip.key;
-        }),
+        [...candidate.privateIpAddresses, ...candidate.ipv6Addresses].some((text) => sameIp(text, claim.ip.key)),
     );
-    if (carrying.length !== 1 || carrying[0]!.tags?.[PAUSE_TAG_KEY] === undefined) return [];
+    if (carrying.length !== 1 || carrying[0]!.tags?.[PAUSE_TAG_KEY] !== claim.node) return [];
     const record = nodes.find((candidate) => candidate.name === claim.node)!;
     const cidrs = [...record.podCIDRs, ...record.poolCIDRs.flatMap((pool) => pool.cidrs)].flatMap((text) => {
       const parsed = parseCidr(text);
@@ -248,7 +268,7 @@ describe('planRoutes with paused nodes', () => {
   test('never creates, replaces or deletes a route overlapping a paused node’s CIDRs', () => {
     let sawPausedWithRoutes = 0;
     fc.assert(
-      fc.property(ciliumNodes, networkInterfaces, routeTables, guards, (nodes, enis, tables, guardOptions) => {
+      fc.property(nodesAndInterfaces, routeTables, guards, ({ nodes, enis }, tables, guardOptions) => {
         const plan = planRoutes({ scope, claims: collectClaims(nodes, scope), vpcId: VPC, networkInterfaces: enis, routeTables: tables, guards: guardOptions });
         const paused = pausedNodes(nodes, enis);
         const mutations = plan.actions.filter((action) => action.action === 'create' || action.action === 'replace' || action.action === 'delete');
@@ -272,18 +292,51 @@ describe('planRoutes with paused nodes', () => {
   });
 
   test('a paused node is reported as paused, is not routed, and its ENI’s source/dest check is left alone', () => {
+    let sawPaused = 0;
     fc.assert(
-      fc.property(ciliumNodes, networkInterfaces, routeTables, guards, (nodes, enis, tables, guardOptions) => {
+      fc.property(nodesAndInterfaces, routeTables, guards, ({ nodes, enis }, tables, guardOptions) => {
         const plan = planRoutes({ scope, claims: collectClaims(nodes, scope), vpcId: VPC, networkInterfaces: enis, routeTables: tables, guards: guardOptions });
         const paused = pausedNodes(nodes, enis);
+        if (paused.length > 0) sawPaused += 1;
         expect(plan.paused.map((entry) => entry.node).sort()).toEqual(paused.map((entry) => entry.node).sort());
+        for (const entry of plan.paused) expect(entry.pausedFor).toBe(entry.node);
         for (const node of paused) {
           expect(plan.routed.map((entry) => entry.node)).not.toContain(node.node);
+          // Another node claiming the same IP (a CiliumNode left from before the instance rejoined) is not paused
+          // by a tag that names someone else: that node's ENI is planned for it.
+          if (plan.routed.some((entry) => entry.networkInterfaceId === node.eni)) continue;
           expect(plan.sourceDestCheck.map((entry) => entry.networkInterfaceId)).not.toContain(node.eni);
           expect(plan.actions.filter((action) => action.target === node.eni && action.action !== 'keep')).toEqual([]);
         }
       }),
       { numRuns: RUNS },
     );
+    expect(sawPaused).toBeGreaterThan(0);
+  });
+
+  test('a pause tag that does not name the node claiming the ENI changes nothing: the plan is the one without it', () => {
+    let sawMismatchOnClaimedEni = 0;
+    fc.assert(
+      fc.property(nodesAndInterfaces, routeTables, guards, ({ nodes, enis }, tables, guardOptions) => {
+        const claims = collectClaims(nodes, scope);
+        const claimersOf = (eni: NetworkInterfaceRecord) =>
+          claims.nodes.filter((claim) => [...eni.privateIpAddresses, ...eni.ipv6Addresses].some((text) => sameIp(text, claim.ip.key))).map((claim) => claim.node);
+        const mismatched = (eni: NetworkInterfaceRecord) => {
+          const value = eni.tags?.[PAUSE_TAG_KEY];
+          return value !== undefined && !claimersOf(eni).includes(value);
+        };
+        if (enis.some((eni) => eni.vpcId === VPC && mismatched(eni) && claimersOf(eni).length > 0)) sawMismatchOnClaimedEni += 1;
+        const stripped = enis.map((eni) => {
+          if (!mismatched(eni)) return eni;
+          const { [PAUSE_TAG_KEY]: _dropped, ...rest } = eni.tags!;
+          return { ...eni, tags: rest };
+        });
+        const input = (networkInterfaces: NetworkInterfaceRecord[]) => ({ scope, claims, vpcId: VPC, networkInterfaces, routeTables: tables, guards: guardOptions });
+        expect(planRoutes(input(enis))).toEqual(planRoutes(input(stripped)));
+      }),
+      { numRuns: RUNS },
+    );
+    // The generators do put mismatched tags on ENIs that a node claims (otherwise the property says nothing).
+    expect(sawMismatchOnClaimedEni).toBeGreaterThan(0);
   });
 });

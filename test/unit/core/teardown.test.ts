@@ -7,12 +7,14 @@
 import { ConfigError } from '../../../functions/core/errors.js';
 import type { RouteAction } from '../../../functions/core/plan.js';
 import type { KubeNodeRecord, ManagedInstanceRecord, PodRecord } from '../../../functions/core/ports.js';
-import { PAUSE_TAG_KEY } from '../../../functions/core/teardown-steps.js';
+import { MAX_NODES_PER_TEARDOWN, PAUSE_TAG_KEY, TEARDOWN_EXECUTION_TIMEOUT_SECONDS } from '../../../functions/core/teardown-steps.js';
 import {
   HYBRID_NODE_LABEL,
   type Inventory,
   type NodeTarget,
   TEARDOWN_DEFAULTS,
+  type TeardownRequest,
+  checkTeardownFits,
   nodeResultsOf,
   parseTeardownRequest,
   podsToDrain,
@@ -98,9 +100,18 @@ describe('parseTeardownRequest', () => {
     expect(parseTeardownRequest({ ...base, timeouts: { [field]: value } }, CLUSTER).timeouts).toMatchObject({ [field]: value });
   });
 
-  test('500 nodes are accepted', () => {
-    const nodes = Array.from({ length: 500 }, (_, i) => nodeName(i + 1));
-    expect(parseTeardownRequest({ clusterName: CLUSTER, nodes }, CLUSTER).nodes).toHaveLength(500);
+  test('the limit is 100 nodes per teardown', () => {
+    expect(MAX_NODES_PER_TEARDOWN).toBe(100);
+  });
+
+  test('100 nodes are accepted', () => {
+    const nodes = Array.from({ length: 100 }, (_, i) => nodeName(i + 1));
+    expect(parseTeardownRequest({ clusterName: CLUSTER, nodes }, CLUSTER).nodes).toHaveLength(100);
+  });
+
+  test('the limit counts the list as written: 101 entries are refused even when duplicates would collapse them', () => {
+    const nodes = [...Array.from({ length: 100 }, (_, i) => nodeName(i + 1)), nodeName(1)];
+    expect(configErrorOf(() => parseTeardownRequest({ clusterName: CLUSTER, nodes }, CLUSTER)).field).toBe('nodes');
   });
 
   test('a node name of 253 characters is accepted', () => {
@@ -117,7 +128,7 @@ describe('parseTeardownRequest', () => {
     expect(parseTeardownRequest({ ...base, nodeadmPath }, CLUSTER).nodeadmPath).toBe(nodeadmPath);
   });
 
-  const tooMany = Array.from({ length: 501 }, (_, i) => nodeName(i + 1));
+  const tooMany = Array.from({ length: 101 }, (_, i) => nodeName(i + 1));
   test.each<[string, string, unknown]>([
     ['not an object', 'input', 'teardown everything'],
     ['null', 'input', null],
@@ -130,7 +141,7 @@ describe('parseTeardownRequest', () => {
     ['nodes a word other than all', 'nodes', { clusterName: CLUSTER, nodes: 'everything' }],
     ['nodes "ALL"', 'nodes', { clusterName: CLUSTER, nodes: 'ALL' }],
     ['nodes empty', 'nodes', { clusterName: CLUSTER, nodes: [] }],
-    ['501 nodes', 'nodes', { clusterName: CLUSTER, nodes: tooMany }],
+    ['101 nodes', 'nodes', { clusterName: CLUSTER, nodes: tooMany }],
     ['the second node id malformed', 'nodes[1]', { clusterName: CLUSTER, nodes: [MI1, 'MI-Upper_Case'] }],
     ['an empty node id', 'nodes[0]', { clusterName: CLUSTER, nodes: [''] }],
     ['a node id with a shell metacharacter', 'nodes[2]', { clusterName: CLUSTER, nodes: [MI1, MI2, 'mi-1;reboot'] }],
@@ -176,10 +187,10 @@ describe('parseTeardownRequest', () => {
     );
   });
 
-  test('501 nodes: the message states the limit of 500', () => {
+  test('101 nodes: the message states the limit of 100', () => {
     // The operator gave a list of valid ids; being told they must give "all or a list of node names" is wrong.
-    expect(configErrorOf(() => parseTeardownRequest({ clusterName: CLUSTER, nodes: Array.from({ length: 501 }, (_, i) => nodeName(i)) }, CLUSTER)).message).toBe(
-      'nodes: at most 500 nodes per teardown',
+    expect(configErrorOf(() => parseTeardownRequest({ clusterName: CLUSTER, nodes: Array.from({ length: 101 }, (_, i) => nodeName(i)) }, CLUSTER)).message).toBe(
+      'nodes: at most 100 nodes per teardown',
     );
   });
 
@@ -210,6 +221,74 @@ describe('parseTeardownRequest', () => {
 
   test('the cluster comparison is exact', () => {
     expect(configErrorOf(() => parseTeardownRequest({ clusterName: 'Hybrid-Lab', nodes: 'all' }, CLUSTER)).field).toBe('clusterName');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+describe('checkTeardownFits', () => {
+  /** A validated request for `all`, with the given concurrency and timeouts (seconds). */
+  const request = (concurrency: number, drainSeconds: number, uninstallSeconds: number): TeardownRequest =>
+    parseTeardownRequest({ clusterName: CLUSTER, nodes: 'all', concurrency, timeouts: { drainSeconds, uninstallSeconds } }, CLUSTER);
+  const defaults = parseTeardownRequest({ clusterName: CLUSTER, nodes: 'all' }, CLUSTER);
+
+  test('the execution limit is 24 hours', () => {
+    expect(TEARDOWN_EXECUTION_TIMEOUT_SECONDS).toBe(86_400);
+  });
+
+  test.each([0, 1, 100])('%d targets with the defaults fit', (count) => {
+    expect(() => checkTeardownFits(defaults, count)).not.toThrow();
+  });
+
+  test('101 targets: ConfigError on nodes, naming the count and the limit', () => {
+    const error = configErrorOf(() => checkTeardownFits(defaults, 101));
+    expect(error.field).toBe('nodes');
+    expect(error.message).toBe('nodes: 101 nodes match; one teardown takes at most 100: name them in batches');
+  });
+
+  test('the node limit applies whatever the concurrency and timeouts (fastest settings, 101 targets)', () => {
+    expect(configErrorOf(() => checkTeardownFits(request(40, 1, 1), 101)).field).toBe('nodes');
+  });
+
+  test('the count is the targets resolved, not the ids named: a request naming one node that matches 101 is refused', () => {
+    const named = parseTeardownRequest({ clusterName: CLUSTER, nodes: [MI1] }, CLUSTER);
+    expect(configErrorOf(() => checkTeardownFits(named, 101)).field).toBe('nodes');
+    expect(() => checkTeardownFits(named, 100)).not.toThrow();
+  });
+
+  // Worst case: ceil(nodes / concurrency) × (drainSeconds + uninstallSeconds + 300) + 900 ≤ 86,400.
+  test('exactly at the limit fits: 19 rounds × (600 + 3600 + 300) + 900 = 86,400', () => {
+    expect(() => checkTeardownFits(request(1, 600, 3600), 19)).not.toThrow();
+  });
+
+  test('one second over the limit: ConfigError on concurrency (19 × 4501 + 900 = 86,419)', () => {
+    const error = configErrorOf(() => checkTeardownFits(request(1, 601, 3600), 19));
+    expect(error.field).toBe('concurrency');
+    expect(error.message).toBe(
+      "concurrency: 19 nodes, 1 at a time, with up to 4501 s each could take 86419 s, more than the execution's limit of 86400 s: " +
+        'raise concurrency or lower timeouts.drainSeconds / timeouts.uninstallSeconds',
+    );
+  });
+
+  test('the uninstall budget counts like the drain budget', () => {
+    expect(() => checkTeardownFits(request(1, 3600, 600), 19)).not.toThrow();
+    expect(configErrorOf(() => checkTeardownFits(request(1, 3600, 601), 19)).field).toBe('concurrency');
+  });
+
+  test('one more round is too many: 20 nodes one at a time do not fit, two at a time they do', () => {
+    expect(configErrorOf(() => checkTeardownFits(request(1, 600, 3600), 20)).field).toBe('concurrency');
+    expect(() => checkTeardownFits(request(2, 600, 3600), 20)).not.toThrow();
+  });
+
+  test('rounds are whole: 39 nodes two at a time are 20 rounds, not 19.5', () => {
+    // 20 × (400 + 3600 + 300) + 900 = 86,900 > 86,400; 19.5 rounds would be 84,750 and fit.
+    expect(configErrorOf(() => checkTeardownFits(request(2, 400, 3600), 39)).field).toBe('concurrency');
+    expect(() => checkTeardownFits(request(2, 400, 3600), 38)).not.toThrow();
+  });
+
+  test('the largest budgets: 11 nodes one at a time fit, 12 do not; 100 nodes need only 3 rounds at concurrency 40', () => {
+    expect(() => checkTeardownFits(request(1, 3600, 3600), 11)).not.toThrow();
+    expect(configErrorOf(() => checkTeardownFits(request(1, 3600, 3600), 12)).field).toBe('concurrency');
+    expect(() => checkTeardownFits(request(40, 3600, 3600), 100)).not.toThrow();
   });
 });
 
@@ -293,11 +372,31 @@ describe('resolveTargets', () => {
     expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [] });
   });
 
-  test('a paused node whose name is not a managed-instance id gets no managed-instance id', () => {
-    const inv = inventory({ networkInterfaces: [eni(eniId(5), '10.20.1.50', { tags: { [PAUSE_TAG_KEY]: 'worker-5' } })] });
-    expect(resolveTargets({ all: false, nodes: ['worker-5'] }, inv).nodes).toEqual([
-      { name: 'worker-5', ip: '10.20.1.50', networkInterfaceIds: [eniId(5)], cidrs: [] },
-    ]);
+  test.each([
+    ['a node name', 'worker-5'],
+    ['an EC2 private DNS name', 'ip-10-0-1-5.ec2.internal'],
+    ['an EC2 instance id', instanceId(5)],
+    ['a managed-instance id in upper case', nodeName(5).toUpperCase()],
+    ['a managed-instance id one digit short', nodeName(5).slice(0, -1)],
+    ['a managed-instance id one digit long', `${nodeName(5)}0`],
+    ['an empty value', ''],
+  ])('a pause tag alone that is not a managed-instance id (%s) makes no target', (_label, value) => {
+    // The tag value is data anyone with CreateTags could write: it must not lead the teardown to another node.
+    const inv = inventory({ networkInterfaces: [eni(eniId(5), '10.20.1.50', { instanceId: instanceId(5), tags: { [PAUSE_TAG_KEY]: value } })] });
+    expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [], notFound: [] });
+    expect(resolveTargets({ all: false, nodes: value === '' ? [instanceId(5)] : [value, instanceId(5)] }, inv)).toEqual({
+      nodes: [],
+      notFound: value === '' ? [instanceId(5)] : [value, instanceId(5)],
+    });
+  });
+
+  test('an ip-… tag value on an ENI of no known node: not a target, the real nodes resolve as usual', () => {
+    const inv = fullInventory(2, {
+      networkInterfaces: [eni(eniId(9), '10.0.1.5', { instanceId: instanceId(9), tags: { [PAUSE_TAG_KEY]: 'ip-10-0-1-5.ec2.internal' } })],
+    });
+    const { nodes } = resolveTargets({ all: true, nodes: [] }, inv);
+    expect(nodes).toEqual([full(1), full(2)]);
+    expect(nodes.flatMap((target) => target.networkInterfaceIds)).not.toContain(eniId(9));
   });
 
   test('a paused ENI that carries a known node IP joins that node, whatever the tag says', () => {
@@ -307,6 +406,15 @@ describe('resolveTargets', () => {
       networkInterfaces: [eni(entry.eni, entry.ip, { tags: { [PAUSE_TAG_KEY]: 'stale-name' } })],
     });
     expect(resolveTargets({ all: true, nodes: [] }, inv).nodes.map((target) => [target.name, target.networkInterfaceIds])).toEqual([[entry.name, [entry.eni]]]);
+  });
+
+  test('a pause tag naming another managed instance on a known node’s ENI makes no second target', () => {
+    const entry = node(1);
+    const inv = inventory({
+      kubeNodes: [kube(entry.name, entry.ip)],
+      networkInterfaces: [eni(entry.eni, entry.ip, { tags: { [PAUSE_TAG_KEY]: nodeName(7) } })],
+    });
+    expect(resolveTargets({ all: true, nodes: [] }, inv).nodes.map((target) => target.name)).toEqual([entry.name]);
   });
 
   test('a managed instance joins a Node of another name by IP', () => {
@@ -459,7 +567,11 @@ describe('uninstallProgress', () => {
     ['Success after the deadline, instance gone', { invocationStatus: 'Success', deadline, now: deadline + 1 }, { done: true, outcome: 'succeeded' }],
     ['Failed', { invocationStatus: 'Failed', managedInstance: online, deadline, now: 0 }, { done: false, outcome: 'failed' }],
     ['Cancelled', { invocationStatus: 'Cancelled', managedInstance: online, deadline, now: 0 }, { done: false, outcome: 'failed' }],
-    ['TimedOut', { invocationStatus: 'TimedOut', managedInstance: online, deadline, now: 0 }, { done: false, outcome: 'failed' }],
+    // nodeadm outlived its execution timeout (the uninstall budget): go on and deregister, like our own deadline.
+    ['TimedOut', { invocationStatus: 'TimedOut', managedInstance: online, deadline, now: 0 }, { done: true, outcome: 'timed-out' }],
+    ['TimedOut, instance gone', { invocationStatus: 'TimedOut', deadline, now: 0 }, { done: true, outcome: 'timed-out' }],
+    ['TimedOut, agent offline', { invocationStatus: 'TimedOut', managedInstance: { ...online, pingStatus: 'ConnectionLost' }, deadline, now: 0 }, { done: true, outcome: 'timed-out' }],
+    ['Cancelled, even past the deadline', { invocationStatus: 'Cancelled', managedInstance: online, deadline, now: deadline + 1 }, { done: false, outcome: 'failed' }],
     ['Failed, even with the instance gone and past the deadline', { invocationStatus: 'Failed', deadline, now: deadline + 5 }, { done: false, outcome: 'failed' }],
     ['InProgress, instance no longer registered', { invocationStatus: 'InProgress', deadline, now: 0 }, { done: true, outcome: 'deregistered' }],
     ['no invocation, instance no longer registered', { deadline, now: 0 }, { done: true, outcome: 'deregistered' }],

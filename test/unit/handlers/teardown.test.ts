@@ -7,7 +7,7 @@
 import { jest } from '@jest/globals';
 import { ENV_LABELS, parseControllerConfig } from '../../../functions/core/config.js';
 import { ConfigError, IncompleteReadError } from '../../../functions/core/errors.js';
-import { TEARDOWN_STEPS, type TeardownStep } from '../../../functions/core/teardown-steps.js';
+import { PAUSE_TAG_KEY, TEARDOWN_STEPS, type TeardownStep } from '../../../functions/core/teardown-steps.js';
 import type { TeardownDeps, TeardownSettings } from '../../../functions/service/teardown.js';
 import { FAKE_BEARER_TOKEN, fakeLambdaContext } from '../../support/fakes.js';
 import {
@@ -99,9 +99,12 @@ const DISPATCH: Record<TeardownStep, { payload: Json; method: keyof InstanceType
   routes: { payload: { step: 'routes', request, nodes: [node], nodeResults: [{ node: N1.name, status: 'done' }] }, method: 'routes', args: [request, [node], [{ node: N1.name, status: 'done' }]] },
   activations: { payload: { step: 'activations', request }, method: 'activations', args: [request] },
   resume: {
-    payload: { step: 'resume', state: { request, nodes: [node], snapshot: {}, pause: { tagged: [N1.eni] }, nodeResults: [{ node: N1.name, status: 'done' }] } },
+    payload: {
+      step: 'resume',
+      state: { request, nodes: [node], snapshot: {}, pause: { tagged: [N1.eni] }, nodeResults: [{ node: N1.name, status: 'done' }], routes: { removed: [], failed: [], vetoed: [] } },
+    },
     method: 'resume',
-    args: [request, [node], { tagged: [N1.eni] }, [{ node: N1.name, status: 'done' }]],
+    args: [request, [node], { tagged: [N1.eni] }, [{ node: N1.name, status: 'done' }], { removed: [], failed: [], vetoed: [] }],
   },
   verify: { payload: { step: 'verify', state: { request, nodes: [node] } }, method: 'verify', args: [{ request, nodes: [node] }] },
 };
@@ -127,6 +130,54 @@ describe('dispatch', () => {
     expect(spies[method]!.mock.calls).toEqual([args]);
     for (const other of METHODS.filter((name) => name !== method)) expect(spies[other]).not.toHaveBeenCalled();
     expect(world.calls).toEqual([]);
+  });
+
+  test.each<[string, Json, unknown]>([
+    ['a Catch’s error object', { routes: { Error: 'TransientError', Cause: 'Rate exceeded' } }, { Error: 'TransientError', Cause: 'Rate exceeded' }],
+    ['a report with a failed deletion', { routes: { removed: [], failed: [{ destination: N1.cidr, error: 'x' }], vetoed: [] } }, { removed: [], failed: [{ destination: N1.cidr, error: 'x' }], vetoed: [] }],
+  ])('resume passes the state’s routes result on as it is: %s', async (_label, routes, expected) => {
+    const spy = jest.spyOn(TeardownService.prototype, 'resume').mockResolvedValue({ from: 'resume' } as never);
+    const { invoke } = harness();
+    const state = { request, nodes: [node], pause: { tagged: [N1.eni] }, nodeResults: [{ node: N1.name, status: 'done' }], ...routes };
+
+    await invoke({ step: 'resume', state });
+
+    expect(spy.mock.calls).toEqual([[request, [node], { tagged: [N1.eni] }, [{ node: N1.name, status: 'done' }], expected]]);
+    expect(spy.mock.calls[0]).toHaveLength(5);
+  });
+
+  test('after a failed pause the state has no node results and no route report: resume still runs and unpauses', async () => {
+    const world = teardownLab();
+    const { invoke } = harness(world);
+    const state = { request, nodes: [node], pause: { Error: 'AccessDeniedException', Cause: 'events:DisableRule' } };
+    await expect(invoke({ step: 'resume', state })).resolves.toMatchObject({ enabledRules: [] });
+  });
+
+  test('the real service: a resume after a failed routes step keeps the removed node’s tag; after a finished one, removes it', async () => {
+    const world = teardownLab();
+    const { invoke } = harness(world);
+    const pause = await invoke({ step: 'pause', request, nodes: [node] });
+    const state = { request, nodes: [node], pause, nodeResults: [{ node: N1.name, status: 'done' }] };
+
+    const kept = await invoke({ step: 'resume', state: { ...state, routes: { Error: 'TransientError', Cause: 'Rate exceeded' } } });
+    expect(kept).toMatchObject({ untagged: [], keptPaused: [N1.eni] });
+    expect(world.eni(N1.eni)!.tags).toEqual({ [PAUSE_TAG_KEY]: N1.name });
+
+    const removed = await invoke({ step: 'resume', state: { ...state, routes: { removed: [], failed: [], vetoed: [] } } });
+    expect(removed).toMatchObject({ untagged: [N1.eni], keptPaused: [] });
+    expect(world.eni(N1.eni)!.tags).toBeUndefined();
+  });
+
+  test('a snapshot that matches more than 100 nodes: InvalidTeardownInput naming nodes, nothing changed', async () => {
+    const world = teardownLab({ nodes: 101 });
+    const { failure } = harness(world);
+
+    const error = await failure({ step: 'snapshot', input: { clusterName: TD_CLUSTER, nodes: 'all' } });
+
+    expect(error.name).toBe('InvalidTeardownInput');
+    expect(error.message).toBe('nodes: 101 nodes match; one teardown takes at most 100: name them in batches');
+    expect(error.cause).toBeInstanceOf(ConfigError);
+    expect(world.mutations()).toEqual([]);
   });
 
   test('settings and ports are made once per container', async () => {

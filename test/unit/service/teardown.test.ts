@@ -1,10 +1,11 @@
 /**
  * The teardown task steps (functions/service/teardown.ts) against an in-memory world (test/support/
  * teardown-fakes.ts): what each step changes, that a dry run changes nothing, that a second run converges,
- * and the step-specific rules — pause rolls back, drain evicts only what must go and gives up at the
- * deadline, uninstall runs exactly `nodeadm uninstall`, routes removes only the removed nodes' managed
- * routes, activations only the cluster's, resume untags (except a half-removed failed node), verify says what
- * remains.
+ * and the step-specific rules — snapshot refuses more than one execution can take, pause rolls back, drain
+ * evicts only what must go and gives up at the deadline, uninstall runs exactly `nodeadm uninstall`, routes
+ * removes only the removed nodes' managed routes, activations only the cluster's, resume untags (except a
+ * half-removed failed node, and the removed nodes when the routes step did not finish) and re-enables the
+ * rules while a failed node is still in the cluster, verify says what remains.
  */
 import { ENV_LABELS, parseControllerConfig } from '../../../functions/core/config.js';
 import { ConfigError } from '../../../functions/core/errors.js';
@@ -168,6 +169,56 @@ describe('snapshot', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).field).toBe(field);
     expect(world.calls).toEqual([]);
+  });
+
+  test('all, with 101 nodes: ConfigError naming nodes, after reading only; nothing changed', async () => {
+    const world = teardownLab({ nodes: 101 });
+    const before = world.state();
+
+    const error = await rejection(service(world).snapshot({ clusterName: TD_CLUSTER, nodes: 'all' }));
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).field).toBe('nodes');
+    expect(error.message).toBe('nodes: 101 nodes match; one teardown takes at most 100: name them in batches');
+    expect(world.mutations()).toEqual([]);
+    expect(world.state()).toEqual(before);
+  });
+
+  test('all, with exactly 100 nodes: accepted', async () => {
+    const world = teardownLab({ nodes: 100 });
+    const result = await service(world).snapshot({ clusterName: TD_CLUSTER, nodes: 'all' });
+    expect(result.nodes).toHaveLength(100);
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('a run that could outlast the execution’s limit: ConfigError naming concurrency, nothing changed', async () => {
+    // 12 nodes one at a time, each with the largest budgets: 12 × (3600 + 3600 + 300) + 900 = 90,900 s > 24 h.
+    const world = teardownLab({ nodes: 12 });
+    const before = world.state();
+    const input = { clusterName: TD_CLUSTER, nodes: 'all', concurrency: 1, timeouts: { drainSeconds: 3600, uninstallSeconds: 3600 } };
+
+    const error = await rejection(service(world).snapshot(input));
+
+    expect((error as ConfigError).field).toBe('concurrency');
+    expect(world.state()).toEqual(before);
+    expect(world.mutations()).toEqual([]);
+    // Two at a time, the same nodes fit.
+    expect((await service(world).snapshot({ ...input, concurrency: 2 })).nodes).toHaveLength(12);
+  });
+
+  test('the limit counts the nodes found, not the ids named: 12 named, 11 found, fits', async () => {
+    const world = teardownLab({ nodes: 11 });
+    const input = {
+      clusterName: TD_CLUSTER,
+      nodes: Array.from({ length: 12 }, (_, i) => nodeName(i + 1)),
+      concurrency: 1,
+      timeouts: { drainSeconds: 3600, uninstallSeconds: 3600 },
+    };
+
+    const result = await service(world).snapshot(input);
+
+    expect(result.nodes).toHaveLength(11);
+    expect(result.snapshot.notFound).toEqual([nodeName(12)]);
   });
 });
 
@@ -499,6 +550,8 @@ describe('uninstall', () => {
     ],
     ['the agent went offline', (world) => (world.managedInstances[0]!.pingStatus = 'ConnectionLost'), { done: true, outcome: 'agent-offline', status: 'InProgress' }],
     ['the deadline passed', (world) => world.advance(600_000), { done: true, outcome: 'timed-out', status: 'InProgress' }],
+    // Run Command's own execution timeout (the uninstall budget) ran out: like the deadline, go on and deregister.
+    ['the command TimedOut', (world) => (world.invocations[0]!.status = 'TimedOut'), { done: true, outcome: 'timed-out', status: 'TimedOut' }],
     ['no invocation record yet', (world) => (world.invocations = []), { done: false, outcome: 'in-progress', status: null }],
   ])('check: %s', async (_label, change, expected) => {
     const world = teardownLab();
@@ -524,7 +577,7 @@ describe('uninstall', () => {
     expect(error.message).toBe(`nodeadm uninstall on ${N1.name} ended Failed (exit 1): error: containerd is still running`);
   });
 
-  test.each(['Cancelled', 'TimedOut'])('a command %s: UninstallFailed, stdout when there is no stderr', async (status) => {
+  test.each(['Cancelled'])('a command %s: UninstallFailed, stdout when there is no stderr', async (status) => {
     const world = teardownLab();
     const first = await started(world);
     Object.assign(world.invocations[0]!, { status, standardOutput: 'partial output' });
@@ -533,6 +586,18 @@ describe('uninstall', () => {
 
     expect(error.name).toBe('UninstallFailed');
     expect(error.message).toBe(`nodeadm uninstall on ${N1.name} ended ${status} (exit unknown): partial output`);
+  });
+
+  test('a command TimedOut is no failure: the node goes on, and the deregister step removes the instance nodeadm left registered', async () => {
+    const world = teardownLab();
+    const first = await started(world);
+    Object.assign(world.invocations[0]!, { status: 'TimedOut', standardError: 'still waiting for containerd' });
+
+    const result = await service(world).uninstall(partial(), labTarget(1), first);
+    expect(result).toMatchObject({ done: true, outcome: 'timed-out', status: 'TimedOut' });
+
+    expect(await service(world).deregister(partial(), labTarget(1))).toEqual({ managedInstance: 'deregistered' });
+    expect(world.managedInstances.map((mi) => mi.instanceId)).not.toContain(N1.name);
   });
 
   test('a long stderr is cut to its last 400 characters', async () => {
@@ -903,6 +968,9 @@ describe('activations', () => {
 // =========================================================================================================
 describe('resume', () => {
   const done2 = [doneResult(labNode(1).name), doneResult(labNode(2).name)];
+  /** The routes step's result when it finished: nothing failed, nothing vetoed. */
+  const routesDone = { removed: [{ routeTableId: TD_TABLE_A, destination: N1.cidr, target: N1.eni }], failed: [], vetoed: [] };
+  const taggedEnis = (world: TeardownWorld) => world.interfaces.filter((candidate) => candidate.tags?.[PAUSE_TAG_KEY] !== undefined).map((candidate) => candidate.networkInterfaceId);
 
   test('partial, every node removed: untags every target’s ENIs, reads nothing, enables nothing it did not disable', async () => {
     const world = teardownLab();
@@ -910,12 +978,12 @@ describe('resume', () => {
     const pause = await service(world).pause(partial({ nodes: [N1.name, N2.name] }), nodes);
     world.clearCalls();
 
-    const result = await service(world).resume(partial({ nodes: [N1.name, N2.name] }), nodes, pause, done2);
+    const result = await service(world).resume(partial({ nodes: [N1.name, N2.name] }), nodes, pause, done2, routesDone);
 
     expect(result).toEqual({ untagged: [N1.eni, N2.eni], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] });
     expect(world.mutations()).toEqual([{ method: 'untagNetworkInterfaces', args: [[N1.eni, N2.eni], [PAUSE_TAG_KEY]] }]);
     expect(world.methods()).not.toContain('listNodes');
-    expect(world.interfaces.filter((candidate) => candidate.tags?.[PAUSE_TAG_KEY] !== undefined)).toEqual([]);
+    expect(taggedEnis(world)).toEqual([]);
   });
 
   test('a failed node whose Node and CiliumNode still exist goes back to the reconciler (untagged)', async () => {
@@ -924,7 +992,7 @@ describe('resume', () => {
     const pause = await service(world).pause(partial(), nodes);
     afterNodeSteps(world, [N1.name], []);
 
-    const result = await service(world).resume(partial(), nodes, pause, [doneResult(N1.name), failedResult(N2.name)]);
+    const result = await service(world).resume(partial(), nodes, pause, [doneResult(N1.name), failedResult(N2.name)], routesDone);
 
     expect(result).toEqual({ untagged: [N1.eni, N2.eni], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] });
     expect(world.eni(N2.eni)!.tags).toBeUndefined();
@@ -938,7 +1006,7 @@ describe('resume', () => {
     afterNodeSteps(world, [N1.name, N2.name, N3.name], []);
     world.clearCalls();
 
-    const result = await service(world).resume(partial(), nodes, pause, [doneResult(N1.name), failedResult(N2.name, 'TransientError')]);
+    const result = await service(world).resume(partial(), nodes, pause, [doneResult(N1.name), failedResult(N2.name, 'TransientError')], routesDone);
 
     expect(result).toEqual({ untagged: [N1.eni], keptPaused: [N2.eni, N3.eni], enabledRules: [], rulesLeftDisabled: [] });
     expect(world.mutations()).toEqual([{ method: 'untagNetworkInterfaces', args: [[N1.eni], [PAUSE_TAG_KEY]] }]);
@@ -951,19 +1019,121 @@ describe('resume', () => {
     const pause = await service(world).pause(partial(), [labTarget(1)]);
     world.kubeNodes = world.kubeNodes.filter((node) => node.name !== N1.name);
 
-    const result = await service(world).resume(partial(), [labTarget(1)], pause, [failedResult(N1.name)]);
+    const result = await service(world).resume(partial(), [labTarget(1)], pause, [failedResult(N1.name)], routesDone);
 
     expect(result).toMatchObject({ untagged: [N1.eni], keptPaused: [] });
   });
 
+  test('a half-removed node whose CiliumNode is gone but whose Node is still listed is untagged', async () => {
+    const world = teardownLab();
+    const pause = await service(world).pause(partial(), [labTarget(1)]);
+    world.ciliumNodes = world.ciliumNodes.filter((node) => node.name !== N1.name);
+
+    const result = await service(world).resume(partial(), [labTarget(1)], pause, [failedResult(N1.name)], routesDone);
+
+    expect(result).toMatchObject({ untagged: [N1.eni], keptPaused: [] });
+  });
+
+  // ---- the routes step did not finish: the removed nodes keep their tags ---------------------------------
+  describe('when the routes step did not finish, the removed nodes keep their tags (the next run finds them by it)', () => {
+    const failedRoute = { routeTableId: TD_TABLE_B, destination: N2.cidr, target: N2.eni, error: 'RequestLimitExceeded: Request limit exceeded.' };
+    const vetoedRoute = { routeTableId: TD_TABLE_A, destination: N2.cidr, target: N2.eni, guard: 'empty-node-list', reason: 'no CiliumNode left' };
+    test.each<[string, unknown]>([
+      ['the routes step failed (a Catch in its place)', { Error: 'TransientError', Cause: JSON.stringify({ errorType: 'TransientError', errorMessage: 'Rate exceeded' }) }],
+      ['the routes step never ran (no result)', undefined],
+      ['a deletion failed', { removed: [], failed: [failedRoute], vetoed: [] }],
+      ['a deletion was vetoed', { removed: [], failed: [], vetoed: [vetoedRoute] }],
+      ['a dry-run report with a veto', { wouldRemove: [], removed: [], failed: [], vetoed: [vetoedRoute] }],
+    ])('%s', async (_label, routes) => {
+      const world = teardownLab();
+      const nodes = [labTarget(1), labTarget(2)];
+      const pause = await service(world).pause(partial(), nodes);
+      afterNodeSteps(world, [N1.name, N2.name], []);
+      world.clearCalls();
+
+      const result = await service(world).resume(partial(), nodes, pause, done2, routes);
+
+      expect(result).toEqual({ untagged: [], keptPaused: [N1.eni, N2.eni], enabledRules: [], rulesLeftDisabled: [] });
+      expect(world.mutations()).toEqual([]);
+      expect(world.eni(N1.eni)!.tags).toEqual({ [PAUSE_TAG_KEY]: N1.name });
+      expect(world.eni(N2.eni)!.tags).toEqual({ [PAUSE_TAG_KEY]: N2.name });
+    });
+
+    test.each<[string, unknown]>([
+      ['nothing to remove', { removed: [], failed: [], vetoed: [] }],
+      ['a dry-run report', { wouldRemove: [{ routeTableId: TD_TABLE_A, destination: N1.cidr }], removed: [], failed: [], vetoed: [] }],
+    ])('a finished routes step (%s) untags them', async (_label, routes) => {
+      const world = teardownLab();
+      const nodes = [labTarget(1), labTarget(2)];
+      const pause = await service(world).pause(partial(), nodes);
+
+      const result = await service(world).resume(partial(), nodes, pause, done2, routes);
+
+      expect(result).toMatchObject({ untagged: [N1.eni, N2.eni], keptPaused: [] });
+      expect(taggedEnis(world)).toEqual([]);
+    });
+
+    test('only the removed nodes keep them: a failed node still in the cluster is untagged all the same', async () => {
+      const world = teardownLab();
+      const nodes = [labTarget(1), labTarget(2)];
+      const pause = await service(world).pause(partial(), nodes);
+      afterNodeSteps(world, [N1.name], []);
+
+      const result = await service(world).resume(partial(), nodes, pause, [doneResult(N1.name), failedResult(N2.name)], { Error: 'States.Timeout', Cause: '' });
+
+      expect(result).toEqual({ untagged: [N2.eni], keptPaused: [N1.eni], enabledRules: [], rulesLeftDisabled: [] });
+      expect(taggedEnis(world)).toEqual([N1.eni]);
+    });
+
+    test('an ENI tagged by the pause that is not among the targets is untagged even so', async () => {
+      const world = teardownLab();
+      world.interfaces.find((candidate) => candidate.networkInterfaceId === N3.eni)!.tags = { [PAUSE_TAG_KEY]: N3.name };
+      const pause = await service(world).pause(partial(), [labTarget(1)]);
+
+      const result = await service(world).resume(partial(), [labTarget(1)], { ...pause, tagged: [N1.eni, N3.eni] }, [doneResult(N1.name)], undefined);
+
+      expect(result).toMatchObject({ untagged: [N3.eni], keptPaused: [N1.eni] });
+    });
+
+    test('verify then reports the kept tags as what remains: the teardown is incomplete', async () => {
+      const world = teardownLab();
+      const nodes = [labTarget(1)];
+      const pause = await service(world).pause(partial(), nodes);
+      afterNodeSteps(world, [N1.name], []);
+      world.tables.forEach((candidate) => (candidate.routes = candidate.routes.filter((entry) => entry.destination !== N1.cidr)));
+      world.interfaces[0]!.sourceDestCheck = true;
+      const routes = { Error: 'TransientError', Cause: '{}' };
+      const resume = await service(world).resume(partial(), nodes, pause, [doneResult(N1.name)], routes);
+
+      const summary = await service(world).verify({ request: partial(), nodes, snapshot: { notFound: [] }, pause, nodeResults: [doneResult(N1.name)], routes, resume });
+
+      expect(summary.nodes[0]).toMatchObject({ node: N1.name, status: 'incomplete', remains: [`pause tag on ${N1.eni}`] });
+      expect(summary.complete).toBe(false);
+    });
+  });
+
+  // ---- the reconciler's rules ------------------------------------------------------------------------------
   test('partial: a rule the pause disabled is enabled again', async () => {
     const world = teardownLab();
     world.rules[0]!.state = 'DISABLED';
 
-    const result = await service(world).resume(partial(), [labTarget(1)], { tagged: [N1.eni], disabledRules: [TD_RULES[0]] }, [doneResult(N1.name)]);
+    const result = await service(world).resume(partial(), [labTarget(1)], { tagged: [N1.eni], disabledRules: [TD_RULES[0]] }, [doneResult(N1.name)], routesDone);
 
     expect(result).toEqual({ untagged: [N1.eni], keptPaused: [], enabledRules: [TD_RULES[0]], rulesLeftDisabled: [] });
     expect(world.rule(TD_RULES[0]!)).toBe('ENABLED');
+  });
+
+  test('partial: the rules are enabled again even when the tags stay (routes failed) and a node failed', async () => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2)];
+    const disabledRules = [TD_RULES[0]!, TD_RULES[2]!];
+    for (const name of disabledRules) world.rules.find((rule) => rule.name === name)!.state = 'DISABLED';
+    afterNodeSteps(world, [N1.name, N2.name], [N1.name, N2.name]);
+
+    const result = await service(world).resume(partial(), nodes, { tagged: [N1.eni, N2.eni], disabledRules }, [doneResult(N1.name), failedResult(N2.name)], { Error: 'x', Cause: '' });
+
+    expect(result).toEqual({ untagged: [], keptPaused: [N1.eni, N2.eni], enabledRules: disabledRules, rulesLeftDisabled: [] });
+    expect(TD_RULES.map((name) => world.rule(name))).toEqual(['ENABLED', 'ENABLED', 'ENABLED']);
   });
 
   test('all: untags, and the rules disabled for the teardown stay disabled', async () => {
@@ -972,33 +1142,99 @@ describe('resume', () => {
     const pause = await service(world).pause(everything(), nodes);
     world.clearCalls();
 
-    const result = await service(world).resume(everything(), nodes, pause, nodes.map((node) => doneResult(node.name)));
+    const result = await service(world).resume(everything(), nodes, pause, nodes.map((node) => doneResult(node.name)), routesDone);
 
     expect(result).toEqual({ untagged: [N1.eni, N2.eni, N3.eni], keptPaused: [], enabledRules: [], rulesLeftDisabled: TD_RULES });
     expect(world.mutations().map((call) => call.method)).toEqual(['untagNetworkInterfaces']);
     expect(TD_RULES.map((name) => world.rule(name))).toEqual(['DISABLED', 'DISABLED', 'DISABLED']);
   });
 
+  test.each<[string, (world: TeardownWorld) => void]>([
+    ['its Node and CiliumNode', () => {}],
+    ['its Node only (CiliumNode deleted)', (world) => (world.ciliumNodes = world.ciliumNodes.filter((node) => node.name !== N2.name))],
+    ['its CiliumNode only (Node deleted)', (world) => (world.kubeNodes = world.kubeNodes.filter((node) => node.name !== N2.name))],
+  ])('all, a failed node still in the cluster (%s): the rules are enabled again, so the reconciler looks after it', async (_label, leave) => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2)];
+    const pause = await service(world).pause(everything(), nodes);
+    afterNodeSteps(world, [N1.name], []);
+    leave(world);
+
+    const result = await service(world).resume(everything(), nodes, pause, [doneResult(N1.name), failedResult(N2.name)], routesDone);
+
+    expect(result).toEqual({ untagged: [N1.eni, N2.eni], keptPaused: [], enabledRules: TD_RULES, rulesLeftDisabled: [] });
+    expect(TD_RULES.map((name) => world.rule(name))).toEqual(['ENABLED', 'ENABLED', 'ENABLED']);
+  });
+
+  test('all, a node that never ran and is still in the cluster (the Map failed as a whole) also brings the rules back', async () => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2)];
+    const pause = await service(world).pause(everything(), nodes);
+
+    const result = await service(world).resume(everything(), nodes, pause, { Error: 'States.TaskFailed', Cause: '' }, { removed: [], failed: [], vetoed: [] });
+
+    expect(result).toMatchObject({ enabledRules: TD_RULES, rulesLeftDisabled: [] });
+  });
+
+  test('all, the failed node is gone from the cluster: the rules stay disabled and its tag stays', async () => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2)];
+    const pause = await service(world).pause(everything(), nodes);
+    afterNodeSteps(world, [N1.name, N2.name], []);
+
+    const result = await service(world).resume(everything(), nodes, pause, [doneResult(N1.name), failedResult(N2.name)], routesDone);
+
+    expect(result).toEqual({ untagged: [N1.eni], keptPaused: [N2.eni], enabledRules: [], rulesLeftDisabled: TD_RULES });
+    expect(TD_RULES.map((name) => world.rule(name))).toEqual(['DISABLED', 'DISABLED', 'DISABLED']);
+  });
+
+  test('all, every node removed but the routes step failed: tags kept and the rules stay disabled', async () => {
+    const world = teardownLab();
+    const nodes = [labTarget(1), labTarget(2)];
+    const pause = await service(world).pause(everything(), nodes);
+    afterNodeSteps(world, [N1.name, N2.name], []);
+    world.clearCalls();
+
+    const result = await service(world).resume(everything(), nodes, pause, done2, { Error: 'TransientError', Cause: '' });
+
+    expect(result).toEqual({ untagged: [], keptPaused: [N1.eni, N2.eni], enabledRules: [], rulesLeftDisabled: TD_RULES });
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('all: only the rules this execution disabled are enabled again; one already disabled before stays out of it', async () => {
+    const world = teardownLab();
+    world.rules[1]!.state = 'DISABLED';
+    const nodes = [labTarget(1), labTarget(2)];
+    const pause = await service(world).pause(everything(), nodes);
+    expect(pause.disabledRules).toEqual([TD_RULES[0], TD_RULES[2]]);
+
+    const result = await service(world).resume(everything(), nodes, pause, [doneResult(N1.name), failedResult(N2.name)], routesDone);
+
+    expect(result).toMatchObject({ enabledRules: [TD_RULES[0], TD_RULES[2]], rulesLeftDisabled: [] });
+    expect(TD_RULES.map((name) => world.rule(name))).toEqual(['ENABLED', 'DISABLED', 'ENABLED']);
+  });
+
+  // ---- other inputs --------------------------------------------------------------------------------------
   test('ENIs tagged by the pause but no longer among the targets are untagged too', async () => {
     const world = teardownLab();
     world.interfaces.find((candidate) => candidate.networkInterfaceId === N3.eni)!.tags = { [PAUSE_TAG_KEY]: N3.name };
 
-    const result = await service(world).resume(partial(), [labTarget(1)], { tagged: [N3.eni], disabledRules: [] }, [doneResult(N1.name)]);
+    const result = await service(world).resume(partial(), [labTarget(1)], { tagged: [N3.eni], disabledRules: [] }, [doneResult(N1.name)], routesDone);
 
     expect(result.untagged).toEqual([N1.eni, N3.eni]);
     expect(world.eni(N3.eni)!.tags).toBeUndefined();
   });
 
-  test('after a failed pause (a Catch in its place): untags the targets anyway, enables nothing', async () => {
+  test('after a failed pause (a Catch in its place, no node results, no routes): nodes still present are untagged, nothing enabled', async () => {
     const world = teardownLab();
-    const result = await service(world).resume(everything(), [labTarget(1)], { Error: 'TransientError', Cause: '{}' }, [doneResult(N1.name)]);
+    const result = await service(world).resume(everything(), [labTarget(1)], { Error: 'TransientError', Cause: '{}' }, undefined, undefined);
     expect(result).toEqual({ untagged: [N1.eni], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] });
     expect(world.mutations().map((call) => call.method)).toEqual(['untagNetworkInterfaces']);
   });
 
   test('after a failed Map (a Catch in place of the node results): nodes still present are untagged', async () => {
     const world = teardownLab();
-    const result = await service(world).resume(partial(), [labTarget(1), labTarget(2)], { tagged: [], disabledRules: [] }, { Error: 'States.TaskFailed', Cause: '' });
+    const result = await service(world).resume(partial(), [labTarget(1), labTarget(2)], { tagged: [], disabledRules: [] }, { Error: 'States.TaskFailed', Cause: '' }, routesDone);
     expect(result).toMatchObject({ untagged: [N1.eni, N2.eni], keptPaused: [] });
   });
 
@@ -1008,9 +1244,9 @@ describe('resume', () => {
     const pause = await service(world).pause(partial(), nodes);
     world.interfaces = world.interfaces.filter((candidate) => candidate.networkInterfaceId !== N1.eni);
 
-    await service(world).resume(partial(), nodes, pause, done2);
+    await service(world).resume(partial(), nodes, pause, done2, routesDone);
     const after = world.state();
-    await service(world).resume(partial(), nodes, pause, done2);
+    await service(world).resume(partial(), nodes, pause, done2, routesDone);
 
     expect(world.state()).toEqual(after);
     expect(world.eni(N2.eni)!.tags).toBeUndefined();
@@ -1018,7 +1254,7 @@ describe('resume', () => {
 
   test('no targets and nothing tagged: no call', async () => {
     const world = teardownLab();
-    expect(await service(world).resume(partial(), [], { tagged: [], disabledRules: [] }, [])).toEqual({ untagged: [], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] });
+    expect(await service(world).resume(partial(), [], { tagged: [], disabledRules: [] }, [], routesDone)).toEqual({ untagged: [], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] });
     expect(world.calls).toEqual([]);
   });
 
@@ -1028,11 +1264,55 @@ describe('resume', () => {
     const before = world.state();
     world.clearCalls();
 
-    const result = await service(world).resume(everything(dry), [labTarget(1)], { tagged: [N1.eni], disabledRules: TD_RULES }, [failedResult(N1.name)]);
+    const result = await service(world).resume(everything(dry), [labTarget(1)], { tagged: [N1.eni], disabledRules: TD_RULES }, [doneResult(N1.name)], routesDone);
 
     expect(result).toEqual({ dryRun: true, wouldUntag: [N1.eni], untagged: [], keptPaused: [], enabledRules: [], rulesLeftDisabled: [] });
     expect(world.mutations()).toEqual([]);
     expect(world.state()).toEqual(before);
+  });
+});
+
+// =========================================================================================================
+describe('what the state machine keeps of a node: every field its "Node torn down" state reads is there', () => {
+  // infra/constructs/teardown.ts: the Pass state copies these scalars into the Map's result; a path to a field
+  // a step did not return fails the execution (States.Runtime).
+  const READ = {
+    drain: 'cordon',
+    uninstall: 'outcome',
+    deregister: 'managedInstance',
+    sourceDestCheck: 'enabled',
+    terminate: 'instance',
+  } as const;
+
+  async function nodeSteps(world: TeardownWorld, request: TeardownRequest, target: NodeTarget) {
+    const svc = service(world);
+    return {
+      drain: await svc.drain(request, target),
+      uninstall: await svc.uninstall(request, target),
+      objects: await svc.deleteObjects(request, target),
+      deregister: await svc.deregister(request, target),
+      sourceDestCheck: await svc.restoreSourceDestCheck(request, target),
+      terminate: await svc.terminate(request, target),
+    };
+  }
+
+  test.each<[string, (world: TeardownWorld) => void, TeardownRequest, NodeTarget]>([
+    ['a real run', () => {}, partial({ terminateInstances: true }), labTarget(1)],
+    ['a real run, termination not requested', () => {}, partial(), labTarget(1)],
+    ['a dry run', () => {}, partial({ dryRun: true, terminateInstances: true }), labTarget(1)],
+    ['a node already gone everywhere (a re-run)', (world) => afterNodeSteps(world, [N1.name], []), partial({ terminateInstances: true }), labTarget(1)],
+    ['a node without managed instance, instance or ENI', () => {}, partial({ terminateInstances: true }), { name: 'worker-x', networkInterfaceIds: [], cidrs: [] }],
+    ['an agent offline', (world) => (world.managedInstances[0]!.pingStatus = 'ConnectionLost'), partial(), labTarget(1)],
+  ])('%s', async (_label, prepare, request, target) => {
+    const world = teardownLab();
+    prepare(world);
+
+    const results = await nodeSteps(world, request, target);
+
+    for (const [step, field] of Object.entries(READ)) {
+      expect({ step, field, value: (results[step as keyof typeof READ] as Record<string, unknown>)[field] }).toEqual({ step, field, value: expect.anything() });
+    }
+    expect(results.objects).toEqual(expect.anything());
   });
 });
 
@@ -1062,7 +1342,7 @@ describe('every step: a dry run changes nothing', () => {
     }
     const routes = await svc.routes(request, snap.nodes, nodeResults);
     const activations = await svc.activations(request);
-    const resume = await svc.resume(request, snap.nodes, pause, nodeResults);
+    const resume = await svc.resume(request, snap.nodes, pause, nodeResults, routes);
     const summary = await svc.verify({ ...snap, pause, nodeResults, routes, activations, resume });
 
     expect(world.mutations()).toEqual([]);
@@ -1107,7 +1387,7 @@ describe('verify', () => {
     }
     const routes = await svc.routes(request, nodes, nodeResults);
     const activations = await svc.activations(request);
-    const resume = await svc.resume(request, nodes, pause, nodeResults);
+    const resume = await svc.resume(request, nodes, pause, nodeResults, routes);
     return { ...snap, pause, nodeResults, routes, activations, resume } as Record<string, unknown>;
   }
 
