@@ -75,6 +75,11 @@ async function teardown(input: Record<string, unknown>): Promise<LocalTeardownRe
 
 /** A table's routes to ENIs inside the pod network: the routes the workflow manages (the hand-added TGW route is not one). */
 const eniRoutes = (cloud: LocalCloud, table: string) => new Map([...podRoutes(cloud.state, table)].filter(([, target]) => target.startsWith('eni-')));
+/** The next call of this EC2 action is refused (403, not retried): the step that makes it fails. */
+async function refuseOnce(cloud: LocalCloud, action: string) {
+  const fault = { service: 'ec2', action, kind: 'error', status: 403, code: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.', times: 1 };
+  expect((await control(cloud, 'POST', 'faults', fault)).status).toBe(200);
+}
 const rulesOf = (cloud: LocalCloud) => Object.fromEntries([...cloud.state.rules.values()].map((rule) => [rule.name, rule.state]));
 const foreignRoutes = (cloud: LocalCloud) =>
   TABLES.map((id) => cloud.state.routeTables.get(id)!.routes.filter((route) => !route.destination.startsWith('10.30.') || route.target.kind !== 'networkInterface'));
@@ -227,16 +232,7 @@ describe('interrupted by a failure, then run again', () => {
     const env = await convergedCloud();
     try {
       // Restoring source/dest check is refused once: the node fails after its Node and CiliumNode are gone.
-      const fault = await control(env.cloud, 'POST', 'faults', {
-        service: 'ec2',
-        action: 'ModifyNetworkInterfaceAttribute',
-        kind: 'error',
-        status: 403,
-        code: 'UnauthorizedOperation',
-        message: 'You are not authorized to perform this operation.',
-        times: 1,
-      });
-      expect(fault.status).toBe(200);
+      await refuseOnce(env.cloud, 'ModifyNetworkInterfaceAttribute');
       const input = { ...sample('teardown-one-node.json'), nodes: [NODES.b.name] };
       const first = await teardown(input);
       expect(first.status).toBe('FAILED');
@@ -268,16 +264,7 @@ describe('interrupted in the route step, then run again', () => {
   test('the removed node stays findable by its pause tag, and the re-run removes the route left behind', async () => {
     const env = await convergedCloud();
     try {
-      const fault = await control(env.cloud, 'POST', 'faults', {
-        service: 'ec2',
-        action: 'DeleteRoute',
-        kind: 'error',
-        status: 403,
-        code: 'UnauthorizedOperation',
-        message: 'You are not authorized to perform this operation.',
-        times: 1,
-      });
-      expect(fault.status).toBe(200);
+      await refuseOnce(env.cloud, 'DeleteRoute');
       const input = { ...sample('teardown-one-node.json'), nodes: [NODES.a.name] };
       const first = await teardown(input);
       expect(first).toMatchObject({ status: 'FAILED', error: 'TeardownIncomplete' });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
+import { captureProcessOutput } from '../../support/process-output.js';
 import { type ControllerConfig, ENV_LABELS, parseControllerConfig } from '../../../functions/core/config.js';
 import { ConfigError } from '../../../functions/core/errors.js';
 import type { ControllerDeps } from '../../../functions/service/dependencies.js';
@@ -48,32 +49,8 @@ function labConfig(): ControllerConfig {
   return parseControllerConfig({ clusterName: LAB_CLUSTER, region: 'us-west-2', routeTableIds: LAB_ROUTE_TABLE }, ENV_LABELS);
 }
 
-/**
- * Everything written to stdout and stderr: Powertools writes INFO lines and EMF blobs to stdout, WARN and
- * ERROR lines to stderr (as Lambda's console does).
- */
-let output: string[] = [];
-
-beforeEach(() => {
-  output = [];
-  const capture = (chunk: string | Uint8Array) => {
-    output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  };
-  jest.spyOn(process.stdout, 'write').mockImplementation(capture);
-  jest.spyOn(process.stderr, 'write').mockImplementation(capture);
-});
-
-/** The JSON lines written so far (Powertools writes nothing else). */
-function lines(): Json[] {
-  return output
-    .join('')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Json);
-}
-
-const logLines = (message?: string) => lines().filter((line) => !('_aws' in line) && (message === undefined || line.message === message));
+const output = captureProcessOutput();
+const { lines, logLines } = output;
 const summaries = () => logLines('reconcile run');
 
 /** The EMF blob with the run's metrics (the cold-start metric comes in a blob of its own). */
@@ -318,7 +295,7 @@ describe('the run summary', () => {
   test('keep actions are counted, not listed', async () => {
     const { invoke } = harness();
     await invoke(sample('scheduled-reconcile.json'));
-    output = [];
+    output.clear();
 
     await invoke(sample('scheduled-reconcile.json'));
 
@@ -343,7 +320,7 @@ describe('the run summary', () => {
 
     expect(world.tokens.calls.length).toBe(SAMPLE_FILES.length);
     expect(summaries()).toHaveLength(SAMPLE_FILES.length);
-    const everything = output.join('');
+    const everything = output.text();
     expect(everything).not.toContain(FAKE_BEARER_TOKEN);
     expect(everything).not.toContain('SECRET');
   });
@@ -355,7 +332,7 @@ describe('the run summary', () => {
 
     const error = (await invoke(sample('scheduled-reconcile.json')).catch((thrown: unknown) => thrown)) as Error;
 
-    const everything = output.join('');
+    const everything = output.text();
     expect(everything).toContain('k8s-aws-v1.[REDACTED]');
     expect(everything).not.toContain('SECRET');
     expect(error.message).not.toContain('SECRET');

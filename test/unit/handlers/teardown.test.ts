@@ -5,6 +5,7 @@
  * every invocation writes one `teardown step` line.
  */
 import { jest } from '@jest/globals';
+import { captureProcessOutput } from '../../support/process-output.js';
 import { ENV_LABELS, parseControllerConfig } from '../../../functions/core/config.js';
 import { ConfigError, IncompleteReadError } from '../../../functions/core/errors.js';
 import { PAUSE_TAG_KEY, TEARDOWN_STEPS, type TeardownStep } from '../../../functions/core/teardown-steps.js';
@@ -34,26 +35,8 @@ const { TeardownService } = await import('../../../functions/service/teardown.js
 
 type Json = Record<string, any>;
 
-let output: string[] = [];
-
-beforeEach(() => {
-  output = [];
-  const capture = (chunk: string | Uint8Array) => {
-    output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  };
-  jest.spyOn(process.stdout, 'write').mockImplementation(capture);
-  jest.spyOn(process.stderr, 'write').mockImplementation(capture);
-});
-
-function lines(): Json[] {
-  return output
-    .join('')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Json);
-}
-const logLines = (message?: string) => lines().filter((line) => !('_aws' in line) && (message === undefined || line.message === message));
+const output = captureProcessOutput();
+const { lines, logLines } = output;
 
 const settings = (): TeardownSettings => ({
   config: parseControllerConfig({ clusterName: TD_CLUSTER, region: 'us-west-2', routeTableIds: `${TD_TABLE_A},${TD_TABLE_B}` }, ENV_LABELS),
@@ -401,7 +384,7 @@ describe('no token in errors or logs', () => {
     expect(thrown.message).toContain('k8s-aws-v1.[REDACTED]');
     expect(leaks(thrown.message)).toBe(false);
     expect(leaks(thrown.stack ?? '')).toBe(false);
-    const everything = output.join('');
+    const everything = output.text();
     expect(everything).toContain('teardown step failed');
     expect(leaks(everything)).toBe(false);
   });
@@ -413,7 +396,7 @@ describe('no token in errors or logs', () => {
 
     expect(thrown.name).toBe('InvalidTeardownInput');
     expect(leaks(thrown.message)).toBe(false);
-    expect(leaks(output.join(''))).toBe(false);
+    expect(leaks(output.text())).toBe(false);
   });
 
   test('a successful step logs its result without the token', async () => {
@@ -424,7 +407,7 @@ describe('no token in errors or logs', () => {
     await invoke({ step: 'drain', request, node });
 
     expect(logLines('teardown step')).toHaveLength(1);
-    expect(leaks(output.join(''))).toBe(false);
+    expect(leaks(output.text())).toBe(false);
   });
 });
 
