@@ -133,6 +133,7 @@ function recordMetrics(report: RunReport): void {
   count('PendingNodes', plan.pending.length);
   count('SourceDestCheckFixed', outcome?.sourceDestCheckDisabled ?? 0);
   count('FailedMutations', outcome?.failed.length ?? 0);
+  count('MutationsNotStarted', outcome?.notStarted ?? 0);
   metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, report.durationMs);
 }
 
@@ -204,7 +205,9 @@ export function createHandler(options: HandlerOptions) {
 
   const followUp = options.followUp ?? followUpFromEnv(process.env);
 
-  const reconcileHandler = async (event: unknown, context: Context): Promise<ReconcileResult> => {
+  // middy aborts `signal` just before the Lambda's deadline and ends the invocation; the run then starts no
+  // further mutation, so it cannot write alongside the next invocation of this container.
+  const reconcileHandler = async (event: unknown, context: Context, { signal }: { signal?: AbortSignal } = {}): Promise<ReconcileResult> => {
     let batch: TriggerBatch;
     try {
       batch = parseTriggers(event);
@@ -237,7 +240,7 @@ export function createHandler(options: HandlerOptions) {
 
     const runOnce = async (): Promise<RunReport> => {
       try {
-        return await reconcile(deps, config, mode);
+        return await reconcile(deps, config, mode, signal);
       } catch (error) {
         if (error instanceof IncompleteReadError) {
           metrics.addMetric('ReadFailures', MetricUnit.Count, 1);
@@ -277,6 +280,7 @@ export function createHandler(options: HandlerOptions) {
       mode === 'apply' &&
       arrival &&
       report.status !== 'failed' &&
+      !signal?.aborted &&
       report.plan.pending.length > 0 &&
       Date.now() + followUp.intervalMs <= deadline &&
       context.getRemainingTimeInMillis() > followUp.intervalMs + FOLLOW_UP_TIME_RESERVE_MS
@@ -292,11 +296,17 @@ export function createHandler(options: HandlerOptions) {
 
     if (report.status === 'failed') {
       const failed = report.outcome?.failed ?? [];
-      logger.error('reconcile run had failed mutations', {
+      const notStarted = report.outcome?.notStarted ?? 0;
+      logger.error(notStarted > 0 ? 'reconcile run stopped at the invocation deadline' : 'reconcile run had failed mutations', {
         failedMutations: failed.length,
+        notStarted,
         codes: [...new Set(failed.map((failure) => failure.code))],
       });
-      throw new Error(`${failed.length} route or ENI mutation(s) failed in ${report.clusterName}; see the "reconcile run" log line`);
+      throw new Error(
+        notStarted > 0
+          ? `the run reached the invocation deadline with ${notStarted} mutation(s) not started and ${failed.length} failed in ${report.clusterName}; the next run does them`
+          : `${failed.length} route or ENI mutation(s) failed in ${report.clusterName}; see the "reconcile run" log line`,
+      );
     }
     if (report.status === 'vetoed') {
       logger.warn('deletions vetoed by a safety guard; the routes were kept', {

@@ -86,6 +86,8 @@ export interface ApplyOutcome {
   deleted: number;
   sourceDestCheckDisabled: number;
   failed: MutationFailure[];
+  /** Mutations not started because the run was stopped (the invocation's deadline); the next run plans them again. */
+  notStarted: number;
 }
 
 function describeError(error: unknown): string {
@@ -100,17 +102,25 @@ function errorCode(error: unknown): string {
 /**
  * Applies a plan: source/dest check first (routes to an ENI that still checks drop traffic), then
  * creates and replaces, deletions last, so a path is never removed before its replacement exists.
- * One failed mutation does not stop the others; each is reported.
+ * One failed mutation does not stop the others; each is reported. Once `signal` aborts (the invocation is about
+ * to time out) no further mutation starts: a run that outlived its invocation must not keep writing while the
+ * next run, in the same container, writes too.
  */
-export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concurrency: number }): Promise<ApplyOutcome> {
+export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concurrency: number; signal?: AbortSignal }): Promise<ApplyOutcome> {
   const limit = pLimit(options.concurrency);
-  const outcome: ApplyOutcome = { created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [] };
+  const outcome: ApplyOutcome = { created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [], notStarted: 0 };
+  const stopped = () => {
+    if (!options.signal?.aborted) return false;
+    outcome.notStarted += 1;
+    return true;
+  };
 
   await Promise.all(
     plan.sourceDestCheck
       .filter((fix) => fix.action === 'disable')
       .map((fix) =>
         limit(async () => {
+          if (stopped()) return;
           try {
             await ec2.disableSourceDestCheck(fix.networkInterfaceId);
             outcome.sourceDestCheckDisabled += 1;
@@ -124,6 +134,7 @@ export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concur
   const { upserts, deletions } = mutationsOf(plan);
   const run = (action: RouteAction) =>
     limit(async () => {
+      if (stopped()) return;
       try {
         if (action.action === 'create' || action.action === 'replace') {
           const done =
@@ -165,13 +176,14 @@ export interface RunReport {
   durationMs: number;
 }
 
-export async function reconcile(deps: ReconcileDeps, config: ControllerConfig, mode: RunMode): Promise<RunReport> {
+export async function reconcile(deps: ReconcileDeps, config: ControllerConfig, mode: RunMode, signal?: AbortSignal): Promise<RunReport> {
   const now = deps.now ?? Date.now;
   const started = now();
   const state = await observe(deps, config);
   const plan = planFromState(state, config);
-  const outcome = mode === 'apply' ? await applyPlan(deps.ec2, plan, { concurrency: config.applyConcurrency }) : undefined;
-  const status = outcome && outcome.failed.length > 0 ? 'failed' : plan.vetoed.length > 0 ? 'vetoed' : 'ok';
+  const outcome = mode === 'apply' ? await applyPlan(deps.ec2, plan, { concurrency: config.applyConcurrency, ...(signal ? { signal } : {}) }) : undefined;
+  const unfinished = outcome !== undefined && (outcome.failed.length > 0 || outcome.notStarted > 0);
+  const status = unfinished ? 'failed' : plan.vetoed.length > 0 ? 'vetoed' : 'ok';
   return {
     mode,
     clusterName: config.clusterName,

@@ -232,7 +232,7 @@ describe('apply', () => {
     const out = run.json();
     expect(out).toMatchObject({ mode: 'apply', status: 'ok' });
     expect(out.actions).toEqual(planned.actions);
-    expect(out.outcome).toEqual({ created: 1, replaced: 1, deleted: 1, sourceDestCheckDisabled: 1, failed: [] });
+    expect(out.outcome).toEqual({ created: 1, replaced: 1, deleted: 1, sourceDestCheckDisabled: 1, failed: [], notStarted: 0 });
 
     const expected = [
       ...(planned.sourceDestCheck as Json[]).filter((f) => f.action === 'disable').map((f) => `disableSourceDestCheck ${f.networkInterfaceId}`),
@@ -250,7 +250,7 @@ describe('apply', () => {
     // Converged: a second apply changes nothing.
     const again = await cli(['apply', ...TARGET, '--json'], { world });
     expect(again.code).toBe(EXIT.ok);
-    expect(again.json().outcome).toEqual({ created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [] });
+    expect(again.json().outcome).toEqual({ created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [], notStarted: 0 });
     expect(mutationLines(world)).toHaveLength(4);
   });
 

@@ -361,12 +361,13 @@ describe('metrics', () => {
       PendingNodes: 0,
       SourceDestCheckFixed: 1,
       FailedMutations: 0,
+      MutationsNotStarted: 0,
       RunDurationMs: 250,
     });
     const units = metricUnits(blob);
     expect(units.RunDurationMs).toBe('Milliseconds');
     for (const name of Object.keys(units).filter((metric) => metric !== 'RunDurationMs')) expect(units[name]).toBe('Count');
-    expect(Object.keys(units)).toHaveLength(12);
+    expect(Object.keys(units)).toHaveLength(13);
   });
 
   test('replaced, deleted, refused, unresolved and pending nodes are counted', async () => {

@@ -215,7 +215,7 @@ describe('applyPlan', () => {
     expect(plan.counts).toMatchObject({ create: 2, replace: 1, delete: 2, sourceDestCheckFixes: 3 });
 
     const outcome = await applyPlan(ec2, plan, { concurrency: 8 });
-    expect(outcome).toEqual({ created: 2, replaced: 1, deleted: 2, sourceDestCheckDisabled: 3, failed: [] });
+    expect(outcome).toEqual({ created: 2, replaced: 1, deleted: 2, sourceDestCheckDisabled: 3, failed: [], notStarted: 0 });
     const { events } = ec2;
     expect(events).toHaveLength(2 * 8);
     const sdc = ['disableSourceDestCheck'];
@@ -307,7 +307,7 @@ describe('applyPlan', () => {
     const plan = await plannedFor(world, config({ routeTableIds: T1 }));
     expect(plan.counts).toMatchObject({ create: 6, sourceDestCheckFixes: 6 });
     const outcome = await applyPlan(ec2, plan, { concurrency });
-    expect(outcome).toMatchObject({ created: 6, sourceDestCheckDisabled: 6, failed: [] });
+    expect(outcome).toMatchObject({ created: 6, sourceDestCheckDisabled: 6, failed: [], notStarted: 0 });
     expect(ec2.maxInFlight).toBe(concurrency);
     expect(ec2.inFlight).toBe(0);
   });
@@ -317,8 +317,30 @@ describe('applyPlan', () => {
     const world = manyNodesWorld(6, ec2);
     ec2.delay = () => 5;
     const report = await reconcile(world.deps, config({ routeTableIds: T1, applyConcurrency: '2' }), 'apply');
-    expect(report.outcome).toMatchObject({ created: 6, sourceDestCheckDisabled: 6, failed: [] });
+    expect(report.outcome).toMatchObject({ created: 6, sourceDestCheckDisabled: 6, failed: [], notStarted: 0 });
     expect(ec2.maxInFlight).toBe(2);
+  });
+
+  test('once the signal aborts (the invocation deadline), no further mutation starts; those in flight finish', async () => {
+    const ec2 = new InstrumentedEc2();
+    const world = manyNodesWorld(6, ec2);
+    const plan = await plannedFor(world, config({ routeTableIds: T1 }));
+    const deadline = new AbortController();
+    let started = 0;
+    ec2.delay = () => {
+      // The second mutation to start trips the deadline while it is in flight.
+      started += 1;
+      if (started === 2) deadline.abort();
+      return 1;
+    };
+    const outcome = await applyPlan(ec2, plan, { concurrency: 1, signal: deadline.signal });
+    expect(ec2.mutations()).toHaveLength(2);
+    expect(outcome).toMatchObject({ sourceDestCheckDisabled: 2, created: 0, failed: [], notStarted: 10 });
+
+    const report = await reconcile(world.deps, config({ routeTableIds: T1 }), 'apply', AbortSignal.abort());
+    expect(report.status).toBe('failed');
+    expect(report.outcome).toMatchObject({ notStarted: plan.counts.create + plan.counts.sourceDestCheckFixes - 2, failed: [] });
+    expect(ec2.mutations()).toHaveLength(2);
   });
 
   test('an empty plan makes no call', async () => {
@@ -326,7 +348,7 @@ describe('applyPlan', () => {
     const world = driftWorld(ec2);
     const plan = await plannedFor(world);
     const outcome = await applyPlan(ec2, { ...plan, actions: plan.actions.filter((a) => a.action === 'keep'), sourceDestCheck: [] }, { concurrency: 4 });
-    expect(outcome).toEqual({ created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [] });
+    expect(outcome).toEqual({ created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [], notStarted: 0 });
     expect(ec2.mutations()).toEqual([]);
   });
 });
@@ -347,7 +369,7 @@ describe('reconcile', () => {
     const world = driftWorld();
     const first = await reconcile(world.deps, config(), 'apply');
     expect(first.status).toBe('ok');
-    expect(first.outcome).toEqual({ created: 1, replaced: 1, deleted: 1, sourceDestCheckDisabled: 1, failed: [] });
+    expect(first.outcome).toEqual({ created: 1, replaced: 1, deleted: 1, sourceDestCheckDisabled: 1, failed: [], notStarted: 0 });
     expect(mutationLines(world)).toEqual([
       `disableSourceDestCheck ${LAB_ENI}`,
       `replaceRoute ${T1} ${LAB_POD_CIDR} ${LAB_ENI}`,
@@ -359,7 +381,7 @@ describe('reconcile', () => {
     const second = await reconcile(world.deps, config(), 'apply');
     expect(world.ec2.mutations()).toHaveLength(made);
     expect(second.status).toBe('ok');
-    expect(second.outcome).toEqual({ created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [] });
+    expect(second.outcome).toEqual({ created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [], notStarted: 0 });
     expect(second.plan.counts).toMatchObject({ create: 0, replace: 0, delete: 0, vetoed: 0, drift: 0, sourceDestCheckFixes: 0, keep: 4 });
     expect(second.plan.actions.every((a) => a.action === 'keep')).toBe(true);
     // Foreign routes survived untouched in both tables.
@@ -377,7 +399,7 @@ describe('reconcile', () => {
 
     const applied = await reconcile(world.deps, config({ routeTableIds: T1 }), 'apply');
     expect(applied.status).toBe('vetoed');
-    expect(applied.outcome).toEqual({ created: 1, replaced: 0, deleted: 0, sourceDestCheckDisabled: 1, failed: [] });
+    expect(applied.outcome).toEqual({ created: 1, replaced: 0, deleted: 0, sourceDestCheckDisabled: 1, failed: [], notStarted: 0 });
     expect(world.ec2.mutations().map((c) => c.method)).not.toContain('deleteRoute');
   });
 
