@@ -103,8 +103,9 @@ export function toCiliumNodeRecord(item: unknown, index: number): CiliumNodeReco
   const { metadata, spec } = parsed.data;
   return {
     name: metadata.name,
-    // Address pairs are omitempty on both fields in Cilium; an entry without both says nothing, so it is skipped.
-    addresses: (spec?.addresses ?? []).flatMap((a) => (a.type && a.ip ? [{ type: a.type, ip: a.ip }] : [])),
+    // Address pairs are omitempty on both fields in Cilium: a missing one reads as '' (and says nothing), but the
+    // entry stays, so a refusal names the entry's real index in spec.addresses.
+    addresses: (spec?.addresses ?? []).map((a) => ({ type: a.type ?? '', ip: a.ip ?? '' })),
     podCIDRs: spec?.ipam?.podCIDRs ?? [],
     poolCIDRs: (spec?.ipam?.pools?.allocated ?? []).map((p) => ({ pool: p.pool, cidrs: p.cidrs ?? [] })),
   };

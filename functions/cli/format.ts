@@ -128,7 +128,7 @@ export function nodeStatuses(plan: RoutePlan, state: ObservedState): NodeStatus[
     const claimed = [...record.podCIDRs, ...record.poolCIDRs.flatMap((pool) => pool.cidrs)];
     const base = {
       name,
-      ip: claim?.ip.text ?? record.addresses.find((address) => address.type === 'InternalIP')?.ip ?? null,
+      ip: claim?.ip.text ?? record.addresses.find((address) => address.type === 'InternalIP' && address.ip !== '')?.ip ?? null,
       networkInterfaceId: routed?.networkInterfaceId ?? null,
       sourceDestCheck: fix ? (fix.action === 'disable' ? ('on' as const) : ('off' as const)) : null,
       cidrs: routed && routed.cidrs.length > 0 ? routed.cidrs : claimed,

@@ -71,7 +71,8 @@ function cidrEntries(record: CiliumNodeRecord): CidrEntry[] {
 function nodeIp(record: CiliumNodeRecord, scope: Scope): { ok: true; ip: IpAddress } | { ok: false; refusal: Refusal } {
   const internal = record.addresses
     .map((address, index) => ({ ...address, field: `spec.addresses[${index}].ip` }))
-    .filter((address) => address.type === 'InternalIP');
+    // An entry without an IP says nothing (Cilium omits empty fields); the index above stays the object's own.
+    .filter((address) => address.type === 'InternalIP' && address.ip !== '');
   if (internal.length === 0) {
     return {
       ok: false,

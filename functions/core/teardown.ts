@@ -164,7 +164,7 @@ const MANAGED_INSTANCE_ID = /^mi-[0-9a-f]{17}$/;
 const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
 
 function internalIp(node: CiliumNodeRecord): string | undefined {
-  return node.addresses.find((address) => address.type === 'InternalIP')?.ip;
+  return node.addresses.find((address) => address.type === 'InternalIP' && address.ip !== '')?.ip;
 }
 
 function inNodeNetworks(scope: Scope, ip: string | undefined): boolean {

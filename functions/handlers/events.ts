@@ -239,7 +239,13 @@ export function parseTriggers(event: unknown): TriggerBatch {
   const invalid: TriggerBatch['invalid'] = [];
   for (const record of batch.Records) {
     try {
-      triggers.push(parseTrigger(JSON.parse(record.body) as unknown));
+      let body: unknown;
+      try {
+        body = JSON.parse(record.body) as unknown;
+      } catch (error) {
+        throw new InvalidEventError(`body: not JSON (${error instanceof Error ? error.message : String(error)})`, ['body']);
+      }
+      triggers.push(parseTrigger(body));
     } catch (error) {
       invalid.push({ messageId: record.messageId, error: error instanceof Error ? error.message : String(error) });
     }

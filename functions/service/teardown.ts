@@ -120,7 +120,7 @@ export class TeardownService {
     const managedInstances = uniqueBy([...byId, ...byActivation], (mi) => mi.instanceId);
     const ips = [
       ...kubeNodes.flatMap((node) => node.internalIPs),
-      ...ciliumNodes.flatMap((node) => node.addresses.filter((address) => address.type === 'InternalIP').map((address) => address.ip)),
+      ...ciliumNodes.flatMap((node) => node.addresses.filter((address) => address.type === 'InternalIP' && address.ip !== '').map((address) => address.ip)),
       ...managedInstances.flatMap((mi) => (mi.ipAddress ? [mi.ipAddress] : [])),
     ];
     const instanceIds = request.nodes.filter((id) => id.startsWith('i-'));

@@ -267,11 +267,16 @@ export function buildState(scenario: Scenario): CloudState {
  * providerID EKS hybrid nodes carry, the uid the CiliumNode's owner reference names, and the InternalIP.
  */
 export function hybridNode(state: Pick<CloudState, 'region' | 'cluster'>, ciliumNode: Record<string, unknown>): Record<string, unknown> {
-  const metadata = (ciliumNode.metadata ?? {}) as { name: string; ownerReferences?: { kind?: string; uid?: string }[] };
-  const spec = (ciliumNode.spec ?? {}) as { addresses?: { ip?: string; type?: string }[] };
+  // Scenario CiliumNodes may be malformed on purpose (the reader must refuse them): read them defensively.
+  const objects = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is Record<string, unknown> => typeof item === 'object' && item !== null) : []);
+  const metadata = (ciliumNode.metadata ?? {}) as { name: string; ownerReferences?: unknown };
+  const spec = (typeof ciliumNode.spec === 'object' && ciliumNode.spec !== null ? ciliumNode.spec : {}) as { addresses?: unknown };
   const name = metadata.name;
-  const uid = metadata.ownerReferences?.find((ref) => ref.kind === 'Node')?.uid;
-  const internalIps = (spec.addresses ?? []).filter((a) => a.type === 'InternalIP' && a.ip).map((a) => a.ip!);
+  const owner = objects(metadata.ownerReferences).find((ref) => ref.kind === 'Node')?.uid;
+  const uid = typeof owner === 'string' ? owner : undefined;
+  const internalIps = objects(spec.addresses)
+    .filter((a) => a.type === 'InternalIP' && typeof a.ip === 'string' && a.ip !== '')
+    .map((a) => a.ip as string);
   return {
     apiVersion: 'v1',
     kind: 'Node',

@@ -167,7 +167,7 @@ const EXPECTED = [
   },
   {
     name: 'mi-0a1b2c3d4e5f60718',
-    addresses: [{ type: 'InternalIP', ip: '10.20.1.11' }], // the entry without an ip says nothing
+    addresses: [{ type: 'InternalIP', ip: '10.20.1.11' }, { type: 'ExternalIP', ip: '' }], // an omitted ip reads as '': the entry keeps its index
     podCIDRs: [],
     poolCIDRs: [
       { pool: 'default', cidrs: ['10.31.0.0/27', '10.31.0.32/27'] },
