@@ -8,7 +8,7 @@
  * controller creates). Everything else in the table is never touched.
  */
 import type { ClaimSet, NodeClaim, Refusal } from './claims.js';
-import { type Cidr, CidrMap, parseCidr, parseIp } from './cidr.js';
+import { type Cidr, CidrMap, cidrsOverlap, parseCidr, parseIp } from './cidr.js';
 import { type DeletionGuard, judgeDeletions } from './guards.js';
 import { type Scope, inPodScope } from './scope.js';
 import { PAUSE_TAG_KEY } from './teardown-steps.js';
@@ -365,7 +365,27 @@ export function planRoutes(input: PlanInput): RoutePlan {
   };
 }
 
-/** The mutations a plan asks for, in the order they are applied: new paths first, removals last. */
+/**
+ * The order a plan is applied in. New paths go in before old ones come out, so a destination never loses its
+ * route on the way — except that a deletion whose destination overlaps no create or replace in its table cannot
+ * open such a gap, and goes first: it frees room in a table at its route quota (stale and blackholed routes
+ * piling up to the quota is how tables stop healing), so the creates that follow fit.
+ */
+export function applyOrder(plan: RoutePlan): { freeingDeletions: RouteAction[]; upserts: RouteAction[]; deletions: RouteAction[] } {
+  const { upserts, deletions } = mutationsOf(plan);
+  const upsertCidrs = new Map<string, Cidr[]>();
+  for (const action of upserts) {
+    const parsed = parseCidr(action.destination);
+    if (parsed.ok) upsertCidrs.set(action.routeTableId, [...(upsertCidrs.get(action.routeTableId) ?? []), parsed.value]);
+  }
+  const opensNoGap = (action: RouteAction) => {
+    const parsed = parseCidr(action.destination);
+    return parsed.ok && !(upsertCidrs.get(action.routeTableId) ?? []).some((cidr) => cidrsOverlap(cidr, parsed.value));
+  };
+  return { freeingDeletions: deletions.filter(opensNoGap), upserts, deletions: deletions.filter((action) => !opensNoGap(action)) };
+}
+
+/** The mutations a plan asks for: new or rewritten routes, and removals. */
 export function mutationsOf(plan: RoutePlan): { upserts: RouteAction[]; deletions: RouteAction[] } {
   return {
     upserts: plan.actions.filter((action) => action.action === 'create' || action.action === 'replace'),

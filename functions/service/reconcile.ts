@@ -8,7 +8,7 @@ import { type ClaimSet, collectClaims } from '../core/claims.js';
 import type { ControllerConfig } from '../core/config.js';
 import { IncompleteReadError } from '../core/errors.js';
 import { checkRouteTableRead } from '../core/guards.js';
-import { type RouteAction, type RoutePlan, mutationsOf, planRoutes } from '../core/plan.js';
+import { type RouteAction, type RoutePlan, applyOrder, planRoutes } from '../core/plan.js';
 import type { CiliumNodePortFactory, ClusterPort, Ec2Port } from '../core/ports.js';
 import { type Scope, buildScope } from '../core/scope.js';
 import type { CiliumNodeRecord, ClusterInfo, NetworkInterfaceRecord, RouteTableRecord } from '../core/types.js';
@@ -100,8 +100,9 @@ function errorCode(error: unknown): string {
 }
 
 /**
- * Applies a plan: source/dest check first (routes to an ENI that still checks drop traffic), then
- * creates and replaces, deletions last, so a path is never removed before its replacement exists.
+ * Applies a plan: source/dest check first (routes to an ENI that still checks drop traffic), then the
+ * deletions that overlap nothing being created (they free room under the route quota), then creates and
+ * replaces, the other deletions last, so a path is never removed before its replacement exists (applyOrder).
  * One failed mutation does not stop the others; each is reported. Once `signal` aborts (the invocation is about
  * to time out) no further mutation starts: a run that outlived its invocation must not keep writing while the
  * next run, in the same container, writes too.
@@ -131,7 +132,7 @@ export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concur
       ),
   );
 
-  const { upserts, deletions } = mutationsOf(plan);
+  const { freeingDeletions, upserts, deletions } = applyOrder(plan);
   const run = (action: RouteAction) =>
     limit(async () => {
       if (stopped()) return;
@@ -157,6 +158,7 @@ export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concur
         });
       }
     });
+  await Promise.all(freeingDeletions.map(run));
   await Promise.all(upserts.map(run));
   await Promise.all(deletions.map(run));
   return outcome;

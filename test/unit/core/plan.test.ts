@@ -2,6 +2,7 @@ import {
   type RouteAction,
   type RoutePlan,
   managedDestination,
+  applyOrder,
   mutationsOf,
   planRoutes,
   routeTarget,
@@ -737,6 +738,25 @@ describe('ordering', () => {
   ])('the same actions whatever the order of the input (%s)', (_name, reorder) => {
     expect(plan(reorder(scenario)).actions).toEqual(plan(scenario).actions);
     expect(plan(reorder(scenario)).counts).toEqual(plan(scenario).counts);
+  });
+});
+
+describe('applyOrder', () => {
+  test('a deletion overlapping no create or replace in its table goes first; one that overlaps waits for the upserts', () => {
+    const result = plan({
+      nodes: [node(1), node(2)],
+      enis: [nic(1), nic(2)],
+      tables: [
+        tbl(T1, [route.managed(pod(1), E9), route.managed('10.30.2.0/23', E9), route.managed(pod(7), E9)]),
+        tbl(T2, [route.managed(pod(1), E(1)), route.managed(pod(2), E(2)), route.managed('10.30.2.0/23', E9)]),
+      ],
+      guards: { force: true },
+    });
+    const { freeingDeletions, upserts, deletions } = applyOrder(result);
+    expect(upserts.map(actionLine)).toEqual([`replace ${T1} 10.30.1.0/24 -> ${E(1)}`, `create ${T1} 10.30.2.0/24 -> ${E(2)}`]);
+    // In T1 the /23 covers the /24 being created; in T2 nothing is created, so its /23 frees room at once.
+    expect(deletions.map(actionLine)).toEqual([`delete ${T1} 10.30.2.0/23`]);
+    expect(freeingDeletions.map(actionLine).sort()).toEqual([`delete ${T1} 10.30.7.0/24`, `delete ${T2} 10.30.2.0/23`].sort());
   });
 });
 

@@ -200,35 +200,38 @@ describe('applyPlan', () => {
   const lastIndex = (events: MutationEvent[], phase: MutationEvent['phase'], methods: string[]) =>
     events.findLastIndex((e) => e.phase === phase && methods.includes(e.method));
 
-  test('source/dest check first, then every create/replace, deletions last, even when the earlier ones are slower', async () => {
+  test('source/dest check, then deletions that overlap no create, then creates/replaces, then the other deletions — each phase waits for the slower one before', async () => {
     const ec2 = new InstrumentedEc2();
-    // Three ENIs with the check on, creates and a replace, and two stale routes; the earlier phases are the slow ones.
+    // Three ENIs with the check on, creates and a replace; two stale routes apart from everything, and one
+    // stale /23 that covers a /24 being created (its removal waits until the /24 exists).
     const world = manyNodesWorld(3, ec2);
     ec2.tables[0]!.routes.push(
       route.managed('10.30.1.0/24', WRONG_ENI),
       route.managed('10.30.8.0/24', STALE_ENI),
       route.managed('10.30.9.0/24', STALE_ENI),
+      route.managed('10.30.2.0/23', STALE_ENI),
     );
-    const delays: Record<string, number> = { disableSourceDestCheck: 30, createRoute: 10, replaceRoute: 15, deleteRoute: 0 };
+    const delays: Record<string, number> = { disableSourceDestCheck: 30, createRoute: 10, replaceRoute: 15, deleteRoute: 5 };
     ec2.delay = (call) => delays[call.method] ?? 0;
     const plan = await plannedFor(world, config({ routeTableIds: T1, force: 'true' }));
-    expect(plan.counts).toMatchObject({ create: 2, replace: 1, delete: 2, sourceDestCheckFixes: 3 });
+    expect(plan.counts).toMatchObject({ create: 2, replace: 1, delete: 3, sourceDestCheckFixes: 3 });
 
     const outcome = await applyPlan(ec2, plan, { concurrency: 8 });
-    expect(outcome).toEqual({ created: 2, replaced: 1, deleted: 2, sourceDestCheckDisabled: 3, failed: [], notStarted: 0 });
+    expect(outcome).toEqual({ created: 2, replaced: 1, deleted: 3, sourceDestCheckDisabled: 3, failed: [], notStarted: 0 });
+    const order = ec2.mutations().map((c) => `${c.method} ${c.args[1] ?? c.args[0]}`);
+    expect(order.slice(0, 3).map((line) => line.split(' ')[0])).toEqual(['disableSourceDestCheck', 'disableSourceDestCheck', 'disableSourceDestCheck']);
+    expect(order.slice(3, 5).sort()).toEqual(['deleteRoute 10.30.8.0/24', 'deleteRoute 10.30.9.0/24']);
+    expect(order.slice(5, 8).sort()).toEqual(['createRoute 10.30.2.0/24', 'createRoute 10.30.3.0/24', 'replaceRoute 10.30.1.0/24']);
+    expect(order.slice(8)).toEqual(['deleteRoute 10.30.2.0/23']);
+    // Phases do not overlap in time either.
     const { events } = ec2;
-    expect(events).toHaveLength(2 * 8);
-    const sdc = ['disableSourceDestCheck'];
-    const upserts = ['createRoute', 'replaceRoute'];
-    const deletes = ['deleteRoute'];
-    expect(lastIndex(events, 'end', sdc)).toBeLessThan(firstIndex(events, 'start', upserts));
-    expect(lastIndex(events, 'end', upserts)).toBeLessThan(firstIndex(events, 'start', deletes));
-    expect(lastIndex(events, 'end', sdc)).toBeLessThan(firstIndex(events, 'start', deletes));
-    // And the recorded calls say the same.
-    const order = ec2.mutations().map((c) => c.method);
-    expect(order.slice(0, 3)).toEqual(['disableSourceDestCheck', 'disableSourceDestCheck', 'disableSourceDestCheck']);
-    expect(order.slice(3, 6).sort()).toEqual(['createRoute', 'createRoute', 'replaceRoute']);
-    expect(order.slice(6)).toEqual(['deleteRoute', 'deleteRoute']);
+    const freeing = (event: (typeof events)[number]) => event.method === 'deleteRoute' && event.args[1] !== '10.30.2.0/23';
+    const lastEnd = (match: (event: (typeof events)[number]) => boolean) => Math.max(...events.flatMap((event, i) => (event.phase === 'end' && match(event) ? [i] : [])));
+    const firstStart = (match: (event: (typeof events)[number]) => boolean) => Math.min(...events.flatMap((event, i) => (event.phase === 'start' && match(event) ? [i] : [])));
+    const upsert = (event: (typeof events)[number]) => event.method === 'createRoute' || event.method === 'replaceRoute';
+    expect(lastEnd((event) => event.method === 'disableSourceDestCheck')).toBeLessThan(firstStart(freeing));
+    expect(lastEnd(freeing)).toBeLessThan(firstStart(upsert));
+    expect(lastEnd(upsert)).toBeLessThan(firstStart((event) => event.method === 'deleteRoute' && event.args[1] === '10.30.2.0/23'));
   });
 
   test('a failed create does not stop the others; each failure names kind, table, destination (or ENI), code and message', async () => {
@@ -372,9 +375,10 @@ describe('reconcile', () => {
     expect(first.outcome).toEqual({ created: 1, replaced: 1, deleted: 1, sourceDestCheckDisabled: 1, failed: [], notStarted: 0 });
     expect(mutationLines(world)).toEqual([
       `disableSourceDestCheck ${LAB_ENI}`,
+      // The stale route overlaps nothing being created: it goes before the creates (room under the quota).
+      `deleteRoute ${T1} ${STALE_CIDR}`,
       `replaceRoute ${T1} ${LAB_POD_CIDR} ${LAB_ENI}`,
       `createRoute ${T1} ${NODE_B_CIDR} ${ENI_B}`,
-      `deleteRoute ${T1} ${STALE_CIDR}`,
     ]);
     const made = world.ec2.mutations().length;
 
