@@ -703,9 +703,10 @@ describe('fault matrix: special cases', () => {
         expect(await container(DIRECT_RECONCILE, 30_000)).toMatchObject({ status: 'ok', counts: { failedMutations: 0 } });
         expectConverged(cloud, foreign);
 
-        // The invariant: once the invocation has returned, the run it started changes nothing more. Today the
-        // handler ignores the abort signal middy gives it at the deadline, so the apply goes on with the old plan:
-        // its leftover DeleteRoute removes the new node's route that the next invocation had just put in place.
+        // The invariant: once the invocation has returned, the run it started changes nothing more. The handler
+        // hands middy's abort signal (fired at the deadline) to applyPlan, which then starts no further mutation;
+        // before it did, the leftover DeleteRoute of the old plan removed the route the next invocation had just
+        // put in place.
         expect({ startedAfterReturn, lost, violations: world.recorder.violations }).toEqual({ startedAfterReturn: [], lost: [], violations: [] });
       } finally {
         await world.done();
