@@ -26,6 +26,30 @@ export interface IpAddress {
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
+/**
+ * Parsing dominates a plan's CPU time (every route destination of every table, every claim, at every run),
+ * and the same few thousand texts come back run after run in a warm Lambda. Results are frozen values, so
+ * they are kept per text; the caches are bounded and simply start over when full.
+ */
+const CACHE_LIMIT = 50_000;
+const ipCache = new Map<string, ParseResult<IpAddress>>();
+const cidrCache = new Map<string, CidrParseResult>();
+
+function memo<T extends object>(cache: Map<string, T>, text: string, parse: (text: string) => T): T {
+  if (typeof text !== 'string') return parse(text);
+  const cached = cache.get(text);
+  if (cached !== undefined) return cached;
+  const result = deepFreeze(parse(text));
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(text, result);
+  return result;
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) if (typeof inner === 'object' && inner !== null) deepFreeze(inner as object);
+  return Object.freeze(value);
+}
+
 function keyOf(address: ipaddr.IPv4 | ipaddr.IPv6): string {
   const tag = address.kind() === 'ipv4' ? '4' : '6';
   return tag + ':' + address.toByteArray().map((byte) => byte.toString(16).padStart(2, '0')).join('');
@@ -40,6 +64,10 @@ function canonicalAddress(address: ipaddr.IPv4 | ipaddr.IPv6): string {
  * take `10.30` or octal forms, which no AWS or Kubernetes API emits), IPv6 without a zone id.
  */
 export function parseIp(text: string): ParseResult<IpAddress> {
+  return memo(ipCache, text, parseIpUncached);
+}
+
+function parseIpUncached(text: string): ParseResult<IpAddress> {
   if (typeof text !== 'string' || text.trim() !== text || text === '') {
     return { ok: false, reason: `"${String(text)}" is not an IP address` };
   }
@@ -64,6 +92,10 @@ export type CidrParseResult =
 
 /** Parses `address/prefix`; host bits must be zero (EC2 and Cilium both use network addresses). */
 export function parseCidr(text: string): CidrParseResult {
+  return memo(cidrCache, text, parseCidrUncached);
+}
+
+function parseCidrUncached(text: string): CidrParseResult {
   if (typeof text !== 'string') return { ok: false, reason: `${String(text)} is not a CIDR` };
   const slash = text.indexOf('/');
   if (slash < 0) return { ok: false, reason: `"${text}" is not a CIDR (no prefix length)` };

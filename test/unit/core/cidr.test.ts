@@ -348,3 +348,25 @@ describe('CidrMap.findOverlapping', () => {
     }
   });
 });
+
+describe('parsed values are shared', () => {
+  test('the same text gives the same frozen value (parsing is the bulk of a plan; warm runs reuse it)', () => {
+    const first = parseCidr('10.30.77.0/24');
+    const again = parseCidr('10.30.77.0/24');
+    expect(again).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first.ok && Object.isFrozen(first.value)).toBe(true);
+    expect(parseIp('10.20.7.7')).toBe(parseIp('10.20.7.7'));
+    // A shared value cannot be changed by one caller under another's feet.
+    expect(() => {
+      if (first.ok) (first.value as { text: string }).text = '0.0.0.0/0';
+    }).toThrow(TypeError);
+    expect(parseCidr('10.30.77.0/24')).toMatchObject({ ok: true, value: { text: '10.30.77.0/24' } });
+  });
+
+  test('failures are shared too, and a different text is parsed on its own', () => {
+    expect(parseCidr('10.30.77.1/24')).toBe(parseCidr('10.30.77.1/24'));
+    expect(parseCidr('10.30.77.1/24')).toMatchObject({ ok: false, network: { text: '10.30.77.0/24' } });
+    expect(parseCidr('10.30.78.0/24')).not.toBe(parseCidr('10.30.77.0/24'));
+  });
+});
