@@ -39,8 +39,9 @@ export function tokenBucketBoundSeconds(callsByAction: Record<string, number>, s
 
 /**
  * The same bound for an implementation that runs its mutations as sequential phases, as the product's applyPlan
- * does: every source/dest-check fix first, then creates and replaces together, then deletions. A bucket that is
- * full while another phase runs cannot bank its refill, so the phases' bounds add up.
+ * does: every source/dest-check fix first, then the route mutations (creates and replaces together, deletions
+ * before or after them). A bucket that is full while another phase runs cannot bank its refill, so the phases'
+ * bounds add up. (Deletions split around the upserts can only add to this bound.)
  */
 export function phasedBoundSeconds(callsByAction: Record<string, number>, specs: Record<string, BucketSpec> = EC2_BUCKETS): number {
   const only = (...actions: string[]) =>

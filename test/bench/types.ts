@@ -64,6 +64,8 @@ export interface LatencyResult {
 
 export interface PlanCpuVariant {
   variant: Variant;
+  /** CPU of the very first plan of this world in the process (before the warm-up). */
+  firstCpuMs?: number;
   cpuMs: Distribution & { median?: number };
   wallMs: Distribution & { median?: number };
   counts: Record<string, number>;

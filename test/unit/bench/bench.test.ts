@@ -195,6 +195,9 @@ describe('report', () => {
       }),
     );
     expect(row).toEqual(['n256-r3-initial', '768 routes + 256 checks', '1100 / 3000', '1024 / 768', '0 / 768', '0 / 0', '0 / 256', '172.3 / 200.0', '143.6', '1.20 / 1.39']);
+    // An initial sync the invocation's timeout cut short has no ratio to the bound.
+    const cut = scenarioRow(scenario('n1000-r3-initial', { overQuotaPerTable: 2, boundSeconds: 588.8, product: run({ wallMs: 300_000, after: { ...noDiff, missing: 2357, total: 2357 } }) }));
+    expect(cut[9]).toBe('unfinished / —');
     // The ratio to the bound is the initial sync's; a drift run with a tiny bound shows none.
     expect(scenarioRow(scenario('n256-r3-drift', { boundSeconds: 0.2, product: run({ wallMs: 1400 }) }))[9]).toBe('— / —');
     expect(scenarioRow(scenario('n3-r1-steady'))[2]).toBe('3 / —');
