@@ -33,7 +33,7 @@ import {
   stepError,
   uninstallProgress,
 } from '../core/teardown.js';
-import type { NetworkInterfaceRecord } from '../core/types.js';
+import type { NetworkInterfaceRecord, RouteTableRecord } from '../core/types.js';
 import { observe } from './reconcile.js';
 
 /** The tag the seed's procedure (and `aws ssm create-activation --tags`) puts on the cluster's hybrid activations. */
@@ -87,7 +87,11 @@ export class TeardownService {
   }
 
   private async remoteVpc(): Promise<string> {
-    const tables = await this.deps.ec2.describeRouteTables(this.config.routeTables);
+    return this.vpcOf(await this.deps.ec2.describeRouteTables(this.config.routeTables));
+  }
+
+  /** The remote VPC from the managed tables (or the configuration); a teardown cannot go on without it. */
+  private vpcOf(tables: RouteTableRecord[]): string {
     const vpcId = checkRouteTableRead(this.config.routeTables, tables, this.config.vpcId);
     if (!vpcId) throw new Error('the remote VPC is unknown: no managed route table was found and REMOTE_VPC_ID is not set');
     return vpcId;
@@ -104,8 +108,7 @@ export class TeardownService {
       this.deps.ec2.describeRouteTables(this.config.routeTables),
       this.deps.ssm.listActivations(),
     ]);
-    const vpcId = checkRouteTableRead(this.config.routeTables, routeTables, this.config.vpcId);
-    if (!vpcId) throw new Error('the remote VPC is unknown: no managed route table was found and REMOTE_VPC_ID is not set');
+    const vpcId = this.vpcOf(routeTables);
     const clusterActivations = activations.filter((activation) => cluster.arn !== undefined && activation.tags[ACTIVATION_CLUSTER_TAG] === cluster.arn);
 
     const namedManagedInstances = [...request.nodes, ...kubeNodes.map((node) => node.name), ...ciliumNodes.map((node) => node.name)].filter((id) =>
