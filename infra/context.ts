@@ -68,7 +68,7 @@ export const CONTEXT_KEYS = {
   pendingWindowSeconds: 'how long a newly registered node without a pod CIDR is re-checked (default 180)',
   podNetworks: 'optional narrowing of the cluster remote pod networks (CIDRs)',
   nodeNetworks: 'optional narrowing of the cluster remote node networks (CIDRs)',
-  applyConcurrency: 'mutating EC2 calls in flight (controller default 4)',
+  applyConcurrency: 'mutating EC2 calls in flight per lane: route changes, source/dest check (controller default 4)',
   alarmEmail: 'e-mail address subscribed to a new alarm topic',
   alarmTopicArn: 'existing SNS topic for the alarms',
   remotePodNetworks: 'static routes: the cluster remote pod networks (CIDRs)',

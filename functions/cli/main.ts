@@ -62,7 +62,7 @@ function withReconcileOptions(command: Command): Command {
     .option('--min-delete-budget <routes>', 'deletions always allowed per run (default 3)')
     .option('--allow-empty', 'allow deletions when the CiliumNode list is empty')
     .option('--force', 'allow deletions beyond the deletion budget')
-    .addOption(new Option('--concurrency <n>', 'mutating EC2 calls in flight at once (default 4)'))
+    .addOption(new Option('--concurrency <n>', 'mutating EC2 calls in flight at once per lane: route changes, source/dest check (default 4)'))
     .option('--json', 'print one JSON object');
 }
 
@@ -103,7 +103,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const deps = await createDeps(config);
     const report = await reconcile(deps, config, mode);
     io.stdout(options.json ? JSON.stringify(reportJson(report), null, 2) : planText(report));
-    exitCode = report.status === 'failed' ? EXIT.error : report.status === 'vetoed' ? EXIT.vetoed : EXIT.ok;
+    exitCode = report.status === 'failed' || report.status === 'unfinished' ? EXIT.error : report.status === 'vetoed' ? EXIT.vetoed : EXIT.ok;
   };
 
   const program = new Command()

@@ -19,7 +19,7 @@ export interface ControllerConfig {
   readerRoleArn?: string;
   scope: ScopeNarrowing;
   guards: GuardOptions;
-  /** Mutating EC2 calls in flight at once. */
+  /** Mutating EC2 calls in flight at once, in each of applyPlan's lanes (route changes; source/dest check). */
   applyConcurrency: number;
 }
 

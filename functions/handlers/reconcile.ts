@@ -30,10 +30,21 @@ export interface HandlerOptions {
   loadConfig: () => ControllerConfig;
   createDeps: (config: ControllerConfig) => Promise<ControllerDeps>;
   followUp?: FollowUpOptions;
+  /** Time kept back from the invocation's deadline when starting mutations (default APPLY_TIME_RESERVE_MS). */
+  applyTimeReserveMs?: number;
 }
 
 /** Time kept back from the Lambda timeout when deciding whether another follow-up run still fits. */
 const FOLLOW_UP_TIME_RESERVE_MS = 30_000;
+
+/**
+ * No mutation starts later than this before the invocation's deadline. A large first sync (thousands of routes
+ * at EC2's 5 creates/s) does not fit in one invocation: the run stops starting mutations here, lets those in
+ * flight finish (each is bounded by the SDK's request timeout and retries), reports what it did and what is
+ * left, and returns — the next run continues where it stopped. Without the reserve the invocation would be cut
+ * off by the timeout instead: an error, a retried and eventually dead-lettered trigger, and no report.
+ */
+export const APPLY_TIME_RESERVE_MS = 30_000;
 
 /** `PENDING_FOLLOW_UP_SECONDS` (window, default 0 = off) and `PENDING_FOLLOW_UP_INTERVAL_SECONDS` (default 10). */
 export function followUpFromEnv(env: Record<string, string | undefined>): FollowUpOptions {
@@ -204,10 +215,14 @@ export function createHandler(options: HandlerOptions) {
   const getController = () => controller.get();
 
   const followUp = options.followUp ?? followUpFromEnv(process.env);
+  const applyTimeReserveMs = options.applyTimeReserveMs ?? APPLY_TIME_RESERVE_MS;
 
-  // middy aborts `signal` just before the Lambda's deadline and ends the invocation; the run then starts no
-  // further mutation, so it cannot write alongside the next invocation of this container.
-  const reconcileHandler = async (event: unknown, context: Context, { signal }: { signal?: AbortSignal } = {}): Promise<ReconcileResult> => {
+  // middy aborts `invocationEnds` just before the Lambda's deadline and ends the invocation; the run then starts no
+  // further mutation, so it cannot write alongside the next invocation of this container. The run's own stop
+  // comes earlier (APPLY_TIME_RESERVE_MS), so that normally it ends on its own, with a report.
+  const reconcileHandler = async (event: unknown, context: Context, { signal: invocationEnds }: { signal?: AbortSignal } = {}): Promise<ReconcileResult> => {
+    const timeUp = AbortSignal.timeout(Math.max(0, context.getRemainingTimeInMillis() - applyTimeReserveMs));
+    const signal = invocationEnds ? AbortSignal.any([invocationEnds, timeUp]) : timeUp;
     let batch: TriggerBatch;
     try {
       batch = parseTriggers(event);
@@ -280,7 +295,7 @@ export function createHandler(options: HandlerOptions) {
       mode === 'apply' &&
       arrival &&
       report.status !== 'failed' &&
-      !signal?.aborted &&
+      !signal.aborted &&
       report.plan.pending.length > 0 &&
       Date.now() + followUp.intervalMs <= deadline &&
       context.getRemainingTimeInMillis() > followUp.intervalMs + FOLLOW_UP_TIME_RESERVE_MS
@@ -297,16 +312,24 @@ export function createHandler(options: HandlerOptions) {
     if (report.status === 'failed') {
       const failed = report.outcome?.failed ?? [];
       const notStarted = report.outcome?.notStarted ?? 0;
-      logger.error(notStarted > 0 ? 'reconcile run stopped at the invocation deadline' : 'reconcile run had failed mutations', {
+      logger.error('reconcile run had failed mutations', {
         failedMutations: failed.length,
         notStarted,
         codes: [...new Set(failed.map((failure) => failure.code))],
       });
       throw new Error(
-        notStarted > 0
-          ? `the run reached the invocation deadline with ${notStarted} mutation(s) not started and ${failed.length} failed in ${report.clusterName}; the next run does them`
-          : `${failed.length} route or ENI mutation(s) failed in ${report.clusterName}; see the "reconcile run" log line`,
+        `${failed.length} route or ENI mutation(s) failed in ${report.clusterName}` +
+          (notStarted > 0 ? ` and ${notStarted} were not started before the invocation's time ran out` : '') +
+          '; see the "reconcile run" log line',
       );
+    }
+    if (report.status === 'unfinished') {
+      // Not an error: the work left is planned again by the next run (the schedule, or the next event).
+      const { outcome } = report;
+      logger.warn('reconcile run stopped before its deadline with mutations left; the next run continues', {
+        done: outcome ? outcome.created + outcome.replaced + outcome.deleted + outcome.sourceDestCheckDisabled : 0,
+        notStarted: outcome?.notStarted ?? 0,
+      });
     }
     if (report.status === 'vetoed') {
       logger.warn('deletions vetoed by a safety guard; the routes were kept', {

@@ -100,15 +100,19 @@ function errorCode(error: unknown): string {
 }
 
 /**
- * Applies a plan: source/dest check first (routes to an ENI that still checks drop traffic), then the
- * deletions that overlap nothing being created (they free room under the route quota), then creates and
- * replaces, the other deletions last, so a path is never removed before its replacement exists (applyOrder).
+ * Applies a plan in two lanes that run side by side, each with up to `concurrency` calls in flight:
+ * - source/dest check: every hybrid-node ENI that still checks gets it turned off;
+ * - routes: the deletions that overlap nothing being created first (they free room under the route quota),
+ *   then creates and replaces, the other deletions last, so a path is never removed before its replacement
+ *   exists (applyOrder).
+ * The lanes need no order between them: a route to an ENI whose check is still on drops traffic exactly as no
+ * route does, and the check is turned off moments later. EC2 throttles each API on its own token bucket, so a
+ * lane waiting on ModifyNetworkInterfaceAttribute's bucket must not hold the route calls back (and vice versa).
  * One failed mutation does not stop the others; each is reported. Once `signal` aborts (the invocation is about
  * to time out) no further mutation starts: a run that outlived its invocation must not keep writing while the
  * next run, in the same container, writes too.
  */
 export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concurrency: number; signal?: AbortSignal }): Promise<ApplyOutcome> {
-  const limit = pLimit(options.concurrency);
   const outcome: ApplyOutcome = { created: 0, replaced: 0, deleted: 0, sourceDestCheckDisabled: 0, failed: [], notStarted: 0 };
   const stopped = () => {
     if (!options.signal?.aborted) return false;
@@ -116,25 +120,27 @@ export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concur
     return true;
   };
 
-  await Promise.all(
-    plan.sourceDestCheck
-      .filter((fix) => fix.action === 'disable')
-      .map((fix) =>
-        limit(async () => {
-          if (stopped()) return;
-          try {
-            await ec2.disableSourceDestCheck(fix.networkInterfaceId);
-            outcome.sourceDestCheckDisabled += 1;
-          } catch (error) {
-            outcome.failed.push({ kind: 'source-dest-check', networkInterfaceId: fix.networkInterfaceId, error: describeError(error), code: errorCode(error) });
-          }
-        }),
-      ),
-  );
+  const checkLimit = pLimit(options.concurrency);
+  const sourceDestCheckLane = () =>
+    Promise.all(
+      plan.sourceDestCheck
+        .filter((fix) => fix.action === 'disable')
+        .map((fix) =>
+          checkLimit(async () => {
+            if (stopped()) return;
+            try {
+              await ec2.disableSourceDestCheck(fix.networkInterfaceId);
+              outcome.sourceDestCheckDisabled += 1;
+            } catch (error) {
+              outcome.failed.push({ kind: 'source-dest-check', networkInterfaceId: fix.networkInterfaceId, error: describeError(error), code: errorCode(error) });
+            }
+          }),
+        ),
+    );
 
-  const { freeingDeletions, upserts, deletions } = applyOrder(plan);
+  const routeLimit = pLimit(options.concurrency);
   const run = (action: RouteAction) =>
-    limit(async () => {
+    routeLimit(async () => {
       if (stopped()) return;
       try {
         if (action.action === 'create' || action.action === 'replace') {
@@ -158,9 +164,14 @@ export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concur
         });
       }
     });
-  await Promise.all(freeingDeletions.map(run));
-  await Promise.all(upserts.map(run));
-  await Promise.all(deletions.map(run));
+  const routeLane = async () => {
+    const { freeingDeletions, upserts, deletions } = applyOrder(plan);
+    await Promise.all(freeingDeletions.map(run));
+    await Promise.all(upserts.map(run));
+    await Promise.all(deletions.map(run));
+  };
+
+  await Promise.all([sourceDestCheckLane(), routeLane()]);
   return outcome;
 }
 
@@ -173,8 +184,12 @@ export interface RunReport {
   routeTableIds: string[];
   plan: RoutePlan;
   outcome?: ApplyOutcome;
-  /** `ok`: converged (or, for plan, nothing blocked); `vetoed`: a guard held deletions back; `failed`: a mutation failed. */
-  status: 'ok' | 'vetoed' | 'failed';
+  /**
+   * `ok`: converged (or, for plan, nothing blocked); `vetoed`: a guard held deletions back; `failed`: a mutation
+   * failed; `unfinished`: nothing failed, but the run was stopped (its time ran out) with mutations not started —
+   * the next run plans them again.
+   */
+  status: 'ok' | 'vetoed' | 'failed' | 'unfinished';
   durationMs: number;
 }
 
@@ -184,8 +199,14 @@ export async function reconcile(deps: ReconcileDeps, config: ControllerConfig, m
   const state = await observe(deps, config);
   const plan = planFromState(state, config);
   const outcome = mode === 'apply' ? await applyPlan(deps.ec2, plan, { concurrency: config.applyConcurrency, ...(signal ? { signal } : {}) }) : undefined;
-  const unfinished = outcome !== undefined && (outcome.failed.length > 0 || outcome.notStarted > 0);
-  const status = unfinished ? 'failed' : plan.vetoed.length > 0 ? 'vetoed' : 'ok';
+  const status =
+    outcome !== undefined && outcome.failed.length > 0
+      ? 'failed'
+      : outcome !== undefined && outcome.notStarted > 0
+        ? 'unfinished'
+        : plan.vetoed.length > 0
+          ? 'vetoed'
+          : 'ok';
   return {
     mode,
     clusterName: config.clusterName,

@@ -38,15 +38,16 @@ export function tokenBucketBoundSeconds(callsByAction: Record<string, number>, s
 }
 
 /**
- * The same bound for an implementation that runs its mutations as sequential phases, as the product's applyPlan
- * does: every source/dest-check fix first, then the route mutations (creates and replaces together, deletions
- * before or after them). A bucket that is full while another phase runs cannot bank its refill, so the phases'
- * bounds add up. (Deletions split around the upserts can only add to this bound.)
+ * The same bound for the way the product's applyPlan orders its mutations: the source/dest-check fixes run
+ * beside the route mutations (their buckets refill in parallel), while the route mutations run as sequential
+ * phases (deletions that free room, creates and replaces, the other deletions). A bucket that is full while
+ * another phase runs cannot bank its refill, so the route phases' bounds add up. (Deletions split around the
+ * upserts can only add to this bound.)
  */
 export function phasedBoundSeconds(callsByAction: Record<string, number>, specs: Record<string, BucketSpec> = EC2_BUCKETS): number {
   const only = (...actions: string[]) =>
     tokenBucketBoundSeconds(Object.fromEntries(actions.map((action) => [action, callsByAction[action] ?? 0])), specs);
-  return only('ModifyNetworkInterfaceAttribute') + only('CreateRoute', 'ReplaceRoute') + only('DeleteRoute');
+  return Math.max(only('ModifyNetworkInterfaceAttribute'), only('CreateRoute', 'ReplaceRoute') + only('DeleteRoute'));
 }
 
 /** The nearest-rank percentile (p in 0–100) of the values; undefined for no values. */

@@ -80,7 +80,7 @@ export function initialSyncTarget(scenarios: ScenarioResult[]): TargetResult {
     target,
     ok,
     `${seconds(run.product.wallMs)} = ${ratio.toFixed(2)} × bound ${run.boundSeconds.toFixed(1)} s; ${run.product.calls.failed} failed, ${run.product.calls.throttled} throttled, residual ${run.product.after.total}` +
-      (run.phasedBoundSeconds > run.boundSeconds ? `; bound of the product's sequential phases (checks, then routes): ${run.phasedBoundSeconds.toFixed(1)} s` : ''),
+      (run.phasedBoundSeconds > run.boundSeconds ? `; bound of the product's phases (checks beside routes, route deletions before or after creates): ${run.phasedBoundSeconds.toFixed(1)} s` : ''),
   );
 }
 

@@ -37,7 +37,7 @@ export interface ScenarioResult {
   required: Record<string, number>;
   /** Token-bucket lower bound for `required`, seconds. */
   boundSeconds: number;
-  /** The bound for the product's sequential phases (checks, then creates/replaces, then deletions), seconds. */
+  /** The bound for the product's phases (checks beside the routes; route deletions before or after creates/replaces), seconds. */
   phasedBoundSeconds: number;
   /** The measured product run (steady: the warm one), and the cold one before it when there is one. */
   product: RunRecord;

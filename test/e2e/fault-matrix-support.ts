@@ -369,11 +369,13 @@ export function captureHandlerOutput(): HandlerOutput {
 export async function makeHandlerWithDeadline(
   wrapDeps: (deps: ControllerDeps) => ControllerDeps | Promise<ControllerDeps>,
   remainingMs: number,
+  options: { applyTimeReserveMs?: number } = {},
 ): Promise<(event: unknown, remaining?: number) => Promise<HandlerResult>> {
   const { createHandler } = await import('../../functions/handlers/reconcile.js');
   const handler = createHandler({
     loadConfig: () => parseControllerConfig(rawConfigFromEnv(process.env), ENV_LABELS),
     createDeps: async (config) => wrapDeps(await createControllerDeps(config)),
+    ...options,
   }) as unknown as (event: unknown, context: unknown) => Promise<unknown>;
   return async (event, remaining = remainingMs) => {
     const deadline = Date.now() + remaining;

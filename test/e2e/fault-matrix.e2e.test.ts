@@ -30,6 +30,7 @@ import type { FaultRule } from '../localcloud/faults.js';
 import { type ScenarioInput, defaultScenario } from '../localcloud/scenario.js';
 import { type LocalCloud, startLocalCloud } from '../localcloud/server.js';
 import type { Ec2Port } from '../../functions/core/ports.js';
+import { APPLY_TIME_RESERVE_MS } from '../../functions/handlers/reconcile.js';
 import {
   DIRECT_RECONCILE,
   type HandlerResult,
@@ -548,9 +549,9 @@ describe('fault matrix: special cases', () => {
         // next one but never hands its answer back (the request reached EC2, the process did not read the reply),
         // and never sends any later one: from that point the run is stuck, as a run that outlives its timeout is,
         // and whatever it had not sent never reaches EC2. (In Lambda the process is then frozen or recycled; here
-        // the stuck calls simply never settle.) Source/dest fixes come first, then deletions that overlap no
-        // create (they free room under the quota), then upserts, then the other deletions (applyOrder), so with
-        // COMPLETED = 2 the run stops early in its apply. DEADLINE_MS leaves the reads and the first mutations
+        // the stuck calls simply never settle.) Source/dest fixes run beside the route lane, which does the
+        // deletions that overlap no create (they free room under the quota), then upserts, then the other deletions
+        // (applyOrder), so with COMPLETED = 2 the run stops early in its apply. DEADLINE_MS leaves the reads and the first mutations
         // ample time on a loaded machine; the test waits for it once.
         const COMPLETED = 2;
         const DEADLINE_MS = 3_000;
@@ -578,7 +579,9 @@ describe('fault matrix: special cases', () => {
           deleteRoute: (table, destination) => gate(() => ec2.deleteRoute(table, destination)),
           disableSourceDestCheck: (eni) => gate(() => ec2.disableSourceDestCheck(eni)),
         });
-        const doomed = await makeHandlerWithDeadline((deps) => ({ ...deps, ec2: recorder.wrap(freezing(deps.ec2)) }), DEADLINE_MS);
+        // The run's own earlier stop (APPLY_TIME_RESERVE_MS) is switched off: what is tested here is the last line
+        // of defence, middy's deadline, for a run whose calls hang past that stop.
+        const doomed = await makeHandlerWithDeadline((deps) => ({ ...deps, ec2: recorder.wrap(freezing(deps.ec2)) }), DEADLINE_MS, { applyTimeReserveMs: 0 });
 
         world.startRun('timed-out run');
         const invocation = settle(doomed(DIRECT_RECONCILE));
@@ -670,7 +673,8 @@ describe('fault matrix: special cases', () => {
           disableSourceDestCheck: (eni) => watch(`ModifyNetworkInterfaceAttribute ${eni}`, () => ec2.disableSourceDestCheck(eni)),
         });
         // The recorder sits below the hold: it sees each mutation when it actually goes out to EC2.
-        const container = await makeHandlerWithDeadline((deps) => ({ ...deps, ec2: watched(world.recorder.wrap(deps.ec2)) }), 800);
+        // The run's own earlier stop is switched off (see the case above): the invocation is ended by middy.
+        const container = await makeHandlerWithDeadline((deps) => ({ ...deps, ec2: watched(world.recorder.wrap(deps.ec2)) }), 800, { applyTimeReserveMs: 0 });
 
         world.startRun('timed-out run');
         const timedOut = await settle(
@@ -708,6 +712,55 @@ describe('fault matrix: special cases', () => {
         // before it did, the leftover DeleteRoute of the old plan removed the route the next invocation had just
         // put in place.
         expect({ startedAfterReturn, lost, violations: world.recorder.violations }).toEqual({ startedAfterReturn: [], lost: [], violations: [] });
+      } finally {
+        await world.done();
+      }
+    },
+    CASE_TIMEOUT_MS,
+  );
+
+  test(
+    'a run that reaches its own time budget (the invocation\'s time left minus APPLY_TIME_RESERVE_MS) stops starting mutations and ends on its own: status unfinished, a warning and MutationsNotStarted, no error; the next run continues',
+    async () => {
+      const world = await convergedWorld();
+      try {
+        const { cloud, foreign, recorder } = world;
+        await makeChange(cloud, 'node-removed'); // 3 stale routes (10.30.1.0/24) to delete
+        const desired = expectedPodRoutes(cloud.state);
+        const before = managedSnapshot(cloud.state);
+        // Every DeleteRoute takes 1 s and one runs at a time, while the invocation has 1.5 s beyond the reserve: the
+        // first deletion starts in time, at most the second does, the third cannot. The Lambda deadline itself
+        // (reserve + 1.5 s) is never reached, so the run ends by itself, with its report.
+        process.env.APPLY_CONCURRENCY = '1';
+        expect((await control(cloud, 'PUT', 'latency', [{ service: 'ec2', action: 'DeleteRoute', fixedMs: 1_000 }])).status).toBe(200);
+        const container = await makeHandlerWithDeadline((deps) => ({ ...deps, ec2: recorder.wrap(deps.ec2) }), APPLY_TIME_RESERVE_MS + 1_500);
+
+        world.startRun('run stopped by its budget');
+        const run1 = await settle(container(DIRECT_RECONCILE));
+        expect(run1.error).toBeUndefined();
+        expect(run1.result).toMatchObject({ status: 'unfinished', counts: { delete: 3, failedMutations: 0 } });
+        const deleted = ec2Mutations(cloud).filter((call) => call.action === 'DeleteRoute' && call.status === 200).length;
+        expect(deleted).toBeGreaterThanOrEqual(1);
+        expect(deleted).toBeLessThanOrEqual(2);
+        expect(ec2Mutations(cloud)).toHaveLength(deleted);
+        // Reported as what it is: a summary with status unfinished, one warning with what was done and what is
+        // left, the MutationsNotStarted metric; no ERROR line.
+        expect(output.logLines('reconcile run')).toEqual([expect.objectContaining({ status: 'unfinished', applied: expect.objectContaining({ deleted }) })]);
+        expect(output.logLines('reconcile run stopped before its deadline with mutations left; the next run continues')).toEqual([
+          expect.objectContaining({ level: 'WARN', done: deleted, notStarted: 3 - deleted }),
+        ]);
+        expect(output.metric('MutationsNotStarted')).toBe(3 - deleted);
+        expect(output.metric('FailedMutations')).toBe(0);
+        expect(output.logLines().filter((line) => line.level === 'ERROR')).toEqual([]);
+        expectNoDesiredRouteLost(desired, before, managedSnapshot(cloud.state));
+        expect(foreignRoutes(cloud.state)).toEqual(foreign);
+
+        // The next run (same container) plans exactly what was left and converges.
+        expect((await control(cloud, 'DELETE', 'faults')).status).toBe(200); // the latency
+        world.startRun('next run');
+        expect(await container(DIRECT_RECONCILE)).toMatchObject({ status: 'ok', counts: { delete: 3 - deleted, failedMutations: 0 } });
+        expectConverged(cloud, foreign);
+        expect(recorder.violations).toEqual([]);
       } finally {
         await world.done();
       }

@@ -167,6 +167,18 @@ export class InstrumentedEc2 extends FakeEc2 {
   inFlight = 0;
   maxInFlight = 0;
 
+  /** The most calls of the given methods that were ever in flight at once, read back from `events`. */
+  maxInFlightOf(methods: readonly string[]): number {
+    let now = 0;
+    let most = 0;
+    for (const event of this.events) {
+      if (!methods.includes(event.method)) continue;
+      now += event.phase === 'start' ? 1 : -1;
+      most = Math.max(most, now);
+    }
+    return most;
+  }
+
   private async mutate<T>(method: string, args: unknown[], run: () => Promise<T>): Promise<T> {
     const call = { method, args };
     this.events.push({ phase: 'start', ...call });

@@ -31,9 +31,11 @@ describe('token-bucket bound', () => {
     expect(tokenBucketBoundSeconds({ UnknownAction: 10_000 })).toBe(0);
   });
 
-  test('sequential phases add their bounds: checks, then creates and replaces together, then deletions', () => {
-    // 256 checks: (256 − 100) / 5 = 31.2 s; then 768 creates: 143.6 s.
-    expect(phasedBoundSeconds({ CreateRoute: 768, ModifyNetworkInterfaceAttribute: 256 })).toBeCloseTo(174.8);
+  test('route phases add their bounds (creates and replaces together, then deletions); checks run beside them', () => {
+    // 256 checks: (256 − 100) / 5 = 31.2 s, beside 768 creates: 143.6 s.
+    expect(phasedBoundSeconds({ CreateRoute: 768, ModifyNetworkInterfaceAttribute: 256 })).toBeCloseTo(143.6);
+    // 1000 checks (180 s) outlast 300 creates (50 s) and 150 deletions (20 s) in sequence.
+    expect(phasedBoundSeconds({ CreateRoute: 300, DeleteRoute: 150, ModifyNetworkInterfaceAttribute: 1000 })).toBeCloseTo(180);
     expect(phasedBoundSeconds({ CreateRoute: 100, ReplaceRoute: 60, DeleteRoute: 100 })).toBeCloseTo(10 + 10);
     expect(phasedBoundSeconds({})).toBe(0);
   });

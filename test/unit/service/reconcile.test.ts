@@ -200,7 +200,7 @@ describe('applyPlan', () => {
   const lastIndex = (events: MutationEvent[], phase: MutationEvent['phase'], methods: string[]) =>
     events.findLastIndex((e) => e.phase === phase && methods.includes(e.method));
 
-  test('source/dest check, then deletions that overlap no create, then creates/replaces, then the other deletions — each phase waits for the slower one before', async () => {
+  test('source/dest checks run beside the routes; routes: deletions that overlap no create, then creates/replaces, then the other deletions — each route phase waits for the one before', async () => {
     const ec2 = new InstrumentedEc2();
     // Three ENIs with the check on, creates and a replace; two stale routes apart from everything, and one
     // stale /23 that covers a /24 being created (its removal waits until the /24 exists).
@@ -211,27 +211,37 @@ describe('applyPlan', () => {
       route.managed('10.30.9.0/24', STALE_ENI),
       route.managed('10.30.2.0/23', STALE_ENI),
     );
-    const delays: Record<string, number> = { disableSourceDestCheck: 30, createRoute: 10, replaceRoute: 15, deleteRoute: 5 };
+    // The checks are slow: the whole route lane fits inside one of them.
+    const delays: Record<string, number> = { disableSourceDestCheck: 200, createRoute: 10, replaceRoute: 15, deleteRoute: 5 };
     ec2.delay = (call) => delays[call.method] ?? 0;
     const plan = await plannedFor(world, config({ routeTableIds: T1, force: 'true' }));
     expect(plan.counts).toMatchObject({ create: 2, replace: 1, delete: 3, sourceDestCheckFixes: 3 });
 
     const outcome = await applyPlan(ec2, plan, { concurrency: 8 });
     expect(outcome).toEqual({ created: 2, replaced: 1, deleted: 3, sourceDestCheckDisabled: 3, failed: [], notStarted: 0 });
-    const order = ec2.mutations().map((c) => `${c.method} ${c.args[1] ?? c.args[0]}`);
-    expect(order.slice(0, 3).map((line) => line.split(' ')[0])).toEqual(['disableSourceDestCheck', 'disableSourceDestCheck', 'disableSourceDestCheck']);
-    expect(order.slice(3, 5).sort()).toEqual(['deleteRoute 10.30.8.0/24', 'deleteRoute 10.30.9.0/24']);
-    expect(order.slice(5, 8).sort()).toEqual(['createRoute 10.30.2.0/24', 'createRoute 10.30.3.0/24', 'replaceRoute 10.30.1.0/24']);
-    expect(order.slice(8)).toEqual(['deleteRoute 10.30.2.0/23']);
-    // Phases do not overlap in time either.
+    const order = ec2
+      .mutations()
+      .filter((c) => c.method !== 'disableSourceDestCheck')
+      .map((c) => `${c.method} ${c.args[1]}`);
+    expect(order.slice(0, 2).sort()).toEqual(['deleteRoute 10.30.8.0/24', 'deleteRoute 10.30.9.0/24']);
+    expect(order.slice(2, 5).sort()).toEqual(['createRoute 10.30.2.0/24', 'createRoute 10.30.3.0/24', 'replaceRoute 10.30.1.0/24']);
+    expect(order.slice(5)).toEqual(['deleteRoute 10.30.2.0/23']);
     const { events } = ec2;
-    const freeing = (event: (typeof events)[number]) => event.method === 'deleteRoute' && event.args[1] !== '10.30.2.0/23';
-    const lastEnd = (match: (event: (typeof events)[number]) => boolean) => Math.max(...events.flatMap((event, i) => (event.phase === 'end' && match(event) ? [i] : [])));
-    const firstStart = (match: (event: (typeof events)[number]) => boolean) => Math.min(...events.flatMap((event, i) => (event.phase === 'start' && match(event) ? [i] : [])));
-    const upsert = (event: (typeof events)[number]) => event.method === 'createRoute' || event.method === 'replaceRoute';
-    expect(lastEnd((event) => event.method === 'disableSourceDestCheck')).toBeLessThan(firstStart(freeing));
+    type Event = (typeof events)[number];
+    const lastEnd = (match: (event: Event) => boolean) => Math.max(...events.flatMap((event, i) => (event.phase === 'end' && match(event) ? [i] : [])));
+    const firstStart = (match: (event: Event) => boolean) => Math.min(...events.flatMap((event, i) => (event.phase === 'start' && match(event) ? [i] : [])));
+    const check = (event: Event) => event.method === 'disableSourceDestCheck';
+    const freeing = (event: Event) => event.method === 'deleteRoute' && event.args[1] !== '10.30.2.0/23';
+    const upsert = (event: Event) => event.method === 'createRoute' || event.method === 'replaceRoute';
+    const coveringDelete = (event: Event) => event.method === 'deleteRoute' && event.args[1] === '10.30.2.0/23';
+    // The route phases do not overlap in time …
     expect(lastEnd(freeing)).toBeLessThan(firstStart(upsert));
-    expect(lastEnd(upsert)).toBeLessThan(firstStart((event) => event.method === 'deleteRoute' && event.args[1] === '10.30.2.0/23'));
+    expect(lastEnd(upsert)).toBeLessThan(firstStart(coveringDelete));
+    // … while the checks neither wait for the routes nor hold them back: all start at once, and the whole route
+    // lane runs before the first check ends.
+    expect(firstStart(check)).toBe(0);
+    expect(firstStart(freeing)).toBeLessThan(lastEnd(check));
+    expect(lastEnd(coveringDelete)).toBeLessThan(Math.min(...events.flatMap((event, i) => (event.phase === 'end' && check(event) ? [i] : []))));
   });
 
   test('a failed create does not stop the others; each failure names kind, table, destination (or ENI), code and message', async () => {
@@ -303,7 +313,7 @@ describe('applyPlan', () => {
     expect(mutationLines(world)).toContain(`deleteRoute ${T1} ${STALE_CIDR}`);
   });
 
-  test.each([1, 2, 3])('with concurrency %i, never more mutations in flight than that (and that many are used)', async (concurrency) => {
+  test.each([1, 2, 3])('with concurrency %i, never more route calls in flight than that, nor more checks (and that many of each are used)', async (concurrency) => {
     const ec2 = new InstrumentedEc2();
     const world = manyNodesWorld(6, ec2);
     ec2.delay = () => 5;
@@ -311,17 +321,21 @@ describe('applyPlan', () => {
     expect(plan.counts).toMatchObject({ create: 6, sourceDestCheckFixes: 6 });
     const outcome = await applyPlan(ec2, plan, { concurrency });
     expect(outcome).toMatchObject({ created: 6, sourceDestCheckDisabled: 6, failed: [], notStarted: 0 });
-    expect(ec2.maxInFlight).toBe(concurrency);
+    expect(ec2.maxInFlightOf(['createRoute', 'replaceRoute', 'deleteRoute'])).toBe(concurrency);
+    expect(ec2.maxInFlightOf(['disableSourceDestCheck'])).toBe(concurrency);
+    // The two lanes overlap, so at some point both kinds were in flight together.
+    expect(ec2.maxInFlight).toBe(2 * concurrency);
     expect(ec2.inFlight).toBe(0);
   });
 
-  test('reconcile passes applyConcurrency from the configuration: 2 means at most 2 in flight', async () => {
+  test('reconcile passes applyConcurrency from the configuration: 2 means at most 2 route calls in flight', async () => {
     const ec2 = new InstrumentedEc2();
     const world = manyNodesWorld(6, ec2);
     ec2.delay = () => 5;
     const report = await reconcile(world.deps, config({ routeTableIds: T1, applyConcurrency: '2' }), 'apply');
     expect(report.outcome).toMatchObject({ created: 6, sourceDestCheckDisabled: 6, failed: [], notStarted: 0 });
-    expect(ec2.maxInFlight).toBe(2);
+    expect(ec2.maxInFlightOf(['createRoute', 'replaceRoute', 'deleteRoute'])).toBe(2);
+    expect(ec2.maxInFlightOf(['disableSourceDestCheck'])).toBe(2);
   });
 
   test('once the signal aborts (the invocation deadline), no further mutation starts; those in flight finish', async () => {
@@ -331,14 +345,15 @@ describe('applyPlan', () => {
     const deadline = new AbortController();
     let started = 0;
     ec2.delay = () => {
-      // The second mutation to start trips the deadline while it is in flight.
+      // The second mutation to start (the route lane's first, beside the first check) trips the deadline while
+      // both are in flight.
       started += 1;
       if (started === 2) deadline.abort();
       return 1;
     };
     const outcome = await applyPlan(ec2, plan, { concurrency: 1, signal: deadline.signal });
     expect(ec2.mutations()).toHaveLength(2);
-    expect(outcome).toMatchObject({ sourceDestCheckDisabled: 2, created: 0, failed: [], notStarted: 10 });
+    expect(outcome).toMatchObject({ sourceDestCheckDisabled: 1, created: 1, failed: [], notStarted: 10 });
 
     const report = await reconcile(world.deps, config({ routeTableIds: T1 }), 'apply', AbortSignal.abort());
     expect(report.status).toBe('failed');
