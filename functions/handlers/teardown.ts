@@ -111,7 +111,7 @@ function parsePayload(event: unknown): Payload {
   throw named('InvalidTeardownPayload', `${known ? `step ${step}: ` : ''}${fieldPath(issue.path, 'payload')}: ${issue.message}`);
 }
 
-async function runStep(service: TeardownService, payload: Payload): Promise<unknown> {
+async function runStep(service: TeardownService, payload: Payload, signal: AbortSignal | undefined): Promise<unknown> {
   switch (payload.step) {
     case 'snapshot':
       return service.snapshot(payload.input);
@@ -130,7 +130,7 @@ async function runStep(service: TeardownService, payload: Payload): Promise<unkn
     case 'terminate':
       return service.terminate(payload.request as TeardownRequest, payload.node as NodeTarget);
     case 'routes':
-      return service.routes(payload.request as TeardownRequest, payload.nodes as NodeTarget[], payload.nodeResults);
+      return service.routes(payload.request as TeardownRequest, payload.nodes as NodeTarget[], payload.nodeResults, signal);
     case 'activations':
       return service.activations(payload.request as TeardownRequest);
     case 'resume':
@@ -156,7 +156,9 @@ export function createTeardownHandler(options: TeardownHandlerOptions) {
     return new TeardownService(await options.createDeps(settings), settings);
   });
 
-  const teardownHandler = async (event: unknown, _context: Context): Promise<unknown> => {
+  // middy aborts `signal` just before the task's deadline and ends the invocation; the route step then starts no
+  // further deletion (the other steps make one call each).
+  const teardownHandler = async (event: unknown, _context: Context, { signal }: { signal?: AbortSignal } = {}): Promise<unknown> => {
     let payload: Payload;
     try {
       payload = parsePayload(event);
@@ -169,7 +171,7 @@ export function createTeardownHandler(options: TeardownHandlerOptions) {
     const about = { step: payload.step, ...('node' in payload ? { node: payload.node.name } : {}) };
     const started = Date.now();
     try {
-      const result = await runStep(await service.get(), payload);
+      const result = await runStep(await service.get(), payload, signal);
       logger.info('teardown step', { ...about, durationMs: Date.now() - started, result });
       return result;
     } catch (error) {

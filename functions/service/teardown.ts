@@ -303,9 +303,11 @@ export class TeardownService {
    * routes inside the remote pod networks) and the same guards. The removed nodes' CiliumNodes are left out
    * of the claims (they are gone, or in a dry run would be); the operator's request is the approval to go
    * past the deletion budget, and `all` is the approval for an empty node list. Nodes that failed keep their
-   * paused tag, so the planner protects their routes.
+   * paused tag, so the planner protects their routes. Once `signal` aborts (the invocation is about to time out)
+   * no further deletion starts: a step that outlived its invocation must not delete later, when a new node may
+   * have been given the same pod CIDR. The re-run (or the summary) takes what is left.
    */
-  async routes(request: TeardownRequest, nodes: NodeTarget[], nodeResults: unknown) {
+  async routes(request: TeardownRequest, nodes: NodeTarget[], nodeResults: unknown, signal?: AbortSignal) {
     const results = nodeResultsOf(nodeResults);
     const removedNames = new Set(results.filter((result) => result.status === 'done').map((result) => result.node));
     const removed = nodes.filter((node) => removedNames.has(node.name));
@@ -331,9 +333,14 @@ export class TeardownService {
     const limit = pLimit(this.config.applyConcurrency);
     const removedRoutes: ReturnType<typeof describe>[] = [];
     const failed: (ReturnType<typeof describe> & { error: string })[] = [];
+    const notStarted: ReturnType<typeof describe>[] = [];
     await Promise.all(
       deletions.map((deletion) =>
         limit(async () => {
+          if (signal?.aborted) {
+            notStarted.push(describe(deletion));
+            return;
+          }
           try {
             await this.deps.ec2.deleteRoute(deletion.routeTableId, deletion.destination);
             removedRoutes.push(describe(deletion));
@@ -343,7 +350,7 @@ export class TeardownService {
         }),
       ),
     );
-    return { removed: removedRoutes, failed, vetoed };
+    return { removed: removedRoutes, failed, vetoed, ...(notStarted.length > 0 ? { notStarted } : {}) };
   }
 
   /** 5. Delete the cluster's hybrid activations (tagged EKSClusterARN=<cluster ARN>), when asked. */

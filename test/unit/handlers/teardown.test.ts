@@ -79,7 +79,7 @@ const DISPATCH: Record<TeardownStep, { payload: Json; method: keyof InstanceType
   deregister: { payload: { step: 'deregister', request, node }, method: 'deregister', args: [request, node] },
   'restore-source-dest-check': { payload: { step: 'restore-source-dest-check', request, node }, method: 'restoreSourceDestCheck', args: [request, node] },
   terminate: { payload: { step: 'terminate', request, node }, method: 'terminate', args: [request, node] },
-  routes: { payload: { step: 'routes', request, nodes: [node], nodeResults: [{ node: N1.name, status: 'done' }] }, method: 'routes', args: [request, [node], [{ node: N1.name, status: 'done' }]] },
+  routes: { payload: { step: 'routes', request, nodes: [node], nodeResults: [{ node: N1.name, status: 'done' }] }, method: 'routes', args: [request, [node], [{ node: N1.name, status: 'done' }], expect.any(AbortSignal)] },
   activations: { payload: { step: 'activations', request }, method: 'activations', args: [request] },
   resume: {
     payload: {

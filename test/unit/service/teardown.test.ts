@@ -791,6 +791,30 @@ describe('routes', () => {
     expect(world.mutations().every((call) => call.method === 'deleteRoute')).toBe(true);
   });
 
+  test('once the signal aborts (the task\'s deadline), no further deletion starts; what was not started is listed', async () => {
+    const world = lab();
+    afterNodeSteps(world, [N1.name, N3.name], [N1.name, N3.name]);
+    const deadline = new AbortController();
+    const deps = world.deps();
+    // One deletion at a time; the deadline passes while the first is in flight.
+    const ec2 = { ...deps.ec2, deleteRoute: async (routeTableId: string, destination: string) => {
+      deadline.abort();
+      return deps.ec2.deleteRoute(routeTableId, destination);
+    } };
+    const oneAtATime = new TeardownService({ ...deps, ec2 }, { ...settings, config: { ...settings.config, applyConcurrency: 1 } });
+
+    const result = await oneAtATime.routes(partial({ nodes: [N1.name, N3.name] }), [labTarget(1), labTarget(3)], [doneResult(N1.name), doneResult(N3.name)], deadline.signal);
+
+    expect(deletedRoutes(world)).toHaveLength(1);
+    expect(result.removed).toHaveLength(1);
+    const { notStarted = [] } = result as { notStarted?: typeof result.removed };
+    expect(notStarted).toHaveLength(3);
+    expect([...result.removed, ...notStarted].sort(byTableAndDestination)).toEqual(
+      [entry(TD_TABLE_A, N1.cidr, N1.eni), entry(TD_TABLE_A, N3.cidr, N3.eni), entry(TD_TABLE_B, N1.cidr, N1.eni), entry(TD_TABLE_B, N3.cidr, N3.eni)].sort(byTableAndDestination),
+    );
+    expect(result.failed).toEqual([]);
+  });
+
   test('partial: a second run deletes nothing more', async () => {
     const world = lab();
     afterNodeSteps(world, [N1.name], [N1.name]);
