@@ -474,9 +474,8 @@ describe('fault matrix: special cases', () => {
         expectNoDesiredRouteLost(desired, before, managedSnapshot(cloud.state));
         expect(foreignRoutes(cloud.state)).toEqual(foreign);
 
-        // "Clearing" the fault is the operator raising the quota (Service Quotas, L-93826ACB). The local cloud has no
-        // control for it (quotas are scenario-only), so the test sets the cloud's quota in process.
-        cloud.state.quotas.routesPerRouteTable = 50;
+        // "Clearing" the fault is the operator raising the quota (Service Quotas, L-93826ACB): the quotas control.
+        expect(await control(cloud, 'PUT', 'quotas', { routesPerRouteTable: 50 })).toEqual({ status: 200, body: { routesPerRouteTable: 50 } });
         world.startRun('run 2');
         expect(await handle(DIRECT_RECONCILE)).toMatchObject({ status: 'ok', counts: { create: 3, failedMutations: 0 } });
         expectConverged(cloud, foreign);
@@ -496,13 +495,10 @@ describe('fault matrix: special cases', () => {
         const { cloud, foreign, recorder } = world;
         const desired = expectedPodRoutes(cloud.state); // the truth: the nodes are there, the list is wrong
         const before = managedSnapshot(cloud.state);
-        // The local cloud has no fault that answers a list with no items, so the CiliumNodes are removed and put back.
-        const nodes = [...cloud.state.ciliumNodes.values()].map((node: any) => ({
-          node: node.metadata.name as string,
-          cidr: node.spec.ipam.podCIDRs[0] as string,
-          nodeIp: node.spec.addresses.find((a: { type: string }) => a.type === 'InternalIP').ip as string,
-        }));
-        for (const { node } of nodes) expect((await control(cloud, 'POST', 'scenario/remove-ciliumnode', { node })).status).toBe(200);
+        // The CiliumNodes stay; the Kubernetes API answers their list with no items until the fault is cleared.
+        const fault = { service: 'kubernetes', action: 'list ciliumnodes', kind: 'empty' };
+        expect((await control(cloud, 'POST', 'faults', fault)).status).toBe(200);
+        expect(cloud.state.ciliumNodes.size).toBe(3);
         const handle = await world.handler();
 
         world.startRun('run 1');
@@ -520,7 +516,7 @@ describe('fault matrix: special cases', () => {
         expect(output.metric('VetoedDeletions')).toBe(9);
         expect(output.metric('RoutesDeleted')).toBe(0);
 
-        for (const node of nodes) expect((await control(cloud, 'POST', 'scenario/allocate-cidr', node)).status).toBe(200);
+        expect((await control(cloud, 'DELETE', 'faults')).status).toBe(200);
         world.startRun('run 2');
         expect(await handle(DIRECT_RECONCILE)).toMatchObject({ status: 'ok', counts: { create: 0, delete: 0, keep: 9, vetoed: 0 } });
         expect(ec2Mutations(cloud)).toEqual([]);

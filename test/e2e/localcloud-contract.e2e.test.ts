@@ -11,8 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { CreateTagsCommand, DescribeRouteTablesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { request as httpsRequest } from 'node:https';
+import { CreateRouteCommand, CreateTagsCommand, DescribeRouteTablesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetCommandInvocationCommand, SSMClient, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
+import { EksTokenProvider } from '../../functions/adapters/token.js';
 import { type LocalCloud, startLocalCloud } from '../localcloud/server.js';
 import { defaultScenario } from '../localcloud/scenario.js';
 import { TABLES, control } from './e2e-support.js';
@@ -35,6 +38,27 @@ function run(args: string[], env: Record<string, string>, timeout = 20_000): Pro
       const code = error ? (error as { code?: unknown }).code : 0;
       resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
     });
+  });
+}
+
+/** One `GET /apis/cilium.io/v2/ciliumnodes` to the local Kubernetes API, as the base (admin) user, trusting its CA. */
+async function listCiliumNodes(cloud: LocalCloud): Promise<Record<string, unknown>> {
+  const credentials = { accessKeyId: cloud.env.AWS_ACCESS_KEY_ID!, secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY! };
+  const sts = new STSClient({ region: cloud.region, endpoint: cloud.endpoint, credentials, maxAttempts: 1 });
+  const { token } = await new EksTokenProvider({ region: cloud.region, sts, stsEndpoint: cloud.endpoint }).getToken(cloud.state.cluster.name);
+  sts.destroy();
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      `${cloud.state.cluster.endpoint}/apis/cilium.io/v2/ciliumnodes`,
+      { ca: cloud.state.cluster.caPem, agent: false, headers: { accept: 'application/json', authorization: `Bearer ${token}` } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as Record<string, unknown>) : reject(new Error(`HTTP ${res.statusCode}: ${text}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -325,6 +349,75 @@ describe('control steps', () => {
     expect((await control(cloud, 'DELETE', 'calls')).status).toBe(200);
     expect((await state()).calls).toEqual([]);
     ec2.destroy();
+  });
+
+  test('quotas: PUT sets the routes-per-table quota in force (shown in the state); CreateRoute past it is RouteLimitExceeded until it is raised', async () => {
+    const ec2 = new EC2Client({ region: cloud.region, endpoint: cloud.endpoint, credentials: { accessKeyId: cloud.env.AWS_ACCESS_KEY_ID!, secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY! }, maxAttempts: 1 });
+    const create = (destination: string) => ec2.send(new CreateRouteCommand({ RouteTableId: TABLES[0], DestinationCidrBlock: destination, NetworkInterfaceId: 'eni-0a1b2c3d4e5f60001' }));
+    expect((await state()).quotas).toEqual({ routesPerRouteTable: 50 });
+    const held = cloud.state.routeTables.get(TABLES[0]!)!.routes.length;
+    expect(await control(cloud, 'PUT', 'quotas', { routesPerRouteTable: held + 1 })).toEqual({ status: 200, body: { routesPerRouteTable: held + 1 } });
+    expect((await state()).quotas).toEqual({ routesPerRouteTable: held + 1 });
+    await expect(create('10.30.90.0/24')).resolves.toBeDefined();
+    await expect(create('10.30.91.0/24')).rejects.toMatchObject({ name: 'RouteLimitExceeded', message: `The maximum number of routes (${held + 1}) has been reached for route table ${TABLES[0]}.` });
+    expect(await control(cloud, 'PUT', 'quotas', { routesPerRouteTable: 1001 })).toEqual({ status: 400, body: { error: 'quotas: routesPerRouteTable: must be a whole number from 1 to 1000' } });
+    expect(await control(cloud, 'PUT', 'quotas', { routesPerRouteTable: 1000 })).toEqual({ status: 200, body: { routesPerRouteTable: 1000 } });
+    await expect(create('10.30.91.0/24')).resolves.toBeDefined();
+    expect((await routeTo(TABLES[0]!, '10.30.91.0/24'))).toMatchObject({ target: 'eni-0a1b2c3d4e5f60001', origin: 'CreateRoute' });
+    ec2.destroy();
+  });
+
+  test.each([
+    [{}, 'routesPerRouteTable'],
+    [{ routesPerRouteTable: 0 }, 'routesPerRouteTable'],
+    [{ routesPerRouteTable: 1001 }, 'routesPerRouteTable'],
+    [{ routesPerRouteTable: 12.5 }, 'routesPerRouteTable'],
+    [{ routesPerRouteTable: '60' }, 'routesPerRouteTable'],
+    [{ routesPerRouteTable: 60, routesPerVpc: 5 }, 'routesPerVpc'],
+    [[60], '(body)'],
+  ])('a bad quotas body is 400 naming the field (%j); the quota in force stays', async (body, field) => {
+    const answer = await control(cloud, 'PUT', 'quotas', body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatch(/^quotas: /);
+    expect(answer.body.error).toContain(field);
+    expect((await state()).quotas).toEqual({ routesPerRouteTable: 50 });
+  });
+
+  test('faults: kind "empty" answers the CiliumNode list with no items while the CiliumNodes stay, for `times` lists; DELETE clears it', async () => {
+    const rule = { service: 'kubernetes', action: 'list ciliumnodes', kind: 'empty', afterCalls: 1, times: 1 };
+    expect(await control(cloud, 'POST', 'faults', rule)).toEqual({ status: 200, body: { id: expect.any(Number) } });
+    expect((await control(cloud, 'GET', 'faults')).body.faults).toEqual([rule]);
+    const names = async () => ((await listCiliumNodes(cloud)).items as any[]).map((n) => n.metadata.name as string);
+    const all = ['mi-026d6a261e355fba7', 'mi-0b3c4d5e6f7a80912', 'mi-0c4d5e6f7a8b90a23'];
+    expect(await names()).toEqual(all); // afterCalls: 1
+    expect(await names()).toEqual([]); // the one empty answer
+    expect((await state()).ciliumNodes.map((n: any) => n.metadata.name)).toEqual(all);
+    expect(await names()).toEqual(all); // times: 1 spent
+    expect((await state()).calls.filter((c: any) => c.service === 'kubernetes')).toEqual(Array.from({ length: 3 }, () => ({ service: 'kubernetes', action: 'list ciliumnodes', status: 200 })));
+
+    expect((await control(cloud, 'POST', 'faults', { action: 'list ciliumnodes', kind: 'empty' })).status).toBe(200); // until cleared
+    expect(await names()).toEqual([]);
+    expect(await names()).toEqual([]);
+    expect((await control(cloud, 'DELETE', 'faults')).status).toBe(200);
+    expect(await names()).toEqual(all);
+  });
+
+  test.each([
+    [{ service: 'kubernetes', action: 'get ciliumnodes', kind: 'empty' }, 'action', 'not a list'],
+    [{ service: 'kubernetes', action: 'create pods/eviction', kind: 'empty' }, 'action', 'list ciliumnodes'],
+    [{ service: 'kubernetes', kind: 'empty' }, 'action', 'list ciliumnodes'],
+    [{ service: 'kubernetes', action: 'list services', kind: 'empty' }, 'action', 'list nodes'],
+    [{ service: 'ec2', action: 'DescribeRouteTables', kind: 'empty' }, 'service', 'kubernetes'],
+    [{ service: 'kubernetes', action: 'list ciliumnodes', kind: 'blank' }, 'kind', 'empty'],
+    [{ service: 'kubernetes', action: 'list ciliumnodes' }, 'kind', ''],
+    [{ service: 'kubernetes', action: 'list ciliumnodes', kind: 'empty', times: 'twice' }, 'times', ''],
+    [{ service: 'kubernetes', action: 'list ciliumnodes', kind: 'empty', afterCalls: -1 }, 'afterCalls', ''],
+  ])('a bad fault %j is 400 naming the field; no rule is added', async (body, field, hint) => {
+    const answer = await control(cloud, 'POST', 'faults', body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatch(new RegExp(`^faults: ${field}: `));
+    expect(answer.body.error).toContain(hint);
+    expect((await control(cloud, 'GET', 'faults')).body.faults).toEqual([]);
   });
 
   test.each([

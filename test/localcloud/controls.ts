@@ -6,6 +6,7 @@
  *   POST   /_localcloud/faults                      add a fault rule (faults.ts FaultRule); DELETE clears all
  *   PUT    /_localcloud/latency                     replace the latency rules (LatencyRule[])
  *   PUT    /_localcloud/throttling                  {"enabled": true|false} EC2 token buckets
+ *   PUT    /_localcloud/quotas                      {"routesPerRouteTable": 1-1000} the quotas in force from now on
  *   DELETE /_localcloud/calls                       forget the call log
  *
  * Steps go through the same functions the APIs use, so a step and an API call change the world alike.
@@ -13,9 +14,10 @@
 import { z } from 'zod';
 import { addRoute, startInstance, stopInstance, terminateInstance } from './ec2.js';
 import type { FaultRule, LatencyRule } from './faults.js';
+import { LIST_ACTIONS } from './kubernetes.js';
 import type { AwsResponse } from './protocol.js';
 import type { LocalCloud } from './server.js';
-import { disruptionBudgetName, hybridNode } from './scenario.js';
+import { disruptionBudgetName, hybridNode, routesPerRouteTableSchema } from './scenario.js';
 import { deregisterManagedInstance, registerManagedInstance, silenceAgent } from './ssm.js';
 import { type CloudState, routeState } from './state.js';
 
@@ -96,12 +98,46 @@ const STEPS = {
 
 type Step = keyof typeof STEPS;
 
-function runStep(state: CloudState, step: Step, input: unknown): unknown {
-  const parsed = STEPS[step].safeParse(input);
+/** The body, parsed by `schema`; else an error naming the control and the bad field (answered with 400). */
+function validated<T extends z.ZodType>(control: string, schema: T, input: unknown): { data: z.output<T> } {
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`${step}: ${issue.path.join('.') || '(body)'}: ${issue.message}`);
+    throw new Error(`${control}: ${issue.path.join('.') || '(body)'}: ${issue.message}`);
   }
+  return { data: parsed.data };
+}
+
+/**
+ * A fault rule (faults.ts FaultRule). Fields other than these are kept as sent (GET /_localcloud/faults shows
+ * them). `empty` answers a Kubernetes list with no items, so it needs one of the list actions the fake serves.
+ */
+const faultRule = z
+  .looseObject({
+    service: z.string().min(1).optional(),
+    action: z.string().min(1).optional(),
+    kind: z.enum(['error', 'timeout', 'reset', 'wrong-ca', 'empty']),
+    status: z.number().int().min(100).max(599).optional(),
+    code: z.string().optional(),
+    message: z.string().optional(),
+    times: z.number().int().min(0).optional(),
+    afterCalls: z.number().int().min(0).optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if (rule.kind !== 'empty') return;
+    if (rule.service !== undefined && rule.service !== 'kubernetes') {
+      ctx.addIssue({ code: 'custom', path: ['service'], message: `kind "empty" answers Kubernetes lists: service must be "kubernetes" (or left out), not "${rule.service}"` });
+    } else if (!(LIST_ACTIONS as readonly string[]).includes(rule.action ?? '')) {
+      const got = rule.action === undefined ? 'none' : `"${rule.action}", not a list`;
+      ctx.addIssue({ code: 'custom', path: ['action'], message: `kind "empty" answers a list with no items: action must be one of ${LIST_ACTIONS.map((a) => `"${a}"`).join(', ')} (got ${got})` });
+    }
+  });
+
+/** The quotas in force (state.quotas); the route quota is the one EC2's RouteLimitExceeded enforces. */
+const quotas = z.object({ routesPerRouteTable: routesPerRouteTableSchema }).strict();
+
+function runStep(state: CloudState, step: Step, input: unknown): unknown {
+  const parsed = validated(step, STEPS[step], input);
   const body = parsed.data as Record<string, string | undefined>;
   switch (step) {
     case 'launch-instance': {
@@ -181,7 +217,7 @@ export function handleControl(cloud: LocalCloud, method: string, url: URL, body:
       if (!(step in STEPS)) return json(404, { error: `unknown scenario step "${step}"; steps: ${Object.keys(STEPS).join(', ')}` });
       return json(200, runStep(cloud.state, step as Step, parse()) ?? {});
     }
-    if (method === 'POST' && path === 'faults') return json(200, { id: cloud.faults.addFault(parse() as FaultRule) });
+    if (method === 'POST' && path === 'faults') return json(200, { id: cloud.faults.addFault(validated('faults', faultRule, parse()).data as FaultRule) });
     if (method === 'DELETE' && path === 'faults') {
       cloud.faults.clear();
       return json(200, {});
@@ -197,6 +233,11 @@ export function handleControl(cloud: LocalCloud, method: string, url: URL, body:
       cloud.throttling.enabled = enabled;
       cloud.throttling.reset();
       return json(200, { enabled: cloud.throttling.enabled });
+    }
+    if (method === 'PUT' && path === 'quotas') {
+      const { routesPerRouteTable } = validated('quotas', quotas, parse()).data;
+      cloud.state.quotas.routesPerRouteTable = routesPerRouteTable;
+      return json(200, cloud.state.quotas);
     }
     if (method === 'DELETE' && path === 'calls') {
       cloud.state.calls.length = 0;

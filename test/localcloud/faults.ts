@@ -12,9 +12,10 @@ export interface FaultRule {
   /**
    * `error`: answer with `status` and `code`; `timeout`: hold the request and never answer (the client
    * times out); `reset`: destroy the connection; `wrong-ca` (kubernetes only): present a certificate that
-   * the cluster CA did not sign.
+   * the cluster CA did not sign; `empty` (kubernetes list actions only, `list ciliumnodes`): answer the list
+   * with 200 and no items while the objects still exist (authentication and RBAC still apply).
    */
-  kind: 'error' | 'timeout' | 'reset' | 'wrong-ca';
+  kind: 'error' | 'timeout' | 'reset' | 'wrong-ca' | 'empty';
   status?: number;
   code?: string;
   message?: string;
@@ -42,7 +43,10 @@ const matches = (rule: { service?: string; action?: string }, service: string, a
   (rule.service === undefined || rule.service === service) && (rule.action === undefined || rule.action === action);
 
 /** What `intercept` decided for one call. */
-export type Interception = { kind: 'dropped' } | { kind: 'error'; fault: FaultRule } | { kind: 'pass' };
+export type Interception = { kind: 'dropped' } | { kind: 'error'; fault: FaultRule } | { kind: 'empty'; fault: FaultRule } | { kind: 'pass' };
+
+/** Kubernetes actions are `<verb> <resource>`: only list calls can be answered with no items. */
+const isListAction = (action: string) => action.startsWith('list ');
 
 export class FaultInjector {
   private faults: ActiveFault[] = [];
@@ -73,6 +77,8 @@ export class FaultInjector {
     for (const fault of this.faults) {
       // wrong-ca acts on TLS connections (see `active`), never on a request.
       if (fault.kind === 'wrong-ca' || !matches(fault, service, action)) continue;
+      // empty acts on list calls only; other calls neither get it nor count against it.
+      if (fault.kind === 'empty' && !isListAction(action)) continue;
       fault.seen += 1;
       if (fault.afterCalls !== undefined && fault.seen <= fault.afterCalls) continue;
       if (fault.times !== undefined) {
@@ -101,7 +107,8 @@ export class FaultInjector {
   /**
    * Applies the latency and the fault for one call, as every server here does before answering: a timeout
    * is never answered and a reset destroys the socket (both recorded through `record` and reported as
-   * `dropped`); an error fault is handed back for the caller to render in its own protocol.
+   * `dropped`); an error fault is handed back for the caller to render in its own protocol, an empty fault for
+   * the caller (the Kubernetes API) to answer its list with no items.
    */
   async intercept(
     service: string,
@@ -122,6 +129,7 @@ export class FaultInjector {
       socket.destroy();
       return { kind: 'dropped' };
     }
-    return fault?.kind === 'error' ? { kind: 'error', fault } : { kind: 'pass' };
+    if (fault?.kind === 'error' || fault?.kind === 'empty') return { kind: fault.kind, fault };
+    return { kind: 'pass' };
   }
 }

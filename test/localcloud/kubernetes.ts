@@ -23,7 +23,9 @@
  *   access entries" (https://docs.aws.amazon.com/eks/latest/userguide/access-entries.html) for the user names.
  *
  * Simplifications: objects change at once (no graceful deletion, no finalizers), `watch` is not served, and a
- * `wrong-ca` fault applies to TLS connections opened while it is active. Tokens are never logged or recorded.
+ * `wrong-ca` fault applies to TLS connections opened while it is active. An `empty` fault answers a list
+ * (LIST_ACTIONS) as if no object existed: 200, no items, no `continue`; the request is still authenticated
+ * and authorized first, and the objects themselves are untouched. Tokens are never logged or recorded.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -57,6 +59,9 @@ export interface KubernetesApi {
 }
 
 const SERVICE = 'kubernetes';
+
+/** The list actions this server serves (`serve` below), as faults and the call log name them. */
+export const LIST_ACTIONS = ['list ciliumnodes', 'list nodes', 'list pods'] as const;
 const MAX_BODY_BYTES = 3 * 1024 * 1024; // the apiserver's request size limit
 
 // ---------------------------------------------------------------------------------------------------------
@@ -558,8 +563,12 @@ export async function startKubernetesApi(
     return success(200, { ...detailsOf(info), ...(uid ? { uid } : {}) });
   };
 
-  /** The routes this server serves: (group, resource, subresource) → verbs. */
-  async function serve(info: RequestInfo, url: URL, request: IncomingMessage): Promise<Reply> {
+  /**
+   * The routes this server serves: (group, resource, subresource) → verbs. With `emptyLists` (an `empty`
+   * fault), a list is answered as if no object existed.
+   */
+  async function serve(info: RequestInfo, url: URL, request: IncomingMessage, emptyLists = false): Promise<Reply> {
+    const listed = <T>(source: Iterable<T>): Iterable<T> => (emptyLists ? [] : source);
     if (!info.isResourceRequest) {
       if (info.path === '/version' && info.verb === 'get') {
         return json(200, {
@@ -582,7 +591,7 @@ export async function startKubernetesApi(
     switch (route) {
       case 'cilium.io/v2/ciliumnodes': {
         if (info.namespace) break; // cluster-scoped
-        if (info.verb === 'list') return list(url, state.ciliumNodes.values(), 'CiliumNodeList', 'cilium.io/v2', ['metadata.name']);
+        if (info.verb === 'list') return list(url, listed(state.ciliumNodes.values()), 'CiliumNodeList', 'cilium.io/v2', ['metadata.name']);
         const node = state.ciliumNodes.get(info.name);
         if (!node && (info.verb === 'get' || info.verb === 'delete')) throw notFound(info);
         if (info.verb === 'get') return json(200, node);
@@ -594,7 +603,7 @@ export async function startKubernetesApi(
       }
       case '/v1/nodes': {
         if (info.namespace) break;
-        if (info.verb === 'list') return list(url, state.nodes.values(), 'NodeList', 'v1', ['metadata.name', 'spec.unschedulable']);
+        if (info.verb === 'list') return list(url, listed(state.nodes.values()), 'NodeList', 'v1', ['metadata.name', 'spec.unschedulable']);
         const node = state.nodes.get(info.name);
         if (!node && (info.verb === 'get' || info.verb === 'delete')) throw notFound(info);
         if (info.verb === 'get') return json(200, node);
@@ -608,7 +617,7 @@ export async function startKubernetesApi(
       case '/v1/pods': {
         if (info.verb === 'list') {
           const all = [...pods().values()].filter((p) => !info.namespace || metadataOf(p).namespace === info.namespace);
-          return list(url, all, 'PodList', 'v1', ['metadata.name', 'metadata.namespace', 'spec.nodeName', 'status.phase']);
+          return list(url, listed(all), 'PodList', 'v1', ['metadata.name', 'metadata.namespace', 'spec.nodeName', 'status.phase']);
         }
         if (!info.namespace) break;
         const pod = pods().get(podKey(info));
@@ -679,7 +688,7 @@ export async function startKubernetesApi(
         const details = info.isResourceRequest ? detailsOf(info) : undefined;
         throw new StatusError(403, forbiddenMessage(user, info), 'Forbidden', details);
       }
-      send(await serve(info, url, request));
+      send(await serve(info, url, request, interception.kind === 'empty'));
     } catch (error) {
       if (stopping.signal.aborted) return;
       const err = error instanceof StatusError ? error : new StatusError(500, `Internal error occurred: ${error instanceof Error ? error.message : String(error)}`);

@@ -57,11 +57,18 @@ function isJsonObjectText(text: string): boolean {
   }
 }
 
+const wholeFrom1To1000 = 'must be a whole number from 1 to 1000';
+/**
+ * Amazon VPC quotas, "Routes per route table (non-propagated routes)": 50 by default, adjustable up to 1,000.
+ * Shared by the scenario file (`quotas.routesPerRouteTable`) and the `PUT /_localcloud/quotas` control.
+ */
+export const routesPerRouteTableSchema = z.number({ error: wholeFrom1To1000 }).int(wholeFrom1To1000).min(1, wholeFrom1To1000).max(1000, wholeFrom1To1000);
+
 export const scenarioSchema = z
   .object({
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/).default('us-west-2'),
     accountId: z.string().regex(/^\d{12}$/).default('123456789012'),
-    quotas: z.object({ routesPerRouteTable: z.number().int().min(1).max(1000).default(50) }).strict().default({ routesPerRouteTable: 50 }),
+    quotas: z.object({ routesPerRouteTable: routesPerRouteTableSchema.default(50) }).strict().default({ routesPerRouteTable: 50 }),
     cluster: z
       .object({
         name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/),

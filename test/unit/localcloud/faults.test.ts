@@ -205,6 +205,35 @@ describe('FaultInjector.intercept: what each kind does to the call', () => {
   });
 });
 
+describe('empty rules (a Kubernetes list answered with no items)', () => {
+  test('match list actions only: other calls neither get the rule nor count against times/afterCalls', () => {
+    const faults = new FaultInjector();
+    faults.addFault({ service: 'kubernetes', kind: 'empty', afterCalls: 1, times: 2 });
+    expect(
+      kinds(faults, [
+        ['kubernetes', 'list ciliumnodes'],
+        ['kubernetes', 'get nodes'],
+        ['kubernetes', 'create pods/eviction'],
+        ['kubernetes', 'list nodes'],
+        ['kubernetes', 'patch nodes'],
+        ['kubernetes', 'list pods'],
+        ['kubernetes', 'list ciliumnodes'],
+      ]),
+    ).toEqual([undefined, undefined, undefined, 'empty', undefined, 'empty', undefined]);
+  });
+
+  test('intercept hands an empty fault back for the server to answer; nothing recorded, the socket untouched', async () => {
+    const faults = new FaultInjector();
+    faults.addFault({ service: 'kubernetes', action: 'list ciliumnodes', kind: 'empty', times: 1 });
+    const s = { destroy: jest.fn() };
+    const record = jest.fn();
+    await expect(faults.intercept('kubernetes', 'list ciliumnodes', s, record)).resolves.toEqual({ kind: 'empty', fault: expect.objectContaining({ kind: 'empty' }) });
+    await expect(faults.intercept('kubernetes', 'list ciliumnodes', s, record)).resolves.toEqual({ kind: 'pass' }); // times: 1
+    expect(record).not.toHaveBeenCalled();
+    expect(s.destroy).not.toHaveBeenCalled();
+  });
+});
+
 describe('wrong-ca rules', () => {
   test('a wrong-ca rule never matches a request, so an error fault behind it still applies', () => {
     const faults = new FaultInjector();

@@ -4,7 +4,7 @@ import { createCiliumNodeReader, KubernetesApiError } from '../../../functions/a
 import { EksTokenProvider, TOKEN_PREFIX } from '../../../functions/adapters/token.js';
 import type { ClusterInfo } from '../../../functions/core/types.js';
 import { FaultInjector } from '../../localcloud/faults.js';
-import { type KubernetesApi, startKubernetesApi } from '../../localcloud/kubernetes.js';
+import { type KubernetesApi, LIST_ACTIONS, startKubernetesApi } from '../../localcloud/kubernetes.js';
 import type { CloudState, LocalCredentials } from '../../localcloud/state.js';
 
 const REGION = 'us-west-2';
@@ -541,6 +541,60 @@ describe('faults and latency', () => {
       ['list ciliumnodes', 200],
       ['list ciliumnodes', 0],
     ]);
+  });
+
+  test('an empty fault answers a list with 200 and no items while the objects stay; times and afterCalls count lists', async () => {
+    const token = await tokenFor(CREDS.reader);
+    faults.addFault({ service: 'kubernetes', action: 'list ciliumnodes', kind: 'empty', afterCalls: 1, times: 2 });
+    const plain = await call('GET', '/apis/cilium.io/v2/ciliumnodes', { token });
+    expect((plain.body.items as unknown[]).length).toBe(5); // afterCalls: 1
+    const empty = await call('GET', '/apis/cilium.io/v2/ciliumnodes?limit=2', { token });
+    expect(empty).toEqual({ status: 200, body: { apiVersion: 'cilium.io/v2', kind: 'CiliumNodeList', metadata: { resourceVersion: expect.any(String) }, items: [] } });
+    expect((await call('GET', '/apis/cilium.io/v2/ciliumnodes/mi-0a', { token })).status).toBe(200); // a get is not a list
+    await expect(reader(token).listCiliumNodes()).resolves.toEqual([]); // the second (and last) empty answer
+    await expect(reader(token).listCiliumNodes()).resolves.toHaveLength(5);
+    expect(state.ciliumNodes.size).toBe(5);
+    expect(k8sCalls()).toEqual([
+      ['list ciliumnodes', 200],
+      ['list ciliumnodes', 200],
+      ['get ciliumnodes', 200],
+      ['list ciliumnodes', 200],
+      ['list ciliumnodes', 200],
+      ['list ciliumnodes', 200],
+      ['list ciliumnodes', 200],
+    ]);
+  });
+
+  test('an empty fault mid-pagination ends the listing: that page has no items and no continue', async () => {
+    const token = await tokenFor(CREDS.reader);
+    faults.addFault({ service: 'kubernetes', action: 'list ciliumnodes', kind: 'empty', afterCalls: 1 });
+    const nodes = await reader(token, 2).listCiliumNodes();
+    expect(nodes.map((n) => n.name)).toEqual(['mi-0a', 'mi-0b']);
+    expect(k8sCalls()).toEqual([
+      ['list ciliumnodes', 200],
+      ['list ciliumnodes', 200],
+    ]);
+  });
+
+  test.each(LIST_ACTIONS.map((action) => [action]))('an empty fault on "%s" empties that list only, still behind authentication and RBAC', async (action) => {
+    const admin = await tokenFor(CREDS.admin);
+    const paths: Record<(typeof LIST_ACTIONS)[number], [path: string, kind: string]> = {
+      'list ciliumnodes': ['/apis/cilium.io/v2/ciliumnodes', 'CiliumNodeList'],
+      'list nodes': ['/api/v1/nodes', 'NodeList'],
+      'list pods': ['/api/v1/namespaces/default/pods', 'PodList'],
+    };
+    faults.addFault({ service: 'kubernetes', action, kind: 'empty' });
+    for (const [other, [path, kind]] of Object.entries(paths)) {
+      const out = await call('GET', path, { token: admin });
+      expect(out.status).toBe(200);
+      expect(out.body.kind).toBe(kind);
+      if (other === action) expect(out.body).toMatchObject({ items: [], metadata: { resourceVersion: expect.any(String) } });
+      else expect((out.body.items as unknown[]).length).toBeGreaterThan(0);
+      expect(out.body.metadata).not.toHaveProperty('continue');
+    }
+    const [path] = paths[action];
+    expect((await call('GET', path)).status).toBe(403); // anonymous: refused, not emptied
+    expect((await call('GET', path, { token: 'k8s-aws-v1.bad' })).status).toBe(401);
   });
 
   test('latency delays the answer', async () => {
