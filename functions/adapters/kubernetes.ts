@@ -6,22 +6,17 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { AgentOptions } from 'node:https';
-import {
-  ApiException,
-  type Cluster,
-  type ConfigurationOptions,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  Observable,
-  PatchStrategy,
-  type RequestContext,
-  type ResponseContext,
-  setHeaderOptions,
-  type V1ListMeta,
-  type V1Node,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { Cluster, ConfigurationOptions, RequestContext, ResponseContext, V1ListMeta, V1Node, V1Pod } from '@kubernetes/client-node';
+// The values come from the modules that define them, not from the package index (client-node 2.0.1 has no
+// "exports" map, and its index.js re-exports everything): the index also loads exec/attach/cp/port-forward,
+// and with them ws, tar-fs, tar-stream and streamx (≈ 110 KiB of bundle, evaluated at module init) that this
+// controller never uses. Its only other effect, a `File` global polyfill for Node 18, is a no-op on Node 22.
+// Pinned: test/unit/adapters/kubernetes-imports.test.ts fails if a path moves or stops being the class the
+// package exports (and tsc fails if a path disappears).
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { ApiException, CoreV1Api, CustomObjectsApi, Observable } from '@kubernetes/client-node/dist/gen/index.js';
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import { z } from 'zod';
 import type {
   CiliumNodePort,

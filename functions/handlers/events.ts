@@ -4,7 +4,8 @@
  * mistyped manual invoke, and no more.
  */
 import { parse } from '@aws-lambda-powertools/parser';
-import { EventBridgeSchema, SqsSchema } from '@aws-lambda-powertools/parser/schemas';
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import { SqsSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import { z } from 'zod';
 import { fieldPath } from '../shared/field-path.js';
 

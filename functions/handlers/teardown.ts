@@ -15,6 +15,7 @@ import { ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../core/con
 import { ConfigError } from '../core/errors.js';
 import { TEARDOWN_ENV, TEARDOWN_STEPS, TRANSIENT_ERROR, type TeardownStep } from '../core/teardown-steps.js';
 import type { NodeTarget, TeardownRequest } from '../core/teardown.js';
+import { createTeardownDeps } from '../service/teardown-dependencies.js';
 import type { TeardownDeps, TeardownSettings } from '../service/teardown.js';
 import { TeardownService } from '../service/teardown.js';
 import { logger, metrics, redactSecrets } from '../shared/powertools.js';
@@ -190,5 +191,8 @@ export function createTeardownHandler(options: TeardownHandlerOptions) {
 
 export const handler = createTeardownHandler({
   loadSettings: () => teardownSettingsFromEnv(process.env),
-  createDeps: async (settings) => (await import('../service/teardown-dependencies.js')).createTeardownDeps(settings, process.env[TEARDOWN_ENV.teardownRoleArn]),
+  // Imported statically, as in handlers/reconcile.ts: a dynamic import makes esbuild wrap the SDK and Kubernetes
+  // client in lazy initialisers it cannot tree-shake (≈ 480 KiB more bundle), and only moves the loading into
+  // the first invocation.
+  createDeps: (settings) => createTeardownDeps(settings, process.env[TEARDOWN_ENV.teardownRoleArn]),
 });

@@ -174,7 +174,8 @@ export function renderReport(results: BenchResults, targets: TargetResult[]): st
     out.push(`Fresh \`node\` process per import, median of ${b.runs} alternating runs, NODE_OPTIONS=${b.nodeOptions || '(none)'} as shipped:`);
     out.push('');
     const rows = [bundleRow(b.product), bundleRow(b.floor)];
-    if (b.withoutSourceMaps) rows.push(...[b.withoutSourceMaps.product, b.withoutSourceMaps.floor].map((m) => bundleRow({ ...m, name: `${m.name}, without --enable-source-maps` })));
+    const alternative = b.alternative;
+    if (alternative) rows.push(...[alternative.product, alternative.floor].map((m) => bundleRow({ ...m, name: `${m.name}, NODE_OPTIONS=${alternative.nodeOptions || '(none)'}` })));
     out.push(markdownTable(['bundle', 'KiB', 'gzip KiB', 'map KiB', 'import median ms', 'process median ms'], rows));
   } else out.push('not measured in this run.');
   out.push('');

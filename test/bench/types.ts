@@ -93,12 +93,12 @@ export interface BundleMeasure {
 
 export interface BundleResult {
   runs: number;
-  /** As shipped: NODE_OPTIONS=--enable-source-maps (infra RUNTIME_ENVIRONMENT). */
+  /** NODE_OPTIONS as shipped (infra RUNTIME_ENVIRONMENT; empty: none, so no runtime source maps). */
   nodeOptions: string;
   product: BundleMeasure;
   floor: BundleMeasure;
-  /** The same two bundles without --enable-source-maps, for diagnosis. */
-  withoutSourceMaps?: { product: BundleMeasure; floor: BundleMeasure };
+  /** The same two bundles with the other choice of `--enable-source-maps`, for diagnosis. */
+  alternative?: { nodeOptions: string; product: BundleMeasure; floor: BundleMeasure };
 }
 
 export interface BenchResults {
