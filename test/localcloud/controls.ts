@@ -13,8 +13,7 @@
  */
 import { z } from 'zod';
 import { addRoute, startInstance, stopInstance, terminateInstance } from './ec2.js';
-import type { FaultRule, LatencyRule } from './faults.js';
-import { LIST_ACTIONS } from './kubernetes.js';
+import { type FaultRule, LIST_ACTIONS, type LatencyRule, isListAction } from './faults.js';
 import type { AwsResponse } from './protocol.js';
 import type { LocalCloud } from './server.js';
 import { disruptionBudgetName, hybridNode, routesPerRouteTableSchema } from './scenario.js';
@@ -127,7 +126,7 @@ const faultRule = z
     if (rule.kind !== 'empty') return;
     if (rule.service !== undefined && rule.service !== 'kubernetes') {
       ctx.addIssue({ code: 'custom', path: ['service'], message: `kind "empty" answers Kubernetes lists: service must be "kubernetes" (or left out), not "${rule.service}"` });
-    } else if (!(LIST_ACTIONS as readonly string[]).includes(rule.action ?? '')) {
+    } else if (!isListAction(rule.action ?? '')) {
       const got = rule.action === undefined ? 'none' : `"${rule.action}", not a list`;
       ctx.addIssue({ code: 'custom', path: ['action'], message: `kind "empty" answers a list with no items: action must be one of ${LIST_ACTIONS.map((a) => `"${a}"`).join(', ')} (got ${got})` });
     }

@@ -45,8 +45,9 @@ const matches = (rule: { service?: string; action?: string }, service: string, a
 /** What `intercept` decided for one call. */
 export type Interception = { kind: 'dropped' } | { kind: 'error'; fault: FaultRule } | { kind: 'empty'; fault: FaultRule } | { kind: 'pass' };
 
-/** Kubernetes actions are `<verb> <resource>`: only list calls can be answered with no items. */
-const isListAction = (action: string) => action.startsWith('list ');
+/** The Kubernetes list actions the fake API serves (kubernetes.ts), as faults and the call log name them: the only calls an `empty` fault answers. */
+export const LIST_ACTIONS = ['list ciliumnodes', 'list nodes', 'list pods'] as const;
+export const isListAction = (action: string) => (LIST_ACTIONS as readonly string[]).includes(action);
 
 export class FaultInjector {
   private faults: ActiveFault[] = [];

@@ -35,6 +35,7 @@ import { TOKEN_PREFIX } from '../../functions/adapters/token.js';
 import { parseAmzDate, validateEksToken, verifyEksTokenSignature } from './token-rules.js';
 import { makeCaAndServerCert } from './certs.js';
 import type { FaultInjector } from './faults.js';
+export { LIST_ACTIONS } from './faults.js';
 import { AwsError } from './protocol.js';
 import type { CloudState, LocalCredentials } from './state.js';
 import { authenticate as authenticateCredentials } from './sts.js';
@@ -60,8 +61,6 @@ export interface KubernetesApi {
 
 const SERVICE = 'kubernetes';
 
-/** The list actions this server serves (`serve` below), as faults and the call log name them. */
-export const LIST_ACTIONS = ['list ciliumnodes', 'list nodes', 'list pods'] as const;
 const MAX_BODY_BYTES = 3 * 1024 * 1024; // the apiserver's request size limit
 
 // ---------------------------------------------------------------------------------------------------------
