@@ -4,7 +4,7 @@
  * every key accepts both (`5` or `"5"`, `["rtb-a"]` or `"rtb-a,rtb-b"`). A bad value stops the synth with a
  * message naming the context key and the value it got; nothing is looked up in an AWS account.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseCidr } from '../functions/core/cidr.js';
 
 /** The Kubernetes group the reader role is mapped to (access entry) and that `infra/k8s/rbac.yaml` binds. */

@@ -17,7 +17,7 @@ import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { ApiException, CoreV1Api, CustomObjectsApi, Observable } from '@kubernetes/client-node/dist/gen/index.js';
 import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
 import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import type {
   CiliumNodePort,
   CiliumNodePortFactory,

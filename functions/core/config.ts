@@ -3,7 +3,7 @@
  * to `parseControllerConfig` together with the names their users know (env variable or `--option`), so
  * a bad value is reported under the name the user typed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseCidr } from './cidr.js';
 import { ConfigError } from './errors.js';
 import { validateGuardOptions } from './guards.js';

@@ -4,7 +4,7 @@
  * nodes, and the summary. No I/O here: the task steps (functions/service/teardown.ts) read and act, these
  * functions decide. The order of the steps is the state machine's (infra/constructs/teardown.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ClaimSet, collectClaims } from './claims.js';
 import { cidrsOverlap, parseCidr, parseIp } from './cidr.js';
 import { ConfigError } from './errors.js';

@@ -6,7 +6,7 @@
 import { parse } from '@aws-lambda-powertools/parser';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { SqsSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { fieldPath } from '../shared/field-path.js';
 
 /** EventBridge refuses larger events (PutEvents entry limit), so anything bigger did not come from it. */

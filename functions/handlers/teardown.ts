@@ -10,7 +10,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { TEARDOWN_ENV, TEARDOWN_STEPS, TRANSIENT_ERROR, type TeardownStep } from '../core/teardown-steps.js';

@@ -11,7 +11,7 @@
  *
  * Steps go through the same functions the APIs use, so a step and an API call change the world alike.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { addRoute, startInstance, stopInstance, terminateInstance } from './ec2.js';
 import { type FaultRule, LIST_ACTIONS, type LatencyRule, isListAction } from './faults.js';
 import type { AwsResponse } from './protocol.js';

@@ -4,7 +4,7 @@
  * refused with the path of the bad field.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { fieldPath } from '../../functions/shared/field-path.js';
 import type { CloudState, LocalRoute, RouteTargetKind } from './state.js';
 
