@@ -54,7 +54,7 @@ export const ESM_REQUIRE_SHIM = "import { createRequire as __ehrCreateRequire } 
  * runs the SDK version the tests ran against, not whichever one the runtime image carries that week.
  *
  * Minified except for identifiers, and a source map beside the bundle that the runtime does not load (no
- * `--enable-source-maps`, see RUNTIME_ENVIRONMENT). Trade-off, measured (test/bench/bundle.ts, Node 22, 2 vCPU):
+ * `--enable-source-maps`, see RUNTIME_ENVIRONMENT). Trade-off, measured with the bench when the choice was made (Node 22, 2 vCPU):
  * - With `--enable-source-maps`, Node reads and parses the ≈ 2.8 MB map at module init (≈ +20 % module init,
  *   30-80 ms, on every cold start) and decodes all of its mappings at the first stack trace a container produces
  *   (≈ +130-160 ms, on the very invocation that is already failing). Stack frames then name TypeScript files.

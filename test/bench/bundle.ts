@@ -10,14 +10,21 @@
  * The import is the whole loading cost only because the handler imports its dependencies statically
  * (functions/handlers/reconcile.ts): a lazy `import()` there would move the SDK and Kubernetes client out of this
  * measurement and into the first invocation.
+ *
+ * What the gap to the floor is made of is measured in the same alternating runs, from variants of the product
+ * bundle that are never shipped and cannot run a reconcile (DIAGNOSIS_VARIANTS): one without the Kubernetes
+ * adapter (so without @kubernetes/client-node and its undici), one in which Powertools' two event schemas import
+ * zod as a namespace, and both. Module init is almost all V8 compiling the bundle's source (a CPU profile puts
+ * ~70 % of the import in compiling the one module), so the cost of a dependency follows the source it adds.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { ROOT, RUNTIME_ENVIRONMENT, reconcileEsbuildOptions } from '../../infra/constructs/route-sync.js';
 import { median } from './measure.js';
 import type { BundleMeasure, BundleResult } from './types.js';
@@ -25,24 +32,63 @@ import type { BundleMeasure, BundleResult } from './types.js';
 /** The floor: the two SDK clients every run needs, and nothing else. */
 const FLOOR_SOURCE = "export { EC2Client } from '@aws-sdk/client-ec2';\nexport { EKSClient } from '@aws-sdk/client-eks';\n";
 
+/** Replaces functions/adapters/kubernetes.ts with a module that exports the one name the reconciler imports. */
+const withoutKubernetesAdapter: Plugin = {
+  name: 'diagnosis-without-kubernetes-adapter',
+  setup(build) {
+    build.onResolve({ filter: /adapters\/kubernetes\.js$/ }, (args) => (args.importer.includes('/functions/') ? { path: 'kubernetes-adapter', namespace: 'diagnosis' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'diagnosis' }, () => ({
+      contents: "export const createCiliumNodePortFactory = () => { throw new Error('diagnosis bundle: no Kubernetes adapter'); };",
+      loader: 'js',
+    }));
+  },
+};
+
 /**
- * The other choice of Node's source maps, measured beside the shipped one for diagnosis: on if the stack ships
- * without them (infra RUNTIME_ENVIRONMENT sets no NODE_OPTIONS), off if it ships with them.
+ * esbuild cannot tree-shake `import { z } from 'zod'` (zod's index re-exports a namespace as `z`): one such
+ * import brings every locale and JSON-schema converter (≈ 430 KiB). Our code imports `* as z`; Powertools' two
+ * event schemas still use the named form. This variant rewrites just those two import lines.
  */
-function alternativeNodeOptions(shipped: string): string {
-  return shipped.includes('--enable-source-maps') ? shipped.replace('--enable-source-maps', '').trim() : `${shipped} --enable-source-maps`.trim();
-}
+const powertoolsSchemasWithZodNamespace: Plugin = {
+  name: 'diagnosis-powertools-zod-namespace',
+  setup(build) {
+    build.onLoad({ filter: /@aws-lambda-powertools\/parser\/lib\/esm\/schemas\/(eventbridge|sqs)\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const rewritten = source.replace(/^import \{ z \} from 'zod';$/m, "import * as z from 'zod';");
+      if (rewritten === source) throw new Error(`${args.path}: no \`import { z } from 'zod'\` line to rewrite`);
+      return { contents: rewritten, loader: 'js' };
+    });
+  },
+};
+
+/** Never shipped; built only to say what the gap to the floor is made of. */
+const DIAGNOSIS_VARIANTS: { name: string; plugins: Plugin[] }[] = [
+  { name: 'diagnosis: reconcile bundle without the Kubernetes adapter', plugins: [withoutKubernetesAdapter] },
+  { name: "diagnosis: reconcile bundle, Powertools' schemas importing zod as a namespace", plugins: [powertoolsSchemasWithZodNamespace] },
+  { name: 'diagnosis: both of the above', plugins: [withoutKubernetesAdapter, powertoolsSchemasWithZodNamespace] },
+];
 
 /** What the Lambda runtime sets that matters for loading; no credentials, no endpoint. */
 const CHILD_ENV = { AWS_REGION: 'us-west-2', AWS_LAMBDA_FUNCTION_NAME: 'ReconcileFunction', TZ: 'UTC', POWERTOOLS_SERVICE_NAME: 'eks-hybrid-routes', POWERTOOLS_METRICS_NAMESPACE: 'EksHybridRoutes' };
 
-async function buildBundles(dir: string): Promise<{ product: string; floor: string }> {
-  const product = join(dir, 'product', 'index.mjs');
-  const floor = join(dir, 'floor', 'index.mjs');
-  await build(reconcileEsbuildOptions(product));
-  const { entryPoints: _entry, ...floorOptions } = reconcileEsbuildOptions(floor);
+interface Built {
+  name: string;
+  file: string;
+}
+
+async function buildBundles(dir: string): Promise<{ product: Built; floor: Built; diagnosis: Built[] }> {
+  const product = { name: 'reconcile handler (RECONCILE_BUNDLE)', file: join(dir, 'product', 'index.mjs') };
+  const floor = { name: 'EC2 + EKS clients only', file: join(dir, 'floor', 'index.mjs') };
+  await build(reconcileEsbuildOptions(product.file));
+  const { entryPoints: _entry, ...floorOptions } = reconcileEsbuildOptions(floor.file);
   await build({ ...floorOptions, stdin: { contents: FLOOR_SOURCE, resolveDir: ROOT, sourcefile: 'floor.mjs', loader: 'js' } });
-  return { product, floor };
+  const diagnosis: Built[] = [];
+  for (const [index, variant] of DIAGNOSIS_VARIANTS.entries()) {
+    const file = join(dir, `diagnosis-${index}`, 'index.mjs');
+    await build({ ...reconcileEsbuildOptions(file), plugins: variant.plugins });
+    diagnosis.push({ name: variant.name, file });
+  }
+  return { product, floor, diagnosis };
 }
 
 function importOnce(file: string, nodeOptions: string): { importMs: number; processMs: number } {
@@ -60,43 +106,43 @@ function importOnce(file: string, nodeOptions: string): { importMs: number; proc
   return { importMs, processMs };
 }
 
-function sizes(name: string, file: string): BundleMeasure {
+function sizes({ name, file }: Built): BundleMeasure {
   return { name, bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file)).length, mapBytes: statSync(`${file}.map`).size, importMs: [], processMs: [] };
 }
 
-function measurePair(files: { product: string; floor: string }, runs: number, nodeOptions: string): { product: BundleMeasure; floor: BundleMeasure } {
-  const product = sizes('reconcile handler (RECONCILE_BUNDLE)', files.product);
-  const floor = sizes('EC2 + EKS clients only', files.floor);
-  // One unmeasured import of each first: the file system cache is then warm for both.
-  importOnce(files.product, nodeOptions);
-  importOnce(files.floor, nodeOptions);
+/** Imports every bundle `runs` times, in an order that reverses on every round, so machine drift hits all alike. */
+function measureAll(bundles: Built[], runs: number, nodeOptions: string): BundleMeasure[] {
+  const measures = bundles.map(sizes);
+  // One unmeasured import of each first: the file system cache is then warm for all.
+  for (const bundle of bundles) importOnce(bundle.file, nodeOptions);
+  const order = bundles.map((_, index) => index);
   for (let i = 0; i < runs; i += 1) {
-    for (const [measure, file] of i % 2 === 0 ? ([[product, files.product], [floor, files.floor]] as const) : ([[floor, files.floor], [product, files.product]] as const)) {
-      const once = importOnce(file, nodeOptions);
-      measure.importMs.push(once.importMs);
-      measure.processMs.push(once.processMs);
+    for (const index of i % 2 === 0 ? order : [...order].reverse()) {
+      const once = importOnce(bundles[index]!.file, nodeOptions);
+      measures[index]!.importMs.push(once.importMs);
+      measures[index]!.processMs.push(once.processMs);
     }
   }
-  for (const measure of [product, floor]) {
+  for (const measure of measures) {
     measure.importMedianMs = median(measure.importMs);
     measure.processMedianMs = median(measure.processMs);
   }
-  return { product, floor };
+  return measures;
 }
 
 export async function measureBundles(options: { runs: number; log: (line: string) => void }): Promise<BundleResult> {
   const dir = mkdtempSync(join(tmpdir(), 'ehr-bench-bundle-'));
   try {
-    const files = await buildBundles(dir);
+    const built = await buildBundles(dir);
+    // As shipped: infra RUNTIME_ENVIRONMENT sets no NODE_OPTIONS, so no runtime source maps (the trade-off is
+    // measured and explained at RECONCILE_BUNDLE in infra/constructs/route-sync.ts).
     const nodeOptions = RUNTIME_ENVIRONMENT.NODE_OPTIONS ?? '';
-    const shipped = measurePair(files, options.runs, nodeOptions);
-    const otherNodeOptions = alternativeNodeOptions(nodeOptions);
-    const other = measurePair(files, options.runs, otherNodeOptions);
-    const ratio = (shipped.product.importMedianMs ?? NaN) / (shipped.floor.importMedianMs ?? NaN);
+    const [product, floor, ...diagnosis] = measureAll([built.product, built.floor, ...built.diagnosis], options.runs, nodeOptions);
+    const ratio = (product!.importMedianMs ?? NaN) / (floor!.importMedianMs ?? NaN);
     options.log(
-      `  bundle: ${(shipped.product.bytes / 1024).toFixed(0)} KiB vs floor ${(shipped.floor.bytes / 1024).toFixed(0)} KiB; init ${shipped.product.importMedianMs?.toFixed(0)} ms vs ${shipped.floor.importMedianMs?.toFixed(0)} ms (× ${ratio.toFixed(2)})`,
+      `  bundle: ${(product!.bytes / 1024).toFixed(0)} KiB vs floor ${(floor!.bytes / 1024).toFixed(0)} KiB; init ${product!.importMedianMs?.toFixed(0)} ms vs ${floor!.importMedianMs?.toFixed(0)} ms (× ${ratio.toFixed(2)})`,
     );
-    return { runs: options.runs, nodeOptions, product: shipped.product, floor: shipped.floor, alternative: { nodeOptions: otherNodeOptions, ...other } };
+    return { runs: options.runs, nodeOptions, product: product!, floor: floor!, diagnosis };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -103,6 +103,10 @@ function latencySection(title: string, latency: LatencyResult | undefined): stri
   ];
 }
 
+function ratioToFloor(ms: number | undefined, floorMs: number | undefined): string {
+  return ms !== undefined && floorMs ? `× ${(ms / floorMs).toFixed(2)}` : NONE;
+}
+
 function bundleRow(measure: BundleMeasure): string[] {
   return [
     measure.name,
@@ -173,10 +177,9 @@ export function renderReport(results: BenchResults, targets: TargetResult[]): st
     const b = results.bundle;
     out.push(`Fresh \`node\` process per import, median of ${b.runs} alternating runs, NODE_OPTIONS=${b.nodeOptions || '(none)'} as shipped:`);
     out.push('');
-    const rows = [bundleRow(b.product), bundleRow(b.floor)];
-    const alternative = b.alternative;
-    if (alternative) rows.push(...[alternative.product, alternative.floor].map((m) => bundleRow({ ...m, name: `${m.name}, NODE_OPTIONS=${alternative.nodeOptions || '(none)'}` })));
-    out.push(markdownTable(['bundle', 'KiB', 'gzip KiB', 'map KiB', 'import median ms', 'process median ms'], rows));
+    const floorMs = b.floor.importMedianMs;
+    const rows = [b.product, b.floor, ...(b.diagnosis ?? [])].map((m) => [...bundleRow(m), ratioToFloor(m.importMedianMs, floorMs)]);
+    out.push(markdownTable(['bundle', 'KiB', 'gzip KiB', 'map KiB', 'import median ms', 'process median ms', '× floor'], rows));
   } else out.push('not measured in this run.');
   out.push('');
   out.push('### Targets');

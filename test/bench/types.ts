@@ -97,8 +97,8 @@ export interface BundleResult {
   nodeOptions: string;
   product: BundleMeasure;
   floor: BundleMeasure;
-  /** The same two bundles with the other choice of `--enable-source-maps`, for diagnosis. */
-  alternative?: { nodeOptions: string; product: BundleMeasure; floor: BundleMeasure };
+  /** Variants of the product bundle that are never shipped, measured in the same runs: what the gap is made of. */
+  diagnosis?: BundleMeasure[];
 }
 
 export interface BenchResults {

@@ -5,7 +5,7 @@
  */
 import { EC2_BUCKETS } from '../../localcloud/throttle.js';
 import { bucketBoundSeconds, distribution, median, percentile, phasedBoundSeconds, summarizeCalls, tokenBucketBoundSeconds } from '../../bench/measure.js';
-import { callsByAction, markdownTable, scenarioRow } from '../../bench/report.js';
+import { callsByAction, markdownTable, renderReport, scenarioRow } from '../../bench/report.js';
 import { driftCount, matchesOnly, podLayout, requiredMutations, scenarioMatrix } from '../../bench/scenarios.js';
 import { evaluateTargets, initialSyncTarget, moduleInitTarget, mutationsTarget, steadyCallsTarget, targetsLine } from '../../bench/targets.js';
 import type { BenchResults, RunRecord, ScenarioResult } from '../../bench/types.js';
@@ -203,5 +203,15 @@ describe('report', () => {
     // The ratio to the bound is the initial sync's; a drift run with a tiny bound shows none.
     expect(scenarioRow(scenario('n256-r3-drift', { boundSeconds: 0.2, product: run({ wallMs: 1400 }) }))[9]).toBe('— / —');
     expect(scenarioRow(scenario('n3-r1-steady'))[2]).toBe('3 / —');
+  });
+
+  test('the bundle table gives every bundle, the diagnosis variants included, its ratio to the floor', () => {
+    const measure = (name: string, importMedianMs?: number) => ({ name, bytes: 2048, gzipBytes: 1024, mapBytes: 1024, importMs: [], processMs: [], importMedianMs, processMedianMs: importMedianMs });
+    const report = renderReport(
+      results({ bundle: { runs: 7, nodeOptions: '', product: measure('product', 380), floor: measure('floor', 200), diagnosis: [measure('diagnosis: lean', 250), measure('diagnosis: failed')] } }),
+      [],
+    );
+    const rows = report.split('\n').filter((line) => /^\| (product|floor|diagnosis)/.test(line));
+    expect(rows).toEqual(['| product | 2 | 1 | 1 | 380 | 380 | × 1.90 |', '| floor | 2 | 1 | 1 | 200 | 200 | × 1.00 |', '| diagnosis: lean | 2 | 1 | 1 | 250 | 250 | × 1.25 |', '| diagnosis: failed | 2 | 1 | 1 | — | — | — |']);
   });
 });
