@@ -26,7 +26,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Plugin } from 'esbuild';
 import { ROOT, RUNTIME_ENVIRONMENT, reconcileEsbuildOptions } from '../../infra/constructs/route-sync.js';
-import { median } from './measure.js';
+import { importRatio, median } from './measure.js';
 import type { BundleMeasure, BundleResult } from './types.js';
 
 /** The floor: the two SDK clients every run needs, and nothing else. */
@@ -138,7 +138,7 @@ export async function measureBundles(options: { runs: number; log: (line: string
     // measured and explained at RECONCILE_BUNDLE in infra/constructs/route-sync.ts).
     const nodeOptions = RUNTIME_ENVIRONMENT.NODE_OPTIONS ?? '';
     const [product, floor, ...diagnosis] = measureAll([built.product, built.floor, ...built.diagnosis], options.runs, nodeOptions);
-    const ratio = (product!.importMedianMs ?? NaN) / (floor!.importMedianMs ?? NaN);
+    const ratio = importRatio(product!, floor!) ?? NaN;
     options.log(
       `  bundle: ${(product!.bytes / 1024).toFixed(0)} KiB vs floor ${(floor!.bytes / 1024).toFixed(0)} KiB; init ${product!.importMedianMs?.toFixed(0)} ms vs ${floor!.importMedianMs?.toFixed(0)} ms (× ${ratio.toFixed(2)})`,
     );

@@ -2,7 +2,7 @@
  * The benchmark's Markdown report (pure): the scenario table with the product and the seed's script side by
  * side, calls by service/action, timeliness, plan CPU, bundle and module init, and the targets.
  */
-import { type CallSummary, shortAction } from './measure.js';
+import { type CallSummary, importRatio, shortAction } from './measure.js';
 import type { TargetResult } from './targets.js';
 import type { BenchResults, BundleMeasure, LatencyResult, RunRecord, ScenarioResult } from './types.js';
 
@@ -103,10 +103,6 @@ function latencySection(title: string, latency: LatencyResult | undefined): stri
   ];
 }
 
-function ratioToFloor(ms: number | undefined, floorMs: number | undefined): string {
-  return ms !== undefined && floorMs ? `× ${(ms / floorMs).toFixed(2)}` : NONE;
-}
-
 function bundleRow(measure: BundleMeasure): string[] {
   return [
     measure.name,
@@ -177,8 +173,10 @@ export function renderReport(results: BenchResults, targets: TargetResult[]): st
     const b = results.bundle;
     out.push(`Fresh \`node\` process per import, median of ${b.runs} alternating runs, NODE_OPTIONS=${b.nodeOptions || '(none)'} as shipped:`);
     out.push('');
-    const floorMs = b.floor.importMedianMs;
-    const rows = [b.product, b.floor, ...(b.diagnosis ?? [])].map((m) => [...bundleRow(m), ratioToFloor(m.importMedianMs, floorMs)]);
+    const rows = [b.product, b.floor, ...(b.diagnosis ?? [])].map((m) => {
+      const ratio = importRatio(m, b.floor);
+      return [...bundleRow(m), ratio === undefined ? NONE : `× ${ratio.toFixed(2)}`];
+    });
     out.push(markdownTable(['bundle', 'KiB', 'gzip KiB', 'map KiB', 'import median ms', 'process median ms', '× floor'], rows));
   } else out.push('not measured in this run.');
   out.push('');

@@ -3,6 +3,7 @@
  * when this run did not include what it needs (`--quick`, `--only`). The targets themselves never change here:
  * a miss is reported with the measured value.
  */
+import { importRatio } from './measure.js';
 import type { BenchResults, ScenarioResult } from './types.js';
 
 export type TargetStatus = 'met' | 'not met' | 'not measured';
@@ -123,9 +124,9 @@ export function moduleInitTarget(results: BenchResults): TargetResult {
   const id = 'module-init';
   const target = `module init ≤ ${MODULE_INIT_MAX_RATIO} × the EC2+EKS-client-only floor`;
   const bundle = results.bundle;
-  if (!bundle?.product.importMedianMs || !bundle.floor.importMedianMs) return notMeasured(id, target, 'not in this run');
-  const ratio = bundle.product.importMedianMs / bundle.floor.importMedianMs;
-  return judged(id, target, ratio <= MODULE_INIT_MAX_RATIO, `${bundle.product.importMedianMs.toFixed(0)} ms vs floor ${bundle.floor.importMedianMs.toFixed(0)} ms = × ${ratio.toFixed(2)}`);
+  const ratio = bundle && bundle.product.importMedianMs ? importRatio(bundle.product, bundle.floor) : undefined;
+  if (!bundle || ratio === undefined) return notMeasured(id, target, 'not in this run');
+  return judged(id, target, ratio <= MODULE_INIT_MAX_RATIO, `${bundle.product.importMedianMs!.toFixed(0)} ms vs floor ${bundle.floor.importMedianMs!.toFixed(0)} ms = × ${ratio.toFixed(2)}`);
 }
 
 export function evaluateTargets(results: BenchResults): TargetResult[] {
