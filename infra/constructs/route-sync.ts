@@ -38,6 +38,21 @@ export const EC2_STATES = ['running', 'stopping', 'stopped', 'shutting-down', 't
 
 export const FUNCTION_TIMEOUT = Duration.minutes(5);
 
+/** How long every run may stay `unfinished` (changes left unstarted at its deadline) before the alarm fires. */
+export const UNFINISHED_RUNS_ALARM_MINUTES = 60;
+
+/**
+ * The UnfinishedRuns alarm's period and evaluation periods. A period spans at least three schedule intervals
+ * and three function timeouts, so it always holds data points from several runs, whether they are scheduled
+ * or back to back (a long sync); a period without any would read as "not breaching" and break the chain.
+ * Two periods at least, so one period holding only the first runs of a legitimately long first sync
+ * never fires it alone.
+ */
+export function unfinishedRunsAlarmWindow(scheduleMinutes: number): { periodMinutes: number; evaluationPeriods: number } {
+  const periodMinutes = Math.max(3 * scheduleMinutes, 3 * FUNCTION_TIMEOUT.toMinutes());
+  return { periodMinutes, evaluationPeriods: Math.max(2, Math.ceil(UNFINISHED_RUNS_ALARM_MINUTES / periodMinutes)) };
+}
+
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RECONCILE_ENTRY = fileURLToPath(new URL('../../functions/handlers/reconcile.ts', import.meta.url));
 
@@ -370,6 +385,8 @@ export class RouteSync extends Construct {
     // N = ceil(window / period) + 2 never fires for a node that got its CIDR within the window.
     const period = Duration.minutes(config.scheduleMinutes);
     const pendingPeriods = Math.ceil(config.pendingWindowSeconds / period.toSeconds()) + 2;
+    const unfinished = unfinishedRunsAlarmWindow(config.scheduleMinutes);
+    const unfinishedWindowMinutes = unfinished.periodMinutes * unfinished.evaluationPeriods;
 
     const alarms: Record<string, cloudwatch.Alarm> = {
       errors: new cloudwatch.Alarm(this, 'ErrorsAlarm', {
@@ -401,6 +418,15 @@ export class RouteSync extends Construct {
         alarmDescription: `${who}: EC2 refused route or source/dest-check changes (throttling RequestLimitExceeded, quota such as routes per table, permissions). See failedMutations in the "reconcile run" log line.`,
         metric: custom('FailedMutations', 'Sum', fiveMinutes),
         evaluationPeriods: 1,
+      }),
+      // The Minimum over a period is ≥ 1 only when every run in it stopped at its deadline with changes not
+      // started: the tables are not converging. One unfinished run is normal for a large first sync (README).
+      unfinishedRuns: new cloudwatch.Alarm(this, 'UnfinishedRunsAlarm', {
+        ...common,
+        alarmDescription: `${who}: for about ${unfinishedWindowMinutes} minutes every reconcile run reached its deadline with route or source/dest-check changes not started (MutationsNotStarted): the route tables are not converging. One run creates at most about 1,300 routes (EC2 allows 5 CreateRoute calls per second after a burst of 50), so only a first sync larger than that many runs take can last this long; otherwise look for slow runs (durationMs, throttled calls) in the "reconcile run" log lines.`,
+        metric: custom('MutationsNotStarted', 'Minimum', Duration.minutes(unfinished.periodMinutes)),
+        evaluationPeriods: unfinished.evaluationPeriods,
+        datapointsToAlarm: unfinished.evaluationPeriods,
       }),
       pendingNodes: new cloudwatch.Alarm(this, 'PendingNodesAlarm', {
         ...common,

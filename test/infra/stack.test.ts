@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../../functions/core/config.js';
 import { METRICS_NAMESPACE as HANDLER_NAMESPACE, SERVICE_NAME as HANDLER_SERVICE } from '../../functions/shared/powertools.js';
-import { FUNCTION_LOGICAL_ID, METRICS_NAMESPACE, SERVICE_NAME } from '../../infra/constructs/route-sync.js';
+import { FUNCTION_LOGICAL_ID, FUNCTION_TIMEOUT, METRICS_NAMESPACE, SERVICE_NAME, UNFINISHED_RUNS_ALARM_MINUTES, unfinishedRunsAlarmWindow } from '../../infra/constructs/route-sync.js';
 import { TEARDOWN_FUNCTION_LOGICAL_ID } from '../../infra/constructs/teardown.js';
 import { ContextError, parseStackContext } from '../../infra/context.js';
 import { ROOT, asArray, buildStack, exampleContext, flatten, identityStatements } from './support.js';
@@ -225,11 +225,35 @@ describe('alarms', () => {
     short.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'PendingNodes', Period: 60, EvaluationPeriods: 6, DatapointsToAlarm: 6 });
   });
 
-  test('six reconciler alarms (and two teardown alarms), no actions unless a topic is configured', () => {
+  test('runs that stay unfinished for about an hour: the minimum over quarter-hours, four in a row', () => {
+    alarm('MutationsNotStarted', { Namespace: 'EksHybridRoutes', Dimensions: custom, Statistic: 'Minimum', Period: 900, EvaluationPeriods: 4, DatapointsToAlarm: 4 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MutationsNotStarted',
+      AlarmDescription: Match.stringLikeRegexp('for about 60 minutes every reconcile run reached its deadline'),
+    });
+    // An hourly schedule: periods of three intervals, and never a single period.
+    const hourly = Template.fromStack(buildStack({ scheduleMinutes: 60 }).stack);
+    hourly.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'MutationsNotStarted', Period: 10_800, EvaluationPeriods: 2, DatapointsToAlarm: 2 });
+  });
+
+  test.each([1, 2, 5, 7, 15, 20, 30, 45, 60])('unfinished-runs window for a %i-minute schedule', (scheduleMinutes) => {
+    const { periodMinutes, evaluationPeriods } = unfinishedRunsAlarmWindow(scheduleMinutes);
+    // Every period holds data points of several runs: at least three schedule intervals and three timeouts.
+    expect(periodMinutes).toBeGreaterThanOrEqual(3 * scheduleMinutes);
+    expect(periodMinutes).toBeGreaterThanOrEqual(3 * FUNCTION_TIMEOUT.toMinutes());
+    // Two periods at least, and together at least the alarm's hour.
+    expect(evaluationPeriods).toBeGreaterThanOrEqual(2);
+    expect(periodMinutes * evaluationPeriods).toBeGreaterThanOrEqual(UNFINISHED_RUNS_ALARM_MINUTES);
+    // CloudWatch's limits: whole minutes, and an evaluation range of at most a day below hour-long periods, a week above.
+    expect(Number.isInteger(periodMinutes)).toBe(true);
+    expect(periodMinutes * evaluationPeriods).toBeLessThanOrEqual(periodMinutes < 60 ? 24 * 60 : 7 * 24 * 60);
+  });
+
+  test('seven reconciler alarms (and two teardown alarms), no actions unless a topic is configured', () => {
     const alarms = resourcesOfType(json, 'AWS::CloudWatch::Alarm');
-    expect(alarms.filter(([id]) => id.startsWith('RouteSync'))).toHaveLength(6);
+    expect(alarms.filter(([id]) => id.startsWith('RouteSync'))).toHaveLength(7);
     expect(alarms.filter(([id]) => id.startsWith('Teardown'))).toHaveLength(2);
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(9);
     for (const [, a] of alarms) expect(a.Properties.AlarmActions).toBeUndefined();
     template.resourceCountIs('AWS::SNS::Topic', 0);
   });
@@ -243,7 +267,7 @@ describe('alarms', () => {
     const topicId = Object.keys(idsTemplate.findResources('AWS::SNS::Topic'))[0]!;
     // Every alarm of the stack, the teardown's included.
     const alarms = Object.values(idsTemplate.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(9);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
