@@ -173,13 +173,29 @@ function inNodeNetworks(scope: Scope, ip: string | undefined): boolean {
   return parsed.ok && inNodeScope(scope, parsed.value);
 }
 
+/** A node IP that several nodes claim, whose ENI (and instance) could not be shown to belong to one of them. */
+export interface SharedNodeIp {
+  ip: string;
+  nodes: string[];
+}
+
 /**
  * Which nodes the request names, joined across Kubernetes, Cilium, SSM and EC2 by name and IP. For `all`:
  * every hybrid Node, every CiliumNode in the remote node networks, every managed instance of the cluster's
  * activations and every ENI an earlier teardown paused. A name that matches nothing is `notFound` (a node
  * torn down by an earlier run), which is what makes a re-run safe.
+ *
+ * An IP joins EC2 to a node only when it is that node's alone. Two nodes claim one IP when a Node and its
+ * CiliumNode outlive their machine and the IP comes back under a new name (an instance re-activated, or a new
+ * instance given a freed address): the ENI then belongs to the live one, which tearing down the stale one must
+ * not touch (its routes, its source/dest check, its instance). The owner is the one claimant whose managed
+ * instance is online with that IP; when no single one is, the ENI joins none of them (`sharedIps` says so) —
+ * except when everything is torn down, where it goes with the first claimant by name.
  */
-export function resolveTargets(request: Pick<TeardownRequest, 'all' | 'nodes'>, inventory: Inventory): { nodes: NodeTarget[]; notFound: string[] } {
+export function resolveTargets(
+  request: Pick<TeardownRequest, 'all' | 'nodes'>,
+  inventory: Inventory,
+): { nodes: NodeTarget[]; notFound: string[]; sharedIps: SharedNodeIp[] } {
   const claims: ClaimSet = collectClaims(inventory.ciliumNodes, inventory.scope);
   const cidrsOf = new Map(claims.nodes.map((claim) => [claim.node, claim.cidrs.map((cidr) => cidr.text)]));
   const byName = new Map<string, NodeTarget>();
@@ -204,31 +220,72 @@ export function resolveTargets(request: Pick<TeardownRequest, 'all' | 'nodes'>, 
     if (!inNodeNetworks(inventory.scope, ip)) continue;
     target(node.name).ip ??= ip;
   }
-  const byIp = new Map<string, NodeTarget>();
-  for (const entry of byName.values()) if (entry.ip) byIp.set(entry.ip, entry);
-  for (const mi of inventory.managedInstances) {
-    const entry = byName.get(mi.instanceId) ?? (mi.ipAddress ? byIp.get(mi.ipAddress) : undefined) ?? target(mi.instanceId);
+  // Every node claiming each IP, in the order they were first seen.
+  const claimants = new Map<string, NodeTarget[]>();
+  const claim = (ip: string, entry: NodeTarget) => {
+    const list = claimants.get(ip) ?? [];
+    if (!list.includes(entry)) list.push(entry);
+    claimants.set(ip, list);
+  };
+  const soleClaimant = (ip: string | undefined) => {
+    const list = ip === undefined ? undefined : claimants.get(ip);
+    return list?.length === 1 ? list[0] : undefined;
+  };
+  for (const entry of byName.values()) if (entry.ip) claim(entry.ip, entry);
+  const online = (mi: ManagedInstanceRecord) => mi.pingStatus === 'Online';
+  // Online instances first, so which one joins a node by IP does not depend on the order SSM listed them in.
+  const managedInstances = [...inventory.managedInstances].sort(
+    (a, b) => Number(online(b)) - Number(online(a)) || a.instanceId.localeCompare(b.instanceId),
+  );
+  for (const mi of managedInstances) {
+    // A managed instance named after no node joins the node of its IP when that is a Node named by hostname
+    // (a node named `mi-…` is that managed instance), the IP is that node's alone, and the node has no managed
+    // instance yet; otherwise it is a node of its own.
+    const sole = soleClaimant(mi.ipAddress);
+    const joinsByIp = sole !== undefined && sole.managedInstanceId === undefined && !MANAGED_INSTANCE_ID.test(sole.name);
+    const entry = byName.get(mi.instanceId) ?? (joinsByIp ? sole : undefined) ?? target(mi.instanceId);
     entry.managedInstanceId = mi.instanceId;
     if (mi.ipAddress) {
       entry.ip ??= mi.ipAddress;
-      byIp.set(mi.ipAddress, entry);
+      claim(mi.ipAddress, entry);
     }
   }
+  const onlineWith = (entry: NodeTarget, ip: string) =>
+    managedInstances.some((mi) => mi.instanceId === entry.managedInstanceId && mi.ipAddress === ip && online(mi));
+  /** The node an IP's ENI belongs to: its only claimant, or the one claimant online with it; else undefined. */
+  const ownerOf = (ip: string): NodeTarget | 'shared' | undefined => {
+    const list = claimants.get(ip);
+    if (!list) return undefined;
+    if (list.length === 1) return list[0];
+    const live = list.filter((entry) => onlineWith(entry, ip));
+    if (live.length === 1) return live[0];
+    return request.all ? [...list].sort((a, b) => a.name.localeCompare(b.name))[0] : 'shared';
+  };
+  const shared = new Map<string, SharedNodeIp>();
   for (const eni of inventory.networkInterfaces) {
     const pausedFor = eni.tags?.[inventory.pauseTagKey];
     // A tag alone makes a target only when it names a hybrid node (`mi-…`): its value is data anyone with
     // CreateTags could write, and must not lead the teardown to some other node.
     const byTag = () => (pausedFor !== undefined && MANAGED_INSTANCE_ID.test(pausedFor) ? target(pausedFor) : undefined);
-    const entry = eni.privateIpAddresses.map((ip) => byIp.get(ip)).find((found) => found !== undefined) ?? byTag();
+    const owners = eni.privateIpAddresses.map((ip) => ({ ip, owner: ownerOf(ip) }));
+    const owned = owners.find((entry) => entry.owner !== undefined && entry.owner !== 'shared')?.owner as NodeTarget | undefined;
+    const disputed = owners.filter((entry) => entry.owner === 'shared');
+    if (!owned && disputed.length > 0) {
+      // Known node IPs, but no single owner: the tag cannot settle it either.
+      for (const { ip } of disputed) shared.set(ip, { ip, nodes: claimants.get(ip)!.map((entry) => entry.name).sort() });
+      continue;
+    }
+    const entry = owned ?? byTag();
     if (!entry) continue;
     if (!entry.networkInterfaceIds.includes(eni.networkInterfaceId)) entry.networkInterfaceIds.push(eni.networkInterfaceId);
     if (eni.instanceId) entry.instanceId ??= eni.instanceId;
     entry.ip ??= eni.privateIpAddresses[0];
-    if (entry.ip) byIp.set(entry.ip, entry);
+    if (entry.ip) claim(entry.ip, entry);
   }
   for (const entry of byName.values()) if (MANAGED_INSTANCE_ID.test(entry.name)) entry.managedInstanceId ??= entry.name;
+  const sharedIps = [...shared.values()];
 
-  if (request.all) return { nodes: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), notFound: [] };
+  if (request.all) return { nodes: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), notFound: [], sharedIps };
 
   const chosen = new Map<string, NodeTarget>();
   const notFound: string[] = [];
@@ -239,7 +296,8 @@ export function resolveTargets(request: Pick<TeardownRequest, 'all' | 'nodes'>, 
     if (match) chosen.set(match.name, match);
     else notFound.push(id);
   }
-  return { nodes: [...chosen.values()], notFound };
+  const chosenNames = new Set(chosen.keys());
+  return { nodes: [...chosen.values()], notFound, sharedIps: sharedIps.filter((entry) => entry.nodes.some((name) => chosenNames.has(name))) };
 }
 
 /** Pods that draining must still remove: not DaemonSet-owned, not a static pod's mirror, not finished. */

@@ -29,6 +29,7 @@ import {
   parseTeardownRequest,
   podsToDrain,
   resolveTargets,
+  type SharedNodeIp,
   routesOfRemovedNodes,
   stepError,
   uninstallProgress,
@@ -133,7 +134,7 @@ export class TeardownService {
       instanceIds.length > 0 ? this.deps.ec2.findInstanceNetworkInterfaces(vpcId, instanceIds) : Promise.resolve([] as NetworkInterfaceRecord[]),
     ]);
     const networkInterfaces = uniqueBy([...byIp, ...paused, ...byInstance], (eni) => eni.networkInterfaceId);
-    const { nodes, notFound } = resolveTargets(request, { kubeNodes, ciliumNodes, managedInstances, networkInterfaces, scope, pauseTagKey: PAUSE_TAG_KEY });
+    const { nodes, notFound, sharedIps } = resolveTargets(request, { kubeNodes, ciliumNodes, managedInstances, networkInterfaces, scope, pauseTagKey: PAUSE_TAG_KEY });
     checkTeardownFits(request, nodes.length);
 
     return {
@@ -143,6 +144,8 @@ export class TeardownService {
         clusterArn: cluster.arn ?? null,
         vpcId,
         notFound,
+        // IPs several nodes claim with no provable owner: their ENIs and instances are left alone.
+        sharedIps,
         kubernetesNodes: kubeNodes.length,
         ciliumNodes: ciliumNodes.length,
         managedInstances: managedInstances.map((mi) => mi.instanceId),
@@ -403,7 +406,7 @@ export class TeardownService {
   async verify(state: Record<string, unknown>) {
     const request = state.request as TeardownRequest;
     const nodes = (state.nodes as NodeTarget[] | undefined) ?? [];
-    const snapshot = (state.snapshot as { notFound?: string[] } | undefined) ?? {};
+    const snapshot = (state.snapshot as { notFound?: string[]; sharedIps?: SharedNodeIp[] } | undefined) ?? {};
     const results = nodeResultsOf(state.nodeResults);
     const errors: { step: string; error: string; cause: string }[] = [];
     for (const step of ['pause', 'nodeResults', 'routes', 'activations', 'resume']) {
@@ -447,6 +450,10 @@ export class TeardownService {
         if (!eni.sourceDestCheck) remains.push(`source/dest check off on ${eni.networkInterfaceId}`);
         if (eni.tags?.[PAUSE_TAG_KEY] !== undefined) remains.push(`pause tag on ${eni.networkInterfaceId}`);
       }
+      // Left alone for want of a provable owner; once the other claimant is gone, a re-run takes it.
+      for (const shared of snapshot.sharedIps ?? []) {
+        if (shared.nodes.includes(node.name)) remains.push(`ENI of ${shared.ip} (also claimed by ${shared.nodes.filter((name) => name !== node.name).join(', ')})`);
+      }
       const instance = instances.find((entry) => entry.instanceId === node.instanceId);
       if (request.terminateInstances && instance && !['shutting-down', 'terminated'].includes(instance.state)) remains.push(`instance ${instance.instanceId} ${instance.state}`);
       for (const route of managedRoutes) {
@@ -485,6 +492,9 @@ export class TeardownService {
       ...errors.map((error) => `${error.step} failed: ${error.error}`),
       ...(remains.length > 0 ? [`${remains.length} item(s) remain`] : []),
       ...(snapshot.notFound?.length ? [`not found (already gone?): ${snapshot.notFound.join(', ')}`] : []),
+      ...(snapshot.sharedIps ?? []).map(
+        ({ ip, nodes: names }) => `${ip} is claimed by ${names.join(' and ')} and no single one is online with it: its ENI and instance were left alone`,
+      ),
     ];
     const rulesLeftDisabled = rules.filter((rule) => rule.state === 'DISABLED').map((rule) => rule.name);
     return {
@@ -496,6 +506,7 @@ export class TeardownService {
       all: request.all,
       nodes: nodeSummaries,
       notFound: snapshot.notFound ?? [],
+      sharedIps: snapshot.sharedIps ?? [],
       routes: {
         removed: routes?.removed ?? [],
         ...(request.dryRun ? { wouldRemove: routes?.wouldRemove ?? [] } : {}),

@@ -247,6 +247,17 @@ const cases: PlanCase[] = [
     unresolved: { [`${n(1)} 10.20.1.1`]: new RegExp(`${E(1)}\\) is in ${OTHER_VPC}, not the remote VPC`) },
   },
   {
+    // A Node and CiliumNode that outlived their machine, which rejoined under a new name: both claim the IP.
+    // Routing the stale node's CIDR to the ENI costs nothing (no pod answers there, and Cilium keeps the CIDR
+    // allocated to the stale CiliumNode, so no other node can get it); the route goes when the stale
+    // CiliumNode does. Holding the live node's routes back instead would cut it off.
+    name: 'two CiliumNodes on one IP: both route to the ENI carrying it',
+    nodes: [node(1), ciliumNode(n(7), ipOf(1), [pod(7)])],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1))])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `create ${T1} 10.30.7.0/24 -> ${E(1)}`],
+  },
+  {
     name: 'unresolved: two ENIs in the remote VPC carry the node IP',
     nodes: [node(1)],
     enis: [nic(1), eni(E(0x11), ipOf(1))],

@@ -325,11 +325,11 @@ describe('resolveTargets', () => {
   };
 
   test('a node named by its managed-instance id joins Node, CiliumNode, managed instance and ENI', () => {
-    expect(resolveTargets({ all: false, nodes: [MI2] }, fullInventory())).toEqual({ nodes: [full(2)], notFound: [] });
+    expect(resolveTargets({ all: false, nodes: [MI2] }, fullInventory())).toEqual({ nodes: [full(2)], notFound: [], sharedIps: [] });
   });
 
   test('a node named by its EC2 instance id is found through the ENI attachment', () => {
-    expect(resolveTargets({ all: false, nodes: [instanceId(3)] }, fullInventory())).toEqual({ nodes: [full(3)], notFound: [] });
+    expect(resolveTargets({ all: false, nodes: [instanceId(3)] }, fullInventory())).toEqual({ nodes: [full(3)], notFound: [], sharedIps: [] });
   });
 
   test('an 8-digit instance id is matched too', () => {
@@ -342,7 +342,7 @@ describe('resolveTargets', () => {
 
   test('a node named twice (by name and by instance id) is one target', () => {
     const result = resolveTargets({ all: false, nodes: [MI1, instanceId(1), MI1] }, fullInventory());
-    expect(result).toEqual({ nodes: [full(1)], notFound: [] });
+    expect(result).toEqual({ nodes: [full(1)], notFound: [], sharedIps: [] });
   });
 
   test('names that match nothing are notFound, the others resolve', () => {
@@ -360,6 +360,7 @@ describe('resolveTargets', () => {
     expect(resolveTargets({ all: false, nodes: [entry.name] }, inv)).toEqual({
       nodes: [{ name: entry.name, managedInstanceId: entry.name, instanceId: entry.instance, ip: entry.ip, networkInterfaceIds: [entry.eni], cidrs: [] }],
       notFound: [],
+      sharedIps: [],
     });
   });
 
@@ -367,9 +368,9 @@ describe('resolveTargets', () => {
     const entry = node(3);
     const inv = inventory({ networkInterfaces: [eni(entry.eni, entry.ip, { instanceId: entry.instance, tags: { [PAUSE_TAG_KEY]: entry.name } })] });
     const expected = { name: entry.name, managedInstanceId: entry.name, instanceId: entry.instance, ip: entry.ip, networkInterfaceIds: [entry.eni], cidrs: [] };
-    expect(resolveTargets({ all: false, nodes: [entry.name] }, inv)).toEqual({ nodes: [expected], notFound: [] });
-    expect(resolveTargets({ all: false, nodes: [entry.instance] }, inv)).toEqual({ nodes: [expected], notFound: [] });
-    expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [] });
+    expect(resolveTargets({ all: false, nodes: [entry.name] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
+    expect(resolveTargets({ all: false, nodes: [entry.instance] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
+    expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
   });
 
   test.each([
@@ -383,10 +384,11 @@ describe('resolveTargets', () => {
   ])('a pause tag alone that is not a managed-instance id (%s) makes no target', (_label, value) => {
     // The tag value is data anyone with CreateTags could write: it must not lead the teardown to another node.
     const inv = inventory({ networkInterfaces: [eni(eniId(5), '10.20.1.50', { instanceId: instanceId(5), tags: { [PAUSE_TAG_KEY]: value } })] });
-    expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [], notFound: [] });
+    expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [], notFound: [], sharedIps: [] });
     expect(resolveTargets({ all: false, nodes: value === '' ? [instanceId(5)] : [value, instanceId(5)] }, inv)).toEqual({
       nodes: [],
       notFound: value === '' ? [instanceId(5)] : [value, instanceId(5)],
+      sharedIps: [],
     });
   });
 
@@ -425,8 +427,8 @@ describe('resolveTargets', () => {
       networkInterfaces: [eni(eniId(1), '10.20.1.11', { instanceId: instanceId(1) })],
     });
     const expected = { name: 'hybrid-worker-1', managedInstanceId: MI1, instanceId: instanceId(1), ip: '10.20.1.11', networkInterfaceIds: [eniId(1)], cidrs: ['10.30.1.0/24'] };
-    expect(resolveTargets({ all: false, nodes: [MI1] }, inv)).toEqual({ nodes: [expected], notFound: [] });
-    expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [] });
+    expect(resolveTargets({ all: false, nodes: [MI1] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
+    expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
   });
 
   test('a hybrid Node without a CiliumNode has no CIDRs; a CiliumNode without a Node is still a target', () => {
@@ -489,6 +491,7 @@ describe('resolveTargets', () => {
     expect(resolveTargets({ all: false, nodes: ['ip-10-10-1-5.us-west-2.compute.internal'] }, inv)).toEqual({
       nodes: [],
       notFound: ['ip-10-10-1-5.us-west-2.compute.internal'],
+      sharedIps: [],
     });
   });
 
@@ -499,7 +502,7 @@ describe('resolveTargets', () => {
 
   test('an ENI of a named instance that carries no known node IP is not a target', () => {
     const inv = inventory({ networkInterfaces: [eni(eniId(8), '10.20.8.8', { instanceId: instanceId(8) })] });
-    expect(resolveTargets({ all: false, nodes: [instanceId(8)] }, inv)).toEqual({ nodes: [], notFound: [instanceId(8)] });
+    expect(resolveTargets({ all: false, nodes: [instanceId(8)] }, inv)).toEqual({ nodes: [], notFound: [instanceId(8)], sharedIps: [] });
   });
 
   test('a node with several ENIs lists each once', () => {
@@ -510,9 +513,117 @@ describe('resolveTargets', () => {
     expect(resolveTargets({ all: false, nodes: [MI1] }, inv).nodes[0]!.networkInterfaceIds).toEqual([eniId(1), eniId(2)]);
   });
 
+  describe('one IP claimed by two nodes (a Node and CiliumNode left from before the machine rejoined)', () => {
+    const ip = '10.20.1.11';
+    const stale = nodeName(1);
+    const live = nodeName(2);
+    const machine = { eni: eniId(1), instance: instanceId(1) };
+    /** Both nodes fully present in Kubernetes and Cilium on the same IP; one ENI, one instance. */
+    const world = (managedInstances: ManagedInstanceRecord[], extra: { tags?: Record<string, string> } = {}) =>
+      inventory({
+        kubeNodes: [kube(stale, ip), kube(live, ip)],
+        ciliumNodes: [ciliumNode(stale, ip, ['10.30.1.0/24']), ciliumNode(live, ip, ['10.30.2.0/24'])],
+        managedInstances,
+        networkInterfaces: [eni(machine.eni, ip, { instanceId: machine.instance, ...(extra.tags ? { tags: extra.tags } : {}) })],
+      });
+    const offline = (name: string): ManagedInstanceRecord => ({ instanceId: name, ipAddress: ip, pingStatus: 'ConnectionLost' });
+    const reversed = (inv: Inventory): Inventory => ({
+      ...inv,
+      kubeNodes: [...inv.kubeNodes].reverse(),
+      ciliumNodes: [...inv.ciliumNodes].reverse(),
+      managedInstances: [...inv.managedInstances].reverse(),
+      networkInterfaces: [...inv.networkInterfaces].reverse(),
+    });
+    const liveTarget: NodeTarget = { name: live, managedInstanceId: live, instanceId: machine.instance, ip, networkInterfaceIds: [machine.eni], cidrs: ['10.30.2.0/24'] };
+    const staleTarget: NodeTarget = { name: stale, managedInstanceId: stale, ip, networkInterfaceIds: [], cidrs: ['10.30.1.0/24'] };
+
+    test('the ENI and instance go with the node whose managed instance is online with the IP, in any input order', () => {
+      for (const inv of [world([offline(stale), mi(live, ip)]), reversed(world([offline(stale), mi(live, ip)]))]) {
+        expect(resolveTargets({ all: false, nodes: [stale] }, inv)).toEqual({ nodes: [staleTarget], notFound: [], sharedIps: [] });
+        expect(resolveTargets({ all: false, nodes: [live] }, inv)).toEqual({ nodes: [liveTarget], notFound: [], sharedIps: [] });
+        expect(resolveTargets({ all: false, nodes: [machine.instance] }, inv)).toEqual({ nodes: [liveTarget], notFound: [], sharedIps: [] });
+        expect(resolveTargets({ all: true, nodes: [] }, inv).nodes).toEqual([staleTarget, liveTarget]);
+      }
+    });
+
+    test('the stale node is online nowhere and not listed by SSM at all: the same', () => {
+      const inv = world([mi(live, ip)]);
+      expect(resolveTargets({ all: false, nodes: [stale] }, inv).nodes).toEqual([staleTarget]);
+      expect(resolveTargets({ all: false, nodes: [live] }, inv).nodes).toEqual([liveTarget]);
+    });
+
+    test.each([
+      ['neither is online', [offline(stale), offline(live)]],
+      ['both are online', [mi(stale, ip), mi(live, ip)]],
+      ['SSM knows neither', []],
+      ['the online one reports another IP', [offline(stale), mi(live, '10.20.1.99')]],
+    ])('no single owner (%s): a named teardown takes the ENI with neither node and says so', (_label, managedInstances) => {
+      const inv = world(managedInstances);
+      for (const name of [stale, live]) {
+        const result = resolveTargets({ all: false, nodes: [name] }, inv);
+        expect(result.nodes.map((target) => [target.name, target.networkInterfaceIds, target.instanceId])).toEqual([[name, [], undefined]]);
+        expect(result.sharedIps).toEqual([{ ip, nodes: [stale, live] }]);
+      }
+      // Named by its instance, the machine matches no node: nothing to tear down by that id.
+      expect(resolveTargets({ all: false, nodes: [machine.instance] }, inv)).toEqual({ nodes: [], notFound: [machine.instance], sharedIps: [] });
+    });
+
+    test('no single owner, everything torn down: the ENI goes with the first node by name (both go)', () => {
+      const result = resolveTargets({ all: true, nodes: [] }, world([offline(stale), offline(live)]));
+      expect(result.nodes.map((target) => [target.name, target.networkInterfaceIds])).toEqual([
+        [stale, [machine.eni]],
+        [live, []],
+      ]);
+      expect(result.sharedIps).toEqual([]);
+    });
+
+    test('no single owner: a pause tag naming one of them does not settle it', () => {
+      const result = resolveTargets({ all: false, nodes: [stale] }, world([offline(stale), offline(live)], { tags: { [PAUSE_TAG_KEY]: stale } }));
+      expect(result.nodes[0]!.networkInterfaceIds).toEqual([]);
+      expect(result.sharedIps).toEqual([{ ip, nodes: [stale, live] }]);
+    });
+
+    test('a shared IP of a node not being torn down is not reported', () => {
+      const inv = inventory({
+        ...world([]),
+        kubeNodes: [...world([]).kubeNodes, kube(nodeName(3), '10.20.1.13')],
+      });
+      expect(resolveTargets({ all: false, nodes: [nodeName(3)] }, inv).sharedIps).toEqual([]);
+    });
+
+    test('a managed instance on the IP of a node named after another managed instance is a node of its own', () => {
+      // The node named mi-…2 is that managed instance; mi-…1 (online, reporting the IP) cannot be it.
+      const inv = inventory({
+        kubeNodes: [kube(live, ip)],
+        managedInstances: [mi(stale, ip), { instanceId: live, pingStatus: 'Online' }],
+        networkInterfaces: [eni(machine.eni, ip, { instanceId: machine.instance })],
+      });
+      const { nodes } = resolveTargets({ all: true, nodes: [] }, inv);
+      expect(nodes.map((target) => [target.name, target.managedInstanceId, target.networkInterfaceIds])).toEqual([
+        [stale, stale, [machine.eni]],
+        [live, live, []],
+      ]);
+    });
+
+    test('a Node named by hostname with two managed instances on its IP: the online one joins it, the other stands alone', () => {
+      const inv = inventory({
+        kubeNodes: [kube('hybrid-worker-1', ip)],
+        managedInstances: [offline(stale), mi(live, ip)],
+        networkInterfaces: [eni(machine.eni, ip, { instanceId: machine.instance })],
+      });
+      for (const ordered of [inv, reversed(inv)]) {
+        const { nodes } = resolveTargets({ all: true, nodes: [] }, ordered);
+        expect(nodes.map((target) => [target.name, target.managedInstanceId, target.networkInterfaceIds])).toEqual([
+          ['hybrid-worker-1', live, [machine.eni]],
+          [stale, stale, []],
+        ]);
+      }
+    });
+  });
+
   test('empty inventory: all resolves to nothing, named ids are all notFound', () => {
-    expect(resolveTargets({ all: true, nodes: [] }, inventory())).toEqual({ nodes: [], notFound: [] });
-    expect(resolveTargets({ all: false, nodes: [MI1, MI2] }, inventory())).toEqual({ nodes: [], notFound: [MI1, MI2] });
+    expect(resolveTargets({ all: true, nodes: [] }, inventory())).toEqual({ nodes: [], notFound: [], sharedIps: [] });
+    expect(resolveTargets({ all: false, nodes: [MI1, MI2] }, inventory())).toEqual({ nodes: [], notFound: [MI1, MI2], sharedIps: [] });
   });
 });
 

@@ -12,7 +12,7 @@ import { ConfigError } from '../../../functions/core/errors.js';
 import { PAUSE_TAG_KEY } from '../../../functions/core/teardown-steps.js';
 import type { NodeResult, NodeTarget, TeardownRequest } from '../../../functions/core/teardown.js';
 import { ACTIVATION_CLUSTER_TAG, TeardownService, type TeardownSettings, TeardownStepError } from '../../../functions/service/teardown.js';
-import { REMOTE_VPC, TGW, eniId, foreignRoutes, nodeName, route } from '../../support/builders.js';
+import { REMOTE_VPC, TGW, ciliumNode, eniId, foreignRoutes, nodeName, route } from '../../support/builders.js';
 import {
   CLOUD_NODE,
   TD_ACTIVATION,
@@ -24,6 +24,7 @@ import {
   TD_TABLE_B,
   TD_UNTAGGED_ACTIVATION,
   type TeardownWorld,
+  hybridKubeNode,
   kubernetesError,
   labNode,
   labTarget,
@@ -102,6 +103,7 @@ describe('snapshot', () => {
         clusterArn: TD_CLUSTER_ARN,
         vpcId: REMOTE_VPC,
         notFound: [],
+        sharedIps: [],
         kubernetesNodes: 4,
         ciliumNodes: 3,
         managedInstances: [N1.name, N2.name, N3.name],
@@ -1449,6 +1451,60 @@ describe('verify', () => {
     expect(summary.autoHealing).toMatchObject({ paused: true, resumeWith: TD_RULES.map((name) => `aws events enable-rule --name ${name}`) });
     expect(world.activations.map((activation) => activation.activationId)).toEqual([TD_OTHER_ACTIVATION, TD_UNTAGGED_ACTIVATION]);
     for (const tableId of [TD_TABLE_A, TD_TABLE_B]) expect(world.routesOf(tableId)).toEqual(foreignRoutes());
+  });
+
+  describe("a stale node on a live node's IP (its Node and CiliumNode outlived the machine, which rejoined as N1)", () => {
+    const stale = { name: nodeName(7), cidr: '10.30.7.0/24' };
+    /** The lab, plus the stale node on N1's IP; the reconciler routed its CIDR to N1's ENI too. */
+    function withStaleNode(stalePing: string, livePing = 'Online') {
+      const world = teardownLab({ extraRoutes: [route.managed(stale.cidr, N1.eni)] });
+      world.kubeNodes.push(hybridKubeNode(stale.name, N1.ip));
+      world.ciliumNodes.push(ciliumNode(stale.name, N1.ip, [stale.cidr]));
+      world.managedInstances.push({ instanceId: stale.name, ipAddress: N1.ip, pingStatus: stalePing, activationId: TD_ACTIVATION });
+      world.managedInstances.find((mi) => mi.instanceId === N1.name)!.pingStatus = livePing;
+      return world;
+    }
+    /** Calls that would pause, re-check or terminate the live machine. */
+    const touchesLiveMachine = (world: TeardownWorld) =>
+      world.mutations().filter(({ args }) => [N1.eni, N1.instance].some((id) => JSON.stringify(args).includes(id)));
+
+    test('tearing the stale node down, instances included, leaves the live node its ENI, instance and routes', async () => {
+      const world = withStaleNode('ConnectionLost');
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [stale.name], terminateInstances: true });
+
+      expect(state.nodes).toEqual([{ name: stale.name, managedInstanceId: stale.name, ip: N1.ip, networkInterfaceIds: [], cidrs: [stale.cidr] }]);
+      expect(touchesLiveMachine(world)).toEqual([]);
+      expect(world.mutations().map(({ method }) => method)).not.toContain('terminateInstances');
+      for (const tableId of [TD_TABLE_A, TD_TABLE_B]) {
+        expect(world.routesOf(tableId)).toContainEqual(route.managed(N1.cidr, N1.eni));
+        expect(world.routesOf(tableId).map((entry) => entry.destination)).not.toContain(stale.cidr);
+      }
+      expect(world.interfaces.find((entry) => entry.networkInterfaceId === N1.eni)).toMatchObject({ sourceDestCheck: false });
+      expect(world.instances.find((entry) => entry.instanceId === N1.instance)).toMatchObject({ state: 'running' });
+
+      const summary = await service(world).verify(state);
+      expect(summary).toMatchObject({ complete: true, status: 'complete', sharedIps: [] });
+      expect(summary.nodes).toEqual([expect.objectContaining({ node: stale.name, status: 'removed', remains: [] })]);
+    });
+
+    test('tearing the live node down takes its ENI and instance as usual', async () => {
+      const world = withStaleNode('ConnectionLost');
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name], terminateInstances: true });
+      expect(state.nodes).toEqual([labTarget(1)]);
+      expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'terminateInstances', args: [[N1.instance]] }));
+    });
+
+    test('no single owner (both agents online): the ENI and instance are left alone, and the summary says why', async () => {
+      const world = withStaleNode('Online');
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name], terminateInstances: true });
+
+      const methods = world.mutations().map(({ method }) => method);
+      for (const method of ['tagNetworkInterfaces', 'enableSourceDestCheck', 'terminateInstances']) expect(methods).not.toContain(method);
+      const summary = await service(world).verify(state);
+      expect(summary).toMatchObject({ complete: false, status: 'incomplete', sharedIps: [{ ip: N1.ip, nodes: [N1.name, stale.name] }] });
+      expect(summary.nodes[0]!.remains).toEqual([`ENI of ${N1.ip} (also claimed by ${stale.name})`]);
+      expect(summary.message).toContain(`${N1.ip} is claimed by ${N1.name} and ${stale.name} and no single one is online with it: its ENI and instance were left alone`);
+    });
   });
 
   test('what was left behind is listed per node, and the teardown is incomplete', async () => {
