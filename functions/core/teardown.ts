@@ -185,12 +185,13 @@ export interface SharedNodeIp {
  * activations and every ENI an earlier teardown paused. A name that matches nothing is `notFound` (a node
  * torn down by an earlier run), which is what makes a re-run safe.
  *
- * An IP joins EC2 to a node only when it is that node's alone. Two nodes claim one IP when a Node and its
- * CiliumNode outlive their machine and the IP comes back under a new name (an instance re-activated, or a new
- * instance given a freed address): the ENI then belongs to the live one, which tearing down the stale one must
- * not touch (its routes, its source/dest check, its instance). The owner is the one claimant whose managed
- * instance is online with that IP; when no single one is, the ENI joins none of them (`sharedIps` says so) —
- * except when everything is torn down, where it goes with the first claimant by name.
+ * An ENI (and its instance) joins the node whose machine it provably is. Two nodes claim one IP when a Node and
+ * its CiliumNode outlive their machine and the IP comes back under a new name (an instance re-activated, or a
+ * new instance given a freed address); tearing down the stale one must not touch the live one's machine (its
+ * routes, its source/dest check, its instance). The owner is the sole claimant of the ENI's IPs, unless a pause
+ * tag names another node; else the one claimant whose agent is online, when it reports one of the ENI's IPs.
+ * With no provable owner the ENI joins nobody in a named teardown (`sharedIps` says so) unless every claimant is
+ * named; when everything is torn down it goes with the first claimant by name.
  */
 export function resolveTargets(
   request: Pick<TeardownRequest, 'all' | 'nodes'>,
@@ -250,54 +251,93 @@ export function resolveTargets(
       claim(mi.ipAddress, entry);
     }
   }
-  const onlineWith = (entry: NodeTarget, ip: string) =>
-    managedInstances.some((mi) => mi.instanceId === entry.managedInstanceId && mi.ipAddress === ip && online(mi));
-  /** The node an IP's ENI belongs to: its only claimant, or the one claimant online with it; else undefined. */
-  const ownerOf = (ip: string): NodeTarget | 'shared' | undefined => {
-    const list = claimants.get(ip);
-    if (!list) return undefined;
-    if (list.length === 1) return list[0];
-    const live = list.filter((entry) => onlineWith(entry, ip));
-    if (live.length === 1) return live[0];
-    return request.all ? [...list].sort((a, b) => a.name.localeCompare(b.name))[0] : 'shared';
-  };
-  const shared = new Map<string, SharedNodeIp>();
-  for (const eni of inventory.networkInterfaces) {
-    const pausedFor = eni.tags?.[inventory.pauseTagKey];
-    // A tag alone makes a target only when it names a hybrid node (`mi-…`): its value is data anyone with
-    // CreateTags could write, and must not lead the teardown to some other node.
-    const byTag = () => (pausedFor !== undefined && MANAGED_INSTANCE_ID.test(pausedFor) ? target(pausedFor) : undefined);
-    const owners = eni.privateIpAddresses.map((ip) => ({ ip, owner: ownerOf(ip) }));
-    const owned = owners.find((entry) => entry.owner !== undefined && entry.owner !== 'shared')?.owner as NodeTarget | undefined;
-    const disputed = owners.filter((entry) => entry.owner === 'shared');
-    if (!owned && disputed.length > 0) {
-      // Known node IPs, but no single owner: the tag cannot settle it either.
-      for (const { ip } of disputed) shared.set(ip, { ip, nodes: claimants.get(ip)!.map((entry) => entry.name).sort() });
-      continue;
-    }
-    const entry = owned ?? byTag();
-    if (!entry) continue;
+  const agentOf = (entry: NodeTarget) => managedInstances.find((mi) => mi.instanceId === entry.managedInstanceId);
+  const link = (entry: NodeTarget, eni: NetworkInterfaceRecord) => {
     if (!entry.networkInterfaceIds.includes(eni.networkInterfaceId)) entry.networkInterfaceIds.push(eni.networkInterfaceId);
     if (eni.instanceId) entry.instanceId ??= eni.instanceId;
     entry.ip ??= eni.privateIpAddresses[0];
-    if (entry.ip) claim(entry.ip, entry);
+  };
+  /**
+   * Whose machine an ENI is, among the nodes claiming its IPs. A sole claimant, unless a pause tag names another
+   * node (an earlier teardown of that one paused it). Otherwise the one claimant whose agent is online, and only
+   * when it reports one of the ENI's IPs (an agent online elsewhere says nothing about this machine).
+   */
+  const ownerAmong = (contenders: NodeTarget[], eni: NetworkInterfaceRecord, pausedForOther: boolean): NodeTarget | undefined => {
+    if (contenders.length === 1 && !pausedForOther) return contenders[0];
+    const live = contenders.filter((entry) => agentOf(entry)?.pingStatus === 'Online');
+    const reported = live.length === 1 ? agentOf(live[0]!)?.ipAddress : undefined;
+    return reported !== undefined && eni.privateIpAddresses.includes(reported) ? live[0] : undefined;
+  };
+  /** ENIs whose IPs are claimed but whose owner could not be shown: settled once the request's nodes are known. */
+  const contested: { eni: NetworkInterfaceRecord; claimants: NodeTarget[]; pausedFor?: string }[] = [];
+  /** ENIs no node claims, paused for a node: an earlier teardown's record of whose they were. */
+  const pausedOnly: { eni: NetworkInterfaceRecord; pausedFor: string }[] = [];
+  // In id order, so which instance a node ends up with does not depend on the order EC2 listed them in.
+  const interfaces = [...inventory.networkInterfaces].sort((a, b) => a.networkInterfaceId.localeCompare(b.networkInterfaceId));
+  for (const eni of interfaces) {
+    const tag = eni.tags?.[inventory.pauseTagKey];
+    // A tag alone makes a target only when it names a hybrid node (`mi-…`): its value is data anyone with
+    // CreateTags could write, and must not lead the teardown to some other node.
+    const pausedFor = tag !== undefined && MANAGED_INSTANCE_ID.test(tag) ? tag : undefined;
+    const contenders = [...new Set(eni.privateIpAddresses.flatMap((ip) => claimants.get(ip) ?? []))];
+    if (contenders.length === 0) {
+      if (pausedFor !== undefined) pausedOnly.push({ eni, pausedFor });
+      continue;
+    }
+    const pausedForOther = pausedFor !== undefined && !contenders.some((entry) => entry.name === pausedFor);
+    const owner = ownerAmong(contenders, eni, pausedForOther);
+    if (owner) link(owner, eni);
+    else contested.push({ eni, claimants: contenders, ...(pausedForOther ? { pausedFor } : {}) });
+  }
+  for (const { eni, pausedFor } of pausedOnly) {
+    // One node, one machine: a tag naming a node that is on another instance says nothing about this one.
+    const entry = target(pausedFor);
+    if (entry.instanceId === undefined || eni.instanceId === undefined || eni.instanceId === entry.instanceId) link(entry, eni);
   }
   for (const entry of byName.values()) if (MANAGED_INSTANCE_ID.test(entry.name)) entry.managedInstanceId ??= entry.name;
-  const sharedIps = [...shared.values()];
+  const firstByName = (entries: NodeTarget[]) => [...entries].sort((a, b) => a.name.localeCompare(b.name))[0]!;
 
-  if (request.all) return { nodes: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), notFound: [], sharedIps };
+  if (request.all) {
+    // Every claimant goes, so the machine goes with one of them.
+    for (const { eni, claimants: names } of contested) link(firstByName(names), eni);
+    return { nodes: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), notFound: [], sharedIps: [] };
+  }
 
+  const matches = (entry: NodeTarget, id: string) => entry.name === id || entry.managedInstanceId === id || (INSTANCE_ID.test(id) && entry.instanceId === id);
   const chosen = new Map<string, NodeTarget>();
+  for (const id of request.nodes) {
+    const match = [...byName.values()].find((entry) => matches(entry, id));
+    if (match) chosen.set(match.name, match);
+  }
+  const sharedIps: SharedNodeIp[] = [];
+  for (const { eni, claimants: names, pausedFor } of contested) {
+    if (names.every((entry) => chosen.has(entry.name))) {
+      // Every node claiming the machine is being torn down: it goes with one of them.
+      link(firstByName(names), eni);
+      continue;
+    }
+    const disputants = [...names.map((entry) => entry.name), ...(pausedFor ? [pausedFor] : [])].sort();
+    const asked = request.nodes.some((id) => disputants.includes(id) || (eni.instanceId !== undefined && id === eni.instanceId));
+    if (!asked && !names.some((entry) => chosen.has(entry.name))) continue;
+    // A node paused for and named by the request, with nothing else left of it, is found (with nothing to take).
+    if (pausedFor && request.nodes.includes(pausedFor) && !chosen.has(pausedFor)) {
+      const found = target(pausedFor);
+      found.managedInstanceId ??= pausedFor;
+      chosen.set(pausedFor, found);
+    }
+    for (const ip of eni.privateIpAddresses.filter((address) => claimants.has(address))) {
+      if (!sharedIps.some((entry) => entry.ip === ip)) sharedIps.push({ ip, nodes: disputants });
+    }
+  }
+  // In the request's order, as named.
+  const nodes = new Map<string, NodeTarget>();
   const notFound: string[] = [];
   for (const id of request.nodes) {
-    const match = [...byName.values()].find(
-      (entry) => entry.name === id || entry.managedInstanceId === id || (INSTANCE_ID.test(id) && entry.instanceId === id),
-    );
-    if (match) chosen.set(match.name, match);
+    const match = [...chosen.values()].find((entry) => matches(entry, id));
+    if (match) nodes.set(match.name, match);
     else notFound.push(id);
   }
-  const chosenNames = new Set(chosen.keys());
-  return { nodes: [...chosen.values()], notFound, sharedIps: sharedIps.filter((entry) => entry.nodes.some((name) => chosenNames.has(name))) };
+  return { nodes: [...nodes.values()], notFound, sharedIps: sharedIps.sort((a, b) => a.ip.localeCompare(b.ip)) };
 }
 
 /** Pods that draining must still remove: not DaemonSet-owned, not a static pod's mirror, not finished. */

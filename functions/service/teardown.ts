@@ -29,8 +29,8 @@ import {
   parseTeardownRequest,
   podsToDrain,
   resolveTargets,
-  type SharedNodeIp,
   routesOfRemovedNodes,
+  type SharedNodeIp,
   stepError,
   uninstallProgress,
 } from '../core/teardown.js';
@@ -117,11 +117,15 @@ export class TeardownService {
     );
     const [byId, byActivation] = await Promise.all([
       this.deps.ssm.describeManagedInstances(namedManagedInstances),
-      request.all && clusterActivations.length > 0
+      clusterActivations.length > 0
         ? this.deps.ssm.listManagedInstancesByActivation(clusterActivations.map((activation) => activation.activationId))
         : Promise.resolve([] as ManagedInstanceRecord[]),
     ]);
-    const managedInstances = uniqueBy([...byId, ...byActivation], (mi) => mi.instanceId);
+    // For "all", every instance of the cluster's activations goes. For named nodes they are evidence only: an
+    // agent online on a node's IP that is not the node's own (a machine re-activated under a new id, before it
+    // joined) shows that the machine is not the node's. Offline registrations say nothing of the kind.
+    const evidence = request.all ? byActivation : byActivation.filter((mi) => mi.pingStatus === 'Online');
+    const managedInstances = uniqueBy([...byId, ...evidence], (mi) => mi.instanceId);
     const ips = [
       ...kubeNodes.flatMap((node) => node.internalIPs),
       ...ciliumNodes.flatMap((node) => node.addresses.filter((address) => address.type === 'InternalIP' && address.ip !== '').map((address) => address.ip)),
@@ -493,7 +497,7 @@ export class TeardownService {
       ...(remains.length > 0 ? [`${remains.length} item(s) remain`] : []),
       ...(snapshot.notFound?.length ? [`not found (already gone?): ${snapshot.notFound.join(', ')}`] : []),
       ...(snapshot.sharedIps ?? []).map(
-        ({ ip, nodes: names }) => `${ip} is claimed by ${names.join(' and ')} and no single one is online with it: its ENI and instance were left alone`,
+        ({ ip, nodes: names }) => `${ip} is claimed by ${names.join(' and ')}, and whose machine it is could not be shown: its ENI and instance were left alone`,
       ),
     ];
     const rulesLeftDisabled = rules.filter((rule) => rule.state === 'DISABLED').map((rule) => rule.name);

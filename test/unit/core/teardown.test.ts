@@ -419,6 +419,19 @@ describe('resolveTargets', () => {
     expect(resolveTargets({ all: true, nodes: [] }, inv).nodes.map((target) => target.name)).toEqual([entry.name]);
   });
 
+  test('a pause tag on an ENI no node claims, naming a node that is on another instance, is ignored', () => {
+    // One node, one machine: the node's own ENI (by IP) wins; a tagged ENI of some other instance says nothing.
+    const own = node(1);
+    const inv = fullInventory(1, { networkInterfaces: [eni(eniId(8), '10.20.8.8', { instanceId: instanceId(8), tags: { [PAUSE_TAG_KEY]: own.name } })] });
+    for (const ordered of [inv, { ...inv, networkInterfaces: [...inv.networkInterfaces].reverse() }]) {
+      expect(resolveTargets({ all: false, nodes: [own.name] }, ordered).nodes).toEqual([full(1)]);
+      expect(resolveTargets({ all: false, nodes: [instanceId(8)] }, ordered)).toEqual({ nodes: [], notFound: [instanceId(8)], sharedIps: [] });
+    }
+    // A second ENI of the node's own instance, tagged by the teardown, is the node's.
+    const secondary = fullInventory(1, { networkInterfaces: [eni(eniId(9), '10.20.9.9', { instanceId: own.instance, tags: { [PAUSE_TAG_KEY]: own.name } })] });
+    expect(resolveTargets({ all: false, nodes: [own.name] }, secondary).nodes[0]!.networkInterfaceIds).toEqual([own.eni, eniId(9)]);
+  });
+
   test('a managed instance joins a Node of another name by IP', () => {
     const inv = inventory({
       kubeNodes: [kube('hybrid-worker-1', '10.20.1.11')],
@@ -564,8 +577,31 @@ describe('resolveTargets', () => {
         expect(result.nodes.map((target) => [target.name, target.networkInterfaceIds, target.instanceId])).toEqual([[name, [], undefined]]);
         expect(result.sharedIps).toEqual([{ ip, nodes: [stale, live] }]);
       }
-      // Named by its instance, the machine matches no node: nothing to tear down by that id.
-      expect(resolveTargets({ all: false, nodes: [machine.instance] }, inv)).toEqual({ nodes: [], notFound: [machine.instance], sharedIps: [] });
+      // Named by its instance, the machine matches no node: nothing to tear down by that id, and why.
+      expect(resolveTargets({ all: false, nodes: [machine.instance] }, inv)).toEqual({
+        nodes: [],
+        notFound: [machine.instance],
+        sharedIps: [{ ip, nodes: [stale, live] }],
+      });
+    });
+
+    test('no single owner, but every claimant named: the ENI goes with the first by name', () => {
+      for (const nodes of [[live, stale], [stale, live]]) {
+        const result = resolveTargets({ all: false, nodes }, world([offline(stale), offline(live)]));
+        expect(result.nodes.map((target) => [target.name, target.networkInterfaceIds, target.instanceId])).toEqual(
+          nodes.map((name) => (name === stale ? [stale, [machine.eni], machine.instance] : [live, [], undefined])),
+        );
+        expect(result.sharedIps).toEqual([]);
+      }
+    });
+
+    test('an agent online with no IP, or another one, is no proof for the one that reports this IP', () => {
+      // The live node's agent is online but reports no IP; a stray registration online with the IP must not
+      // take the live node's machine.
+      const inv = world([mi(stale, ip), { instanceId: live, pingStatus: 'Online' }]);
+      const result = resolveTargets({ all: false, nodes: [stale] }, inv);
+      expect(result.nodes[0]!.networkInterfaceIds).toEqual([]);
+      expect(result.sharedIps).toEqual([{ ip, nodes: [stale, live] }]);
     });
 
     test('no single owner, everything torn down: the ENI goes with the first node by name (both go)', () => {
@@ -581,6 +617,37 @@ describe('resolveTargets', () => {
       const result = resolveTargets({ all: false, nodes: [stale] }, world([offline(stale), offline(live)], { tags: { [PAUSE_TAG_KEY]: stale } }));
       expect(result.nodes[0]!.networkInterfaceIds).toEqual([]);
       expect(result.sharedIps).toEqual([{ ip, nodes: [stale, live] }]);
+    });
+
+    describe('a pause tag naming a node that no longer claims the IP (an earlier teardown of it stopped halfway)', () => {
+      const paused = nodeName(9);
+      /** Only the stale node claims the IP now; the ENI still carries the pause tag of the node torn down. */
+      const leftover = (staleAgent: ManagedInstanceRecord) =>
+        inventory({
+          kubeNodes: [kube(stale, ip)],
+          ciliumNodes: [ciliumNode(stale, ip, ['10.30.1.0/24'])],
+          managedInstances: [staleAgent],
+          networkInterfaces: [eni(machine.eni, ip, { instanceId: machine.instance, tags: { [PAUSE_TAG_KEY]: paused } })],
+        });
+
+      test('the paused node, named again, is found and told why; the node that claims the IP, named, takes the machine', () => {
+        const inv = leftover(offline(stale));
+        const dispute = [{ ip, nodes: [stale, paused] }];
+        expect(resolveTargets({ all: false, nodes: [paused] }, inv)).toEqual({
+          nodes: [{ name: paused, managedInstanceId: paused, networkInterfaceIds: [], cidrs: [] }],
+          notFound: [],
+          sharedIps: dispute,
+        });
+        // Every node that claims the IP is being torn down (here its only claimant), so the machine goes with it.
+        const withIt = { ...staleTarget, instanceId: machine.instance, networkInterfaceIds: [machine.eni] };
+        expect(resolveTargets({ all: false, nodes: [stale] }, inv)).toEqual({ nodes: [withIt], notFound: [], sharedIps: [] });
+        expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [withIt], notFound: [], sharedIps: [] });
+      });
+
+      test('an agent online on the machine with its IP outweighs the tag', () => {
+        const result = resolveTargets({ all: false, nodes: [stale] }, leftover(mi(stale, ip)));
+        expect(result).toEqual({ nodes: [{ ...staleTarget, instanceId: machine.instance, networkInterfaceIds: [machine.eni] }], notFound: [], sharedIps: [] });
+      });
     });
 
     test('a shared IP of a node not being torn down is not reported', () => {

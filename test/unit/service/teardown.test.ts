@@ -116,8 +116,8 @@ describe('snapshot', () => {
       },
     });
     expect(world.mutations()).toEqual([]);
-    // Managed instances of the activations are listed only for "all".
-    expect(world.methods()).not.toContain('listManagedInstancesByActivation');
+    // The activations' managed instances are listed for named nodes too: an online one on a node's IP is evidence.
+    expect(world.methods()).toContain('listManagedInstancesByActivation');
     expect(world.methods()).not.toContain('findInstanceNetworkInterfaces');
   });
 
@@ -1503,7 +1503,36 @@ describe('verify', () => {
       const summary = await service(world).verify(state);
       expect(summary).toMatchObject({ complete: false, status: 'incomplete', sharedIps: [{ ip: N1.ip, nodes: [N1.name, stale.name] }] });
       expect(summary.nodes[0]!.remains).toEqual([`ENI of ${N1.ip} (also claimed by ${stale.name})`]);
-      expect(summary.message).toContain(`${N1.ip} is claimed by ${N1.name} and ${stale.name} and no single one is online with it: its ENI and instance were left alone`);
+      expect(summary.message).toContain(
+        `${N1.ip} is claimed by ${N1.name} and ${stale.name}, and whose machine it is could not be shown: its ENI and instance were left alone`,
+      );
+    });
+
+    test('a machine re-activated under a new id that has not joined yet: its online agent keeps the stale node off it', async () => {
+      // Only the stale node claims the IP in Kubernetes; the machine's new registration is online with it.
+      const world = teardownLab({ nodes: 1, extraRoutes: [route.managed(stale.cidr, N1.eni)] });
+      world.kubeNodes = world.kubeNodes.filter((node) => node.name !== N1.name);
+      world.ciliumNodes = [ciliumNode(stale.name, N1.ip, [stale.cidr])];
+      world.kubeNodes.push(hybridKubeNode(stale.name, N1.ip));
+      world.managedInstances.push({ instanceId: stale.name, ipAddress: N1.ip, pingStatus: 'ConnectionLost', activationId: TD_ACTIVATION });
+
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [stale.name], terminateInstances: true });
+
+      expect(state.nodes).toEqual([{ name: stale.name, managedInstanceId: stale.name, ip: N1.ip, networkInterfaceIds: [], cidrs: [stale.cidr] }]);
+      expect(touchesLiveMachine(world)).toEqual([]);
+      expect(world.managedInstances.map((mi) => mi.instanceId)).toContain(N1.name);
+    });
+
+    test('an offline registration elsewhere on the IP is no evidence: a stopped node still takes its own machine', async () => {
+      const world = teardownLab({ nodes: 1 });
+      world.managedInstances[0]!.pingStatus = 'ConnectionLost';
+      // An older registration of the same machine, offline, listed by the activation.
+      world.managedInstances.push({ instanceId: stale.name, ipAddress: N1.ip, pingStatus: 'ConnectionLost', activationId: TD_ACTIVATION });
+
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name], terminateInstances: true });
+
+      expect(state.nodes).toEqual([labTarget(1)]);
+      expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'terminateInstances', args: [[N1.instance]] }));
     });
   });
 
