@@ -144,7 +144,8 @@ function recordMetrics(report: RunReport): void {
   count('PendingNodes', plan.pending.length);
   count('SourceDestCheckFixed', outcome?.sourceDestCheckDisabled ?? 0);
   count('FailedMutations', outcome?.failed.length ?? 0);
-  count('MutationsNotStarted', outcome?.notStarted ?? 0);
+  // Apply runs only: a plan run's 0 would pull down the minimum the UnfinishedRuns alarm watches.
+  if (report.mode === 'apply') count('MutationsNotStarted', outcome?.notStarted ?? 0);
   metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, report.durationMs);
 }
 

@@ -386,7 +386,6 @@ export class RouteSync extends Construct {
     const period = Duration.minutes(config.scheduleMinutes);
     const pendingPeriods = Math.ceil(config.pendingWindowSeconds / period.toSeconds()) + 2;
     const unfinished = unfinishedRunsAlarmWindow(config.scheduleMinutes);
-    const unfinishedWindowMinutes = unfinished.periodMinutes * unfinished.evaluationPeriods;
 
     const alarms: Record<string, cloudwatch.Alarm> = {
       errors: new cloudwatch.Alarm(this, 'ErrorsAlarm', {
@@ -423,7 +422,7 @@ export class RouteSync extends Construct {
       // started: the tables are not converging. One unfinished run is normal for a large first sync (README).
       unfinishedRuns: new cloudwatch.Alarm(this, 'UnfinishedRunsAlarm', {
         ...common,
-        alarmDescription: `${who}: for about ${unfinishedWindowMinutes} minutes every reconcile run reached its deadline with route or source/dest-check changes not started (MutationsNotStarted): the route tables are not converging. One run creates at most about 1,300 routes (EC2 allows 5 CreateRoute calls per second after a burst of 50), so only a first sync larger than that many runs take can last this long; otherwise look for slow runs (durationMs, throttled calls) in the "reconcile run" log lines.`,
+        alarmDescription: `${who}: every reconcile run in ${unfinished.evaluationPeriods} consecutive ${unfinished.periodMinutes}-minute periods reached its deadline with route or source/dest-check changes not started (MutationsNotStarted): the route tables are not converging. One run creates at most about 1,300 routes (EC2 allows 5 CreateRoute calls per second after a burst of 50), so only a first sync of more routes than those runs can create takes this long; otherwise look for slow runs (durationMs, throttled calls) in the "reconcile run" log lines.`,
         metric: custom('MutationsNotStarted', 'Minimum', Duration.minutes(unfinished.periodMinutes)),
         evaluationPeriods: unfinished.evaluationPeriods,
         datapointsToAlarm: unfinished.evaluationPeriods,

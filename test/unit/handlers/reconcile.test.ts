@@ -124,6 +124,8 @@ describe('every sample event runs the reconciler', () => {
     expect(summary!.applied).toBeUndefined();
     // A dry run creates nothing, so it counts nothing as created.
     expect(runMetrics()).toMatchObject({ RoutesCreated: 0, SourceDestCheckFixed: 0, Drift: 1 });
+    // Nor does it report changes left unstarted: its 0 would pull down the minimum the UnfinishedRuns alarm watches.
+    expect(runMetrics()).not.toHaveProperty('MutationsNotStarted');
   });
 });
 
