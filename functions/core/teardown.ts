@@ -228,10 +228,6 @@ export function resolveTargets(
     if (!list.includes(entry)) list.push(entry);
     claimants.set(ip, list);
   };
-  const soleClaimant = (ip: string | undefined) => {
-    const list = ip === undefined ? undefined : claimants.get(ip);
-    return list?.length === 1 ? list[0] : undefined;
-  };
   for (const entry of byName.values()) if (entry.ip) claim(entry.ip, entry);
   const online = (mi: ManagedInstanceRecord) => mi.pingStatus === 'Online';
   // Online instances first, so which one joins a node by IP does not depend on the order SSM listed them in.
@@ -239,12 +235,14 @@ export function resolveTargets(
     (a, b) => Number(online(b)) - Number(online(a)) || a.instanceId.localeCompare(b.instanceId),
   );
   for (const mi of managedInstances) {
-    // A managed instance named after no node joins the node of its IP when that is a Node named by hostname
-    // (a node named `mi-…` is that managed instance), the IP is that node's alone, and the node has no managed
-    // instance yet; otherwise it is a node of its own.
-    const sole = soleClaimant(mi.ipAddress);
-    const joinsByIp = sole !== undefined && sole.managedInstanceId === undefined && !MANAGED_INSTANCE_ID.test(sole.name);
-    const entry = byName.get(mi.instanceId) ?? (joinsByIp ? sole : undefined) ?? target(mi.instanceId);
+    // A managed instance named after no node joins a node claiming its IP only when that is a Node named by
+    // hostname (a node named `mi-…` is that managed instance) after the instance's computer name and with no
+    // managed instance yet; otherwise it is a node of its own. An IP alone is no proof: a stale Node's address
+    // may now be another machine's, and joining would uninstall and deregister that machine's agent.
+    const host = (mi.ipAddress === undefined ? [] : (claimants.get(mi.ipAddress) ?? [])).find(
+      (entry) => entry.managedInstanceId === undefined && !MANAGED_INSTANCE_ID.test(entry.name) && sameHost(mi.computerName, entry.name),
+    );
+    const entry = byName.get(mi.instanceId) ?? host ?? target(mi.instanceId);
     entry.managedInstanceId = mi.instanceId;
     if (mi.ipAddress) {
       entry.ip ??= mi.ipAddress;
@@ -252,82 +250,120 @@ export function resolveTargets(
     }
   }
   const agentOf = (entry: NodeTarget) => managedInstances.find((mi) => mi.instanceId === entry.managedInstanceId);
-  const link = (entry: NodeTarget, eni: NetworkInterfaceRecord) => {
-    if (!entry.networkInterfaceIds.includes(eni.networkInterfaceId)) entry.networkInterfaceIds.push(eni.networkInterfaceId);
-    if (eni.instanceId) entry.instanceId ??= eni.instanceId;
-    entry.ip ??= eni.privateIpAddresses[0];
+  const isNamed = (entry: NodeTarget, name: string) => entry.name === name || entry.managedInstanceId === name;
+  const linkAll = (entry: NodeTarget, enis: NetworkInterfaceRecord[]) => {
+    for (const eni of enis) {
+      if (!entry.networkInterfaceIds.includes(eni.networkInterfaceId)) entry.networkInterfaceIds.push(eni.networkInterfaceId);
+      if (eni.instanceId) entry.instanceId ??= eni.instanceId;
+      entry.ip ??= eni.privateIpAddresses[0];
+    }
   };
+
+  // Machines: an instance's ENIs together (one machine is one node's), an ENI without an instance on its own.
+  // In ENI id order, so nothing depends on the order EC2 listed them in.
+  const byMachine = new Map<string, NetworkInterfaceRecord[]>();
+  for (const eni of [...inventory.networkInterfaces].sort((a, b) => a.networkInterfaceId.localeCompare(b.networkInterfaceId))) {
+    const key = eni.instanceId ?? eni.networkInterfaceId;
+    byMachine.set(key, [...(byMachine.get(key) ?? []), eni]);
+  }
+  interface Machine {
+    enis: NetworkInterfaceRecord[];
+    ips: string[];
+    /** The nodes claiming any of its IPs. */
+    contenders: NodeTarget[];
+    /** Nodes its pause tags name that are not among the contenders (tags naming `mi-…` ids only). */
+    pausedForOthers: string[];
+    owner?: NodeTarget;
+  }
+  const machines: Machine[] = [...byMachine.values()].map((enis) => {
+    const ips = enis.flatMap((eni) => eni.privateIpAddresses);
+    const contenders = [...new Set(ips.flatMap((ip) => claimants.get(ip) ?? []))];
+    // A tag makes a claim only when it names a hybrid node (`mi-…`): its value is data anyone with CreateTags
+    // could write, and must not lead the teardown to some other node.
+    const tags = [...new Set(enis.map((eni) => eni.tags?.[inventory.pauseTagKey]).filter((tag): tag is string => tag !== undefined && MANAGED_INSTANCE_ID.test(tag)))];
+    return { enis, ips, contenders, pausedForOthers: tags.filter((tag) => !contenders.some((entry) => isNamed(entry, tag))).sort() };
+  });
+
   /**
-   * Whose machine an ENI is, among the nodes claiming its IPs. A sole claimant, unless a pause tag names another
-   * node (an earlier teardown of that one paused it). Otherwise the one claimant whose agent is online, and only
-   * when it reports one of the ENI's IPs (an agent online elsewhere says nothing about this machine).
+   * Whose a machine is, among the nodes claiming its IPs: a sole claimant, unless a pause tag names another node
+   * (an earlier teardown of that one paused it); else the one claimant whose agent is online, and only when it
+   * reports one of the machine's IPs (an agent online elsewhere says nothing about this machine).
    */
-  const ownerAmong = (contenders: NodeTarget[], eni: NetworkInterfaceRecord, pausedForOther: boolean): NodeTarget | undefined => {
-    if (contenders.length === 1 && !pausedForOther) return contenders[0];
+  const ownerOf = (machine: Machine): NodeTarget | undefined => {
+    const { contenders, pausedForOthers, ips } = machine;
+    if (contenders.length === 1 && pausedForOthers.length === 0) return contenders[0];
     const live = contenders.filter((entry) => agentOf(entry)?.pingStatus === 'Online');
     const reported = live.length === 1 ? agentOf(live[0]!)?.ipAddress : undefined;
-    return reported !== undefined && eni.privateIpAddresses.includes(reported) ? live[0] : undefined;
+    return reported !== undefined && ips.includes(reported) ? live[0] : undefined;
   };
-  /** ENIs whose IPs are claimed but whose owner could not be shown: settled once the request's nodes are known. */
-  const contested: { eni: NetworkInterfaceRecord; claimants: NodeTarget[]; pausedFor?: string }[] = [];
-  /** ENIs no node claims, paused for a node: an earlier teardown's record of whose they were. */
-  const pausedOnly: { eni: NetworkInterfaceRecord; pausedFor: string }[] = [];
-  // In id order, so which instance a node ends up with does not depend on the order EC2 listed them in.
-  const interfaces = [...inventory.networkInterfaces].sort((a, b) => a.networkInterfaceId.localeCompare(b.networkInterfaceId));
-  for (const eni of interfaces) {
-    const tag = eni.tags?.[inventory.pauseTagKey];
-    // A tag alone makes a target only when it names a hybrid node (`mi-…`): its value is data anyone with
-    // CreateTags could write, and must not lead the teardown to some other node.
-    const pausedFor = tag !== undefined && MANAGED_INSTANCE_ID.test(tag) ? tag : undefined;
-    const contenders = [...new Set(eni.privateIpAddresses.flatMap((ip) => claimants.get(ip) ?? []))];
-    if (contenders.length === 0) {
-      if (pausedFor !== undefined) pausedOnly.push({ eni, pausedFor });
-      continue;
-    }
-    const pausedForOther = pausedFor !== undefined && !contenders.some((entry) => entry.name === pausedFor);
-    const owner = ownerAmong(contenders, eni, pausedForOther);
-    if (owner) link(owner, eni);
-    else contested.push({ eni, claimants: contenders, ...(pausedForOther ? { pausedFor } : {}) });
+  for (const machine of machines) if (machine.contenders.length > 0) machine.owner = ownerOf(machine);
+  // One node, one machine: a node that would own several instances has data that cannot all be right.
+  const instancesOf = new Map<NodeTarget, Set<string>>();
+  for (const machine of machines) {
+    const instance = machine.enis[0]!.instanceId;
+    if (machine.owner && instance) instancesOf.set(machine.owner, (instancesOf.get(machine.owner) ?? new Set()).add(instance));
   }
-  for (const { eni, pausedFor } of pausedOnly) {
-    // One node, one machine: a tag naming a node that is on another instance says nothing about this one.
-    const entry = target(pausedFor);
-    if (entry.instanceId === undefined || eni.instanceId === undefined || eni.instanceId === entry.instanceId) link(entry, eni);
+  for (const machine of machines) if (machine.owner && (instancesOf.get(machine.owner)?.size ?? 0) > 1) delete machine.owner;
+  for (const machine of machines) if (machine.owner) linkAll(machine.owner, machine.enis);
+  // A machine no node claims, paused for a node: an earlier teardown's record of whose it was (a re-run after
+  // the node's objects are gone). Not when several tags disagree, nor for a node that is on another instance.
+  for (const machine of machines) {
+    if (machine.contenders.length > 0 || machine.pausedForOthers.length !== 1) continue;
+    const entry = target(machine.pausedForOthers[0]!);
+    const instance = machine.enis[0]!.instanceId;
+    if (entry.instanceId === undefined || instance === undefined || instance === entry.instanceId) {
+      machine.owner = entry;
+      linkAll(entry, machine.enis);
+    }
   }
   for (const entry of byName.values()) if (MANAGED_INSTANCE_ID.test(entry.name)) entry.managedInstanceId ??= entry.name;
   const firstByName = (entries: NodeTarget[]) => [...entries].sort((a, b) => a.name.localeCompare(b.name))[0]!;
+  const contested = machines.filter((machine) => machine.contenders.length > 0 && machine.owner === undefined);
 
   if (request.all) {
     // Every claimant goes, so the machine goes with one of them.
-    for (const { eni, claimants: names } of contested) link(firstByName(names), eni);
+    for (const machine of contested) linkAll(firstByName(machine.contenders), machine.enis);
     return { nodes: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), notFound: [], sharedIps: [] };
   }
 
-  const matches = (entry: NodeTarget, id: string) => entry.name === id || entry.managedInstanceId === id || (INSTANCE_ID.test(id) && entry.instanceId === id);
+  const matches = (entry: NodeTarget, id: string) => isNamed(entry, id) || (INSTANCE_ID.test(id) && entry.instanceId === id);
   const chosen = new Map<string, NodeTarget>();
   for (const id of request.nodes) {
     const match = [...byName.values()].find((entry) => matches(entry, id));
     if (match) chosen.set(match.name, match);
   }
   const sharedIps: SharedNodeIp[] = [];
-  for (const { eni, claimants: names, pausedFor } of contested) {
-    if (names.every((entry) => chosen.has(entry.name))) {
+  const report = (machine: Machine, disputants: string[]) => {
+    for (const ip of machine.ips.filter((address) => claimants.has(address))) {
+      if (!sharedIps.some((entry) => entry.ip === ip)) sharedIps.push({ ip, nodes: disputants });
+    }
+  };
+  for (const machine of contested) {
+    const { enis, contenders, pausedForOthers } = machine;
+    if (contenders.every((entry) => chosen.has(entry.name))) {
       // Every node claiming the machine is being torn down: it goes with one of them.
-      link(firstByName(names), eni);
+      linkAll(firstByName(contenders), enis);
       continue;
     }
-    const disputants = [...names.map((entry) => entry.name), ...(pausedFor ? [pausedFor] : [])].sort();
-    const asked = request.nodes.some((id) => disputants.includes(id) || (eni.instanceId !== undefined && id === eni.instanceId));
-    if (!asked && !names.some((entry) => chosen.has(entry.name))) continue;
+    const disputants = [...contenders.map((entry) => entry.name), ...pausedForOthers].sort();
+    const asked = request.nodes.some((id) => disputants.includes(id) || enis.some((eni) => eni.instanceId === id));
+    if (!asked && !contenders.some((entry) => chosen.has(entry.name))) continue;
     // A node paused for and named by the request, with nothing else left of it, is found (with nothing to take).
-    if (pausedFor && request.nodes.includes(pausedFor) && !chosen.has(pausedFor)) {
+    for (const pausedFor of pausedForOthers) {
+      if (!request.nodes.includes(pausedFor) || chosen.has(pausedFor)) continue;
       const found = target(pausedFor);
       found.managedInstanceId ??= pausedFor;
       chosen.set(pausedFor, found);
     }
-    for (const ip of eni.privateIpAddresses.filter((address) => claimants.has(address))) {
-      if (!sharedIps.some((entry) => entry.ip === ip)) sharedIps.push({ ip, nodes: disputants });
-    }
+    report(machine, disputants);
+  }
+  // A chosen node with no SSM identity at all (named by hostname, no agent joined to it) that lost a machine it
+  // claims to a node not being torn down may be that machine's after all: say so rather than report it removed.
+  for (const machine of machines) {
+    const { owner, contenders } = machine;
+    if (!owner || chosen.has(owner.name) || contenders.length < 2) continue;
+    const unknown = contenders.filter((entry) => chosen.has(entry.name) && entry.managedInstanceId === undefined);
+    if (unknown.length > 0) report(machine, contenders.map((entry) => entry.name).sort());
   }
   // In the request's order, as named.
   const nodes = new Map<string, NodeTarget>();
@@ -338,6 +374,13 @@ export function resolveTargets(
     else notFound.push(id);
   }
   return { nodes: [...nodes.values()], notFound, sharedIps: sharedIps.sort((a, b) => a.ip.localeCompare(b.ip)) };
+}
+
+/** A managed instance's computer name and a Node name that are the same host (case-insensitive; short or FQDN). */
+function sameHost(computerName: string | undefined, nodeName: string): boolean {
+  if (!computerName) return false;
+  const host = (name: string) => name.toLowerCase().split('.')[0];
+  return computerName.toLowerCase() === nodeName.toLowerCase() || host(computerName) === host(nodeName);
 }
 
 /** Pods that draining must still remove: not DaemonSet-owned, not a static pod's mirror, not finished. */

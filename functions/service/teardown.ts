@@ -123,8 +123,13 @@ export class TeardownService {
     ]);
     // For "all", every instance of the cluster's activations goes. For named nodes they are evidence only: an
     // agent online on a node's IP that is not the node's own (a machine re-activated under a new id, before it
-    // joined) shows that the machine is not the node's. Offline registrations say nothing of the kind.
-    const evidence = request.all ? byActivation : byActivation.filter((mi) => mi.pingStatus === 'Online');
+    // joined) shows that the machine is not the node's. Offline registrations say nothing of the kind, and an
+    // agent on an IP no node claims says nothing about any node.
+    const nodeIps = new Set([
+      ...kubeNodes.flatMap((node) => node.internalIPs),
+      ...ciliumNodes.flatMap((node) => node.addresses.filter((address) => address.type === 'InternalIP').map((address) => address.ip)),
+    ]);
+    const evidence = request.all ? byActivation : byActivation.filter((mi) => mi.pingStatus === 'Online' && mi.ipAddress !== undefined && nodeIps.has(mi.ipAddress));
     const managedInstances = uniqueBy([...byId, ...evidence], (mi) => mi.instanceId);
     const ips = [
       ...kubeNodes.flatMap((node) => node.internalIPs),

@@ -7,8 +7,9 @@
  *   a node not being torn down claims, unless its own agent is the one online there; a machine only nodes being
  *   torn down claim is taken by exactly one of them; the order of the input lists changes nothing;
  * - the rule itself, as an oracle written from the world's description (not from the join code).
- * Every node is named after its managed instance (`mi-…`); a Node named by hostname joining its managed instance
- * by IP is the example tests' subject. The run count defaults to 200; PROPERTY_RUNS raises it.
+ * Machines may have a second ENI (another IP of the same instance). Every node is named after its managed
+ * instance (`mi-…`); a Node named by hostname joining its managed instance is the example tests' subject. The
+ * run count defaults to 200; PROPERTY_RUNS raises it.
  */
 import fc from 'fast-check';
 import type { KubeNodeRecord, ManagedInstanceRecord } from '../../../functions/core/ports.js';
@@ -26,6 +27,9 @@ const nodeName = (i: number) => `mi-${i.toString(16).padStart(17, '0')}`;
 const instanceId = (i: number) => `i-${i.toString(16).padStart(17, '0')}`;
 /** Machine IPs 0..5 carry an ENI; 6 and 7 do not (a node whose machine is gone). */
 const machineIp = (i: number) => `10.20.1.${10 + i}`;
+/** The IP of machine i's second ENI, when it has one. */
+const secondIp = (i: number) => `10.20.2.${10 + i}`;
+const secondEniId = (i: number) => propertyEniId(10 + i);
 const MACHINES_WITH_ENI = 6;
 /** An address no machine has: an agent reporting it is online somewhere else. */
 const ELSEWHERE = '10.20.9.9';
@@ -45,8 +49,8 @@ interface WorldNode {
 
 interface World {
   nodes: WorldNode[];
-  /** Per machine with an ENI: its instance (or none) and a pause tag naming one of the nodes (or none). */
-  machines: { instance: boolean; pausedFor?: string }[];
+  /** Per machine: its instance (or none), a second ENI (or none), and pause tags naming nodes on each ENI. */
+  machines: { instance: boolean; second: boolean; pausedFor?: string; secondPausedFor?: string }[];
   /** Which nodes a named teardown asks for. */
   chosen: boolean[];
   /** Sort keys that shuffle each input list. */
@@ -56,14 +60,14 @@ interface World {
 const worldNode = (index: number) =>
   fc
     .record({
-      machine: fc.integer({ min: 0, max: 7 }),
+      machine: fc.integer({ min: 0, max: 13 }),
       presence: fc.constantFrom('kubernetes', 'cilium', 'both', 'ssm-only'),
       agent: fc.constantFrom('Online', 'ConnectionLost', 'Inactive', undefined),
       reports: fc.constantFrom('own', 'own', 'none', 'elsewhere'),
     })
     .map(({ machine, presence, agent, reports }): WorldNode => {
       const ssmOnly = presence === 'ssm-only';
-      const ip = machineIp(machine);
+      const ip = machine < 8 ? machineIp(machine) : secondIp(machine - 8);
       return {
         name: nodeName(index + 1),
         ip,
@@ -80,10 +84,19 @@ const world: fc.Arbitrary<World> = fc.integer({ min: 1, max: 8 }).chain((count) 
   fc.record({
     nodes: fc.tuple(...Array.from({ length: count }, (_, index) => worldNode(index))),
     machines: fc.array(
-      fc.record({ instance: fc.boolean(), paused: fc.option(fc.integer({ min: 1, max: count }), { nil: undefined, freq: 3 }) }).map(({ instance, paused }) => ({
-        instance,
-        ...(paused !== undefined ? { pausedFor: nodeName(paused) } : {}),
-      })),
+      fc
+        .record({
+          instance: fc.boolean(),
+          second: fc.boolean(),
+          paused: fc.option(fc.integer({ min: 1, max: count }), { nil: undefined, freq: 3 }),
+          secondPaused: fc.option(fc.integer({ min: 1, max: count }), { nil: undefined, freq: 4 }),
+        })
+        .map(({ instance, second, paused, secondPaused }) => ({
+          instance,
+          second,
+          ...(paused !== undefined ? { pausedFor: nodeName(paused) } : {}),
+          ...(second && secondPaused !== undefined ? { secondPausedFor: nodeName(secondPaused) } : {}),
+        })),
       { minLength: MACHINES_WITH_ENI, maxLength: MACHINES_WITH_ENI },
     ),
     chosen: fc.array(fc.boolean(), { minLength: count, maxLength: count }),
@@ -108,15 +121,22 @@ function inventoryOf({ nodes, machines }: World, order?: number[]): Inventory {
   const managedInstances: ManagedInstanceRecord[] = nodes
     .filter((node) => node.agent !== undefined)
     .map((node) => ({ instanceId: node.name, pingStatus: node.agent!, ...(node.agentIp ? { ipAddress: node.agentIp } : {}) }));
-  const networkInterfaces: NetworkInterfaceRecord[] = machines.map((machine, index) => ({
-    networkInterfaceId: propertyEniId(index),
+  const networkInterface = (id: string, ip: string, instance: string | undefined, pausedFor: string | undefined): NetworkInterfaceRecord => ({
+    networkInterfaceId: id,
     vpcId: VPC,
-    privateIpAddresses: [machineIp(index)],
+    privateIpAddresses: [ip],
     ipv6Addresses: [],
     sourceDestCheck: false,
-    ...(machine.instance ? { instanceId: instanceId(index) } : {}),
-    ...(machine.pausedFor ? { tags: { [PAUSE_TAG_KEY]: machine.pausedFor } } : {}),
-  }));
+    ...(instance ? { instanceId: instance } : {}),
+    ...(pausedFor ? { tags: { [PAUSE_TAG_KEY]: pausedFor } } : {}),
+  });
+  const networkInterfaces = machines.flatMap((machine, index) => {
+    const instance = machine.instance ? instanceId(index) : undefined;
+    return [
+      networkInterface(propertyEniId(index), machineIp(index), instance, machine.pausedFor),
+      ...(machine.second ? [networkInterface(secondEniId(index), secondIp(index), instance, machine.secondPausedFor)] : []),
+    ];
+  });
   const arrange = <T>(items: T[], salt: number) => (order ? shuffled(items, order, salt) : items);
   return {
     kubeNodes: arrange(kubeNodes, 0),
@@ -130,68 +150,101 @@ function inventoryOf({ nodes, machines }: World, order?: number[]): Inventory {
 
 // ---- the world's own facts, without the join code ----------------------------------------------------------
 
-/** The nodes that claim machine `index`'s IP: through their Node or CiliumNode, or through their agent's report. */
-function claimantsOf({ nodes }: World, index: number): WorldNode[] {
-  const ip = machineIp(index);
-  return nodes.filter((node) => ((node.inKubernetes || node.inCilium) && node.ip === ip) || (node.agent !== undefined && node.agentIp === ip));
+/**
+ * What the teardown must treat as one machine: an instance's ENIs together, an ENI without an instance on its
+ * own. In the order of their first ENI's id (first ENIs 0..5, then second ENIs 10..15).
+ */
+interface Unit {
+  enis: string[];
+  ips: string[];
+  instance?: number;
+  tags: string[];
 }
 
-/** The node whose agent is online on machine `index`, reporting its IP. */
-const onlineThere = (node: WorldNode, index: number) => node.agent === 'Online' && node.agentIp === machineIp(index);
+function unitsOf({ machines }: World): Unit[] {
+  const units: Unit[] = [];
+  const loose: Unit[] = [];
+  machines.forEach((machine, index) => {
+    const first = { eni: propertyEniId(index), ip: machineIp(index), tag: machine.pausedFor };
+    const second = machine.second ? { eni: secondEniId(index), ip: secondIp(index), tag: machine.secondPausedFor } : undefined;
+    const tagsOf = (parts: { tag?: string | undefined }[]) => [...new Set(parts.flatMap((part) => (part.tag ? [part.tag] : [])))].sort();
+    if (machine.instance) {
+      const parts = second ? [first, second] : [first];
+      units.push({ enis: parts.map((part) => part.eni), ips: parts.map((part) => part.ip), instance: index, tags: tagsOf(parts) });
+    } else {
+      units.push({ enis: [first.eni], ips: [first.ip], tags: tagsOf([first]) });
+      if (second) loose.push({ enis: [second.eni], ips: [second.ip], tags: tagsOf([second]) });
+    }
+  });
+  return [...units, ...loose];
+}
+
+/** The nodes that claim one of a unit's IPs: through their Node or CiliumNode, or through their agent's report. */
+function claimantsOf({ nodes }: World, unit: Unit): WorldNode[] {
+  return nodes.filter((node) => ((node.inKubernetes || node.inCilium) && unit.ips.includes(node.ip)) || (node.agent !== undefined && node.agentIp !== undefined && unit.ips.includes(node.agentIp)));
+}
+
+/** The node's agent is online on the unit, reporting one of its IPs. */
+const onlineThere = (node: WorldNode, unit: Unit) => node.agent === 'Online' && node.agentIp !== undefined && unit.ips.includes(node.agentIp);
 
 const chosenNames = (w: World) => w.nodes.filter((_, index) => w.chosen[index]).map((node) => node.name);
 
-/** The rule, without the join code: claimed machines first, each to its provable owner. */
-function provableOwner(w: World, index: number): string | undefined {
-  const claimants = claimantsOf(w, index);
-  const tag = w.machines[index]!.pausedFor;
-  const tagOther = tag !== undefined && !claimants.some((node) => node.name === tag);
+/** The rule, without the join code: a claimed unit's provable owner. */
+function provableOwner(w: World, unit: Unit): string | undefined {
+  const claimants = claimantsOf(w, unit);
+  const tagOther = unit.tags.some((tag) => !claimants.some((node) => node.name === tag));
   if (claimants.length === 1 && !tagOther) return claimants[0]!.name;
   const live = claimants.filter((node) => node.agent === 'Online');
-  return live.length === 1 && onlineThere(live[0]!, index) ? live[0]!.name : undefined;
+  return live.length === 1 && onlineThere(live[0]!, unit) ? live[0]!.name : undefined;
 }
 
 /**
- * Whose each machine is, for a teardown of `chosen` (or of everything), and in which order each node got its
- * machines: claimed machines to their provable owners; then unclaimed machines to the node their pause tag
- * names, unless that node is on another instance already; then machines no one provably owns, when every
- * claimant goes, to the first claimant by name. Machines in index order (their ENI ids sort the same way).
+ * Whose each unit is, for a teardown of `chosen` (or of everything), and in which order each node got its
+ * units: claimed units to their provable owners, except a node that would own several instances gets none of
+ * them; then unclaimed units with one pause tag to the node it names, unless that node is on another instance
+ * already; then units no one provably owns, when every claimant goes, to the first claimant by name.
  */
-function assignments(w: World, chosen: string[] | 'all'): { owner: (string | undefined)[]; linked: Map<string, number[]> } {
-  const owner: (string | undefined)[] = w.machines.map(() => undefined);
-  const linked = new Map<string, number[]>();
+function assignments(w: World, chosen: string[] | 'all'): { owner: (string | undefined)[]; linked: Map<string, Unit[]> } {
+  const units = unitsOf(w);
+  const owner: (string | undefined)[] = units.map(() => undefined);
+  const linked = new Map<string, Unit[]>();
   const give = (index: number, name: string) => {
     owner[index] = name;
-    linked.set(name, [...(linked.get(name) ?? []), index]);
+    linked.set(name, [...(linked.get(name) ?? []), units[index]!]);
   };
-  const instanceOf = (name: string) => (linked.get(name) ?? []).find((index) => w.machines[index]!.instance);
-  w.machines.forEach((_, index) => {
-    const found = claimantsOf(w, index).length > 0 ? provableOwner(w, index) : undefined;
-    if (found) give(index, found);
+  const instanceOf = (name: string) => (linked.get(name) ?? []).find((unit) => unit.instance !== undefined)?.instance;
+  const proven = units.map((unit) => (claimantsOf(w, unit).length > 0 ? provableOwner(w, unit) : undefined));
+  const instancesOf = (name: string) => new Set(units.flatMap((unit, index) => (proven[index] === name && unit.instance !== undefined ? [unit.instance] : [])));
+  proven.forEach((name, index) => {
+    if (name !== undefined && instancesOf(name).size <= 1) give(index, name);
   });
-  w.machines.forEach((machine, index) => {
-    if (claimantsOf(w, index).length > 0 || machine.pausedFor === undefined) return;
-    const held = instanceOf(machine.pausedFor);
-    if (held === undefined || !machine.instance || held === index) give(index, machine.pausedFor);
+  units.forEach((unit, index) => {
+    if (claimantsOf(w, unit).length > 0 || unit.tags.length !== 1) return;
+    const held = instanceOf(unit.tags[0]!);
+    if (held === undefined || unit.instance === undefined || held === unit.instance) give(index, unit.tags[0]!);
   });
-  w.machines.forEach((_, index) => {
-    const claimants = claimantsOf(w, index);
+  units.forEach((unit, index) => {
+    const claimants = claimantsOf(w, unit);
     if (claimants.length === 0 || owner[index] !== undefined) return;
     if (chosen === 'all' || claimants.every((node) => chosen.includes(node.name))) give(index, claimants.map((node) => node.name).sort()[0]!);
   });
   return { owner, linked };
 }
 
-/** What a named teardown of `chosen` reports as shared: contested machines it has a stake in. */
+/** What a named teardown of `chosen` reports as shared: contested units it has a stake in. */
 function sharedOf(w: World, chosen: string[]): SharedNodeIp[] {
+  const units = unitsOf(w);
   const { owner } = assignments(w, chosen);
-  return w.machines
-    .flatMap((machine, index) => {
-      const claimants = claimantsOf(w, index);
+  return units
+    .flatMap((unit, index) => {
+      const claimants = claimantsOf(w, unit);
       if (claimants.length === 0 || owner[index] !== undefined) return [];
-      const tagOther = machine.pausedFor !== undefined && !claimants.some((node) => node.name === machine.pausedFor) ? [machine.pausedFor] : [];
-      const disputants = [...claimants.map((node) => node.name), ...tagOther].sort();
-      return disputants.some((name) => chosen.includes(name)) ? [{ ip: machineIp(index), nodes: disputants }] : [];
+      const others = unit.tags.filter((tag) => !claimants.some((node) => node.name === tag));
+      const disputants = [...claimants.map((node) => node.name), ...others].sort();
+      const asked = disputants.some((name) => chosen.includes(name));
+      // Every claimed IP of the unit is reported.
+      const claimedIps = unit.ips.filter((ip) => w.nodes.some((node) => ((node.inKubernetes || node.inCilium) && node.ip === ip) || (node.agent !== undefined && node.agentIp === ip)));
+      return asked ? claimedIps.map((ip) => ({ ip, nodes: disputants })) : [];
     })
     .sort((a, b) => a.ip.localeCompare(b.ip));
 }
@@ -199,7 +252,8 @@ function sharedOf(w: World, chosen: string[]): SharedNodeIp[] {
 const linksOf = (targets: NodeTarget[]) =>
   targets.map((target) => ({ name: target.name, enis: [...target.networkInterfaceIds].sort(), instanceId: target.instanceId })).sort((a, b) => a.name.localeCompare(b.name));
 
-const machineOf = (eni: string) => Number(eni.slice(4));
+/** The unit an ENI belongs to. */
+const unitOf = (w: World, eni: string) => unitsOf(w).find((unit) => unit.enis.includes(eni))!;
 
 describe('resolveTargets properties (several nodes on one IP)', () => {
   test('safety: a node torn down never takes a machine another node claims, unless its own agent is the one online there', () => {
@@ -210,13 +264,18 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
         const result = resolveTargets({ all: false, nodes: chosen }, inventoryOf(w));
         for (const target of result.nodes) {
           for (const eni of target.networkInterfaceIds) {
-            const index = machineOf(eni);
-            const others = claimantsOf(w, index).filter((node) => !chosen.includes(node.name));
+            const unit = unitOf(w, eni);
+            const others = claimantsOf(w, unit).filter((node) => !chosen.includes(node.name));
             if (others.length === 0) continue;
             sawUnchosenClaimant += 1;
             const own = w.nodes.find((node) => node.name === target.name)!;
-            expect({ machine: index, node: target.name, online: onlineThere(own, index) }).toEqual({ machine: index, node: target.name, online: true });
+            expect({ eni, node: target.name, online: onlineThere(own, unit) }).toEqual({ eni, node: target.name, online: true });
             for (const other of others) expect(other.agent === 'Online').toBe(false);
+          }
+          // One instance is never split between nodes, and the instance recorded is one of the node's ENIs'.
+          if (target.instanceId !== undefined) {
+            const holders = result.nodes.filter((other) => other.instanceId === target.instanceId);
+            expect(holders.map((other) => other.name)).toEqual([target.name]);
           }
         }
       }),
@@ -226,20 +285,21 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
     expect(sawUnchosenClaimant).toBeGreaterThan(0);
   });
 
-  test('progress: a machine that only nodes being torn down claim is taken by exactly one of them', () => {
+  test('progress: a machine that only nodes being torn down claim is taken, every ENI of it, by exactly one of them', () => {
     let sawShared = 0;
     fc.assert(
       fc.property(world, (w) => {
         const chosen = chosenNames(w);
         const result = resolveTargets({ all: false, nodes: chosen }, inventoryOf(w));
-        w.machines.forEach((_, index) => {
-          const claimants = claimantsOf(w, index);
-          if (claimants.length === 0 || !claimants.every((node) => chosen.includes(node.name))) return;
+        for (const unit of unitsOf(w)) {
+          const claimants = claimantsOf(w, unit);
+          if (claimants.length === 0 || !claimants.every((node) => chosen.includes(node.name))) continue;
           if (claimants.length > 1) sawShared += 1;
-          const holders = result.nodes.filter((target) => target.networkInterfaceIds.includes(propertyEniId(index)));
+          const holders = result.nodes.filter((target) => unit.enis.some((eni) => target.networkInterfaceIds.includes(eni)));
           expect(holders).toHaveLength(1);
           expect(claimants.map((node) => node.name)).toContain(holders[0]!.name);
-        });
+          for (const eni of unit.enis) expect(holders[0]!.networkInterfaceIds).toContain(eni);
+        }
       }),
       { numRuns: RUNS },
     );
@@ -258,10 +318,10 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
         const { linked } = assignments(w, chosen);
         for (const target of result.nodes) {
           const owned = linked.get(target.name) ?? [];
-          expect({ node: target.name, enis: [...target.networkInterfaceIds].sort() }).toEqual({ node: target.name, enis: owned.map(propertyEniId).sort() });
-          const instance = owned.find((index) => w.machines[index]!.instance);
+          expect({ node: target.name, enis: [...target.networkInterfaceIds].sort() }).toEqual({ node: target.name, enis: owned.flatMap((unit) => unit.enis).sort() });
+          const instance = owned.find((unit) => unit.instance !== undefined)?.instance;
           expect(target.instanceId).toBe(instance === undefined ? undefined : instanceId(instance));
-          if (owned.some((index) => claimantsOf(w, index).length > 1)) sawProvenAmongSeveral += 1;
+          if (owned.some((unit) => claimantsOf(w, unit).length > 1)) sawProvenAmongSeveral += 1;
         }
         expect(result.sharedIps).toEqual(sharedOf(w, chosen));
         if (result.sharedIps.length > 0) sawDisputed += 1;
@@ -280,9 +340,11 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
         expect(result.nodes.map((target) => target.name)).toEqual(w.nodes.map((node) => node.name).sort());
         expect(result.sharedIps).toEqual([]);
         const { owner } = assignments(w, 'all');
-        w.machines.forEach((_, index) => {
-          const holders = result.nodes.filter((target) => target.networkInterfaceIds.includes(propertyEniId(index))).map((target) => target.name);
-          expect({ machine: index, holders }).toEqual({ machine: index, holders: owner[index] === undefined ? [] : [owner[index]] });
+        unitsOf(w).forEach((unit, index) => {
+          for (const eni of unit.enis) {
+            const holders = result.nodes.filter((target) => target.networkInterfaceIds.includes(eni)).map((target) => target.name);
+            expect({ eni, holders }).toEqual({ eni, holders: owner[index] === undefined ? [] : [owner[index]] });
+          }
         });
       }),
       { numRuns: RUNS },
@@ -296,8 +358,8 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
         const { linked } = assignments(w, []);
         w.machines.forEach((machine, index) => {
           if (!machine.instance) return;
-          // The node whose instance this is: the first machine with an instance it was given.
-          const owner = [...linked].find(([, machines]) => machines.find((other) => w.machines[other]!.instance) === index)?.[0];
+          // The node whose instance this is: the first unit with an instance it was given.
+          const owner = [...linked].find(([, units]) => units.find((unit) => unit.instance !== undefined)?.instance === index)?.[0];
           const result = resolveTargets({ all: false, nodes: [instanceId(index)] }, inventory);
           expect(result.nodes.map((target) => target.name)).toEqual(owner === undefined ? [] : [owner]);
           expect(result.notFound).toEqual(owner === undefined ? [instanceId(index)] : []);

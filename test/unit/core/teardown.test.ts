@@ -432,16 +432,41 @@ describe('resolveTargets', () => {
     expect(resolveTargets({ all: false, nodes: [own.name] }, secondary).nodes[0]!.networkInterfaceIds).toEqual([own.eni, eniId(9)]);
   });
 
-  test('a managed instance joins a Node of another name by IP', () => {
+  test.each(['hybrid-worker-1', 'HYBRID-WORKER-1', 'hybrid-worker-1.corp.example.com'])(
+    'a managed instance joins a Node of another name by IP when its computer name is the Node’s host (%s)',
+    (computerName) => {
+      const inv = inventory({
+        kubeNodes: [kube('hybrid-worker-1', '10.20.1.11')],
+        ciliumNodes: [ciliumNode('hybrid-worker-1', '10.20.1.11', ['10.30.1.0/24'])],
+        managedInstances: [{ ...mi(MI1, '10.20.1.11'), computerName }],
+        networkInterfaces: [eni(eniId(1), '10.20.1.11', { instanceId: instanceId(1) })],
+      });
+      const expected = { name: 'hybrid-worker-1', managedInstanceId: MI1, instanceId: instanceId(1), ip: '10.20.1.11', networkInterfaceIds: [eniId(1)], cidrs: ['10.30.1.0/24'] };
+      expect(resolveTargets({ all: false, nodes: [MI1] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
+      expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
+    },
+  );
+
+  test.each([
+    ['no computer name', undefined],
+    ['another host', 'hybrid-worker-7'],
+  ])('with %s, a managed instance on a hostname Node’s IP is a node of its own, and owns the machine it is online on', (_label, computerName) => {
+    // A stale Node's address may be another machine's now: joining would uninstall and deregister that agent.
     const inv = inventory({
       kubeNodes: [kube('hybrid-worker-1', '10.20.1.11')],
-      ciliumNodes: [ciliumNode('hybrid-worker-1', '10.20.1.11', ['10.30.1.0/24'])],
-      managedInstances: [mi(MI1, '10.20.1.11')],
+      managedInstances: [{ ...mi(MI1, '10.20.1.11'), ...(computerName ? { computerName } : {}) }],
       networkInterfaces: [eni(eniId(1), '10.20.1.11', { instanceId: instanceId(1) })],
     });
-    const expected = { name: 'hybrid-worker-1', managedInstanceId: MI1, instanceId: instanceId(1), ip: '10.20.1.11', networkInterfaceIds: [eniId(1)], cidrs: ['10.30.1.0/24'] };
-    expect(resolveTargets({ all: false, nodes: [MI1] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
-    expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
+    expect(resolveTargets({ all: true, nodes: [] }, inv).nodes.map((target) => [target.name, target.managedInstanceId, target.networkInterfaceIds])).toEqual([
+      ['hybrid-worker-1', undefined, []],
+      [MI1, MI1, [eniId(1)]],
+    ]);
+    // Tearing the hostname Node down alone: its objects go, the machine stays, and the summary is told why.
+    expect(resolveTargets({ all: false, nodes: ['hybrid-worker-1'] }, inv)).toEqual({
+      nodes: [{ name: 'hybrid-worker-1', ip: '10.20.1.11', networkInterfaceIds: [], cidrs: [] }],
+      notFound: [],
+      sharedIps: [{ ip: '10.20.1.11', nodes: ['hybrid-worker-1', MI1] }],
+    });
   });
 
   test('a hybrid Node without a CiliumNode has no CIDRs; a CiliumNode without a Node is still a target', () => {
@@ -672,10 +697,49 @@ describe('resolveTargets', () => {
       ]);
     });
 
+    test("a stale node's IP on a second ENI of the live node's instance: the instance is one machine, the live node's", () => {
+      const second = { eni: eniId(0x77), ip: '10.20.1.77' };
+      const inv = inventory({
+        kubeNodes: [kube(live, ip), kube(stale, second.ip)],
+        ciliumNodes: [ciliumNode(live, ip, ['10.30.2.0/24']), ciliumNode(stale, second.ip, ['10.30.1.0/24'])],
+        managedInstances: [mi(live, ip), { instanceId: stale, ipAddress: second.ip, pingStatus: 'ConnectionLost' }],
+        networkInterfaces: [eni(machine.eni, ip, { instanceId: machine.instance }), eni(second.eni, second.ip, { instanceId: machine.instance })],
+      });
+      const whole = { ...liveTarget, networkInterfaceIds: [machine.eni, second.eni] };
+      expect(resolveTargets({ all: false, nodes: [stale] }, inv)).toEqual({
+        nodes: [{ ...staleTarget, ip: second.ip, networkInterfaceIds: [] }],
+        notFound: [],
+        sharedIps: [],
+      });
+      expect(resolveTargets({ all: false, nodes: [live] }, inv).nodes).toEqual([whole]);
+      expect(resolveTargets({ all: false, nodes: [machine.instance] }, inv).nodes).toEqual([whole]);
+    });
+
+    test('an ENI no node claims on a node’s instance, paused for another node, is part of that node’s machine', () => {
+      const extra = eni(eniId(0x50), '10.20.1.50', { instanceId: machine.instance, tags: { [PAUSE_TAG_KEY]: nodeName(9) } });
+      const inv = inventory({ kubeNodes: [kube(live, ip)], managedInstances: [mi(live, ip)], networkInterfaces: [eni(machine.eni, ip, { instanceId: machine.instance }), extra] });
+      expect(resolveTargets({ all: false, nodes: [nodeName(9)] }, inv)).toEqual({ nodes: [], notFound: [nodeName(9)], sharedIps: [] });
+      expect(resolveTargets({ all: false, nodes: [live] }, inv).nodes[0]!.networkInterfaceIds).toEqual([machine.eni, extra.networkInterfaceId]);
+    });
+
+    test('a node whose claims point at two instances owns neither until every claimant is named', () => {
+      // Its Node says one address, its agent another, each on a different instance.
+      const other = { eni: eniId(0x33), ip: '10.20.1.33', instance: instanceId(0x33) };
+      const inv = inventory({
+        kubeNodes: [kube(live, ip)],
+        managedInstances: [{ instanceId: live, ipAddress: other.ip, pingStatus: 'Online' }],
+        networkInterfaces: [eni(machine.eni, ip, { instanceId: machine.instance }), eni(other.eni, other.ip, { instanceId: other.instance })],
+      });
+      // Named, it is every claimant of both machines: it takes them, one instance recorded (the first ENI's).
+      expect(resolveTargets({ all: false, nodes: [live] }, inv).nodes[0]).toMatchObject({ networkInterfaceIds: [machine.eni, other.eni], instanceId: machine.instance });
+      // Named by either instance id, nothing resolves: no node is that instance's alone.
+      expect(resolveTargets({ all: false, nodes: [other.instance] }, inv)).toMatchObject({ nodes: [], notFound: [other.instance] });
+    });
+
     test('a Node named by hostname with two managed instances on its IP: the online one joins it, the other stands alone', () => {
       const inv = inventory({
         kubeNodes: [kube('hybrid-worker-1', ip)],
-        managedInstances: [offline(stale), mi(live, ip)],
+        managedInstances: [offline(stale), mi(live, ip)].map((record) => ({ ...record, computerName: 'hybrid-worker-1' })),
         networkInterfaces: [eni(machine.eni, ip, { instanceId: machine.instance })],
       });
       for (const ordered of [inv, reversed(inv)]) {

@@ -1523,6 +1523,40 @@ describe('verify', () => {
       expect(world.managedInstances.map((mi) => mi.instanceId)).toContain(N1.name);
     });
 
+    test("a stale Node named by hostname on a re-activated machine's IP: the machine's agent is neither uninstalled nor deregistered", async () => {
+      // The machine rejoined as N1's registration (online, listed by the activation) but has no Node yet.
+      const world = teardownLab({ nodes: 1, extraRoutes: [route.managed(stale.cidr, N1.eni)] });
+      world.kubeNodes = [hybridKubeNode('old-host', N1.ip)];
+      world.ciliumNodes = [ciliumNode('old-host', N1.ip, [stale.cidr])];
+
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: ['old-host'], terminateInstances: true });
+
+      expect(state.nodes).toEqual([{ name: 'old-host', ip: N1.ip, networkInterfaceIds: [], cidrs: [stale.cidr] }]);
+      expect(touchesLiveMachine(world)).toEqual([]);
+      const methods = world.mutations().map(({ method }) => method);
+      expect(methods).not.toContain('runShellScript');
+      expect(methods).not.toContain('deregisterManagedInstance');
+      expect(world.managedInstances.map((mi) => mi.instanceId)).toContain(N1.name);
+      // It has no SSM identity of its own, so it may have been that machine's: the summary says so.
+      const summary = await service(world).verify(state);
+      expect(summary).toMatchObject({ complete: false, sharedIps: [{ ip: N1.ip, nodes: [N1.name, 'old-host'].sort() }] });
+    });
+
+    test('a live Node named by hostname, its agent named after it, with a stale node on its IP: torn down whole', async () => {
+      const world = withStaleNode('ConnectionLost');
+      // N1's Node is named by hostname; its agent's computer name is that host.
+      world.kubeNodes = world.kubeNodes.map((node) => (node.name === N1.name ? hybridKubeNode('host-a', N1.ip) : node));
+      world.ciliumNodes = world.ciliumNodes.map((node) => (node.name === N1.name ? ciliumNode('host-a', N1.ip, [N1.cidr]) : node));
+      world.pods = world.pods.map((entry) => (entry.node === N1.name ? { ...entry, node: 'host-a' } : entry));
+      world.managedInstances.find((mi) => mi.instanceId === N1.name)!.computerName = 'host-a.corp.example.com';
+
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: ['host-a'], terminateInstances: true });
+
+      expect(state.nodes).toEqual([{ ...labTarget(1), name: 'host-a' }]);
+      expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'terminateInstances', args: [[N1.instance]] }));
+      expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'runShellScript', args: expect.arrayContaining([N1.name]) }));
+    });
+
     test('an offline registration elsewhere on the IP is no evidence: a stopped node still takes its own machine', async () => {
       const world = teardownLab({ nodes: 1 });
       world.managedInstances[0]!.pingStatus = 'ConnectionLost';
