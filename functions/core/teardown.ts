@@ -163,10 +163,6 @@ export interface Inventory {
 const MANAGED_INSTANCE_ID = /^mi-[0-9a-f]{17}$/;
 const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
 
-function internalIp(node: CiliumNodeRecord): string | undefined {
-  return node.addresses.find((address) => address.type === 'InternalIP' && address.ip !== '')?.ip;
-}
-
 function inNodeNetworks(scope: Scope, ip: string | undefined): boolean {
   if (!ip) return false;
   const parsed = parseIp(ip);
@@ -209,18 +205,6 @@ export function resolveTargets(
     return entry;
   };
 
-  // Everything known, keyed by node name; IPs link the EC2 side to the Kubernetes side.
-  for (const node of inventory.kubeNodes) {
-    const ip = node.internalIPs[0];
-    if (node.labels[HYBRID_NODE_LABEL] !== 'hybrid' && !inNodeNetworks(inventory.scope, ip)) continue;
-    const entry = target(node.name);
-    entry.ip ??= ip;
-  }
-  for (const node of inventory.ciliumNodes) {
-    const ip = internalIp(node);
-    if (!inNodeNetworks(inventory.scope, ip)) continue;
-    target(node.name).ip ??= ip;
-  }
   // Every node claiming each IP, in the order they were first seen.
   const claimants = new Map<string, NodeTarget[]>();
   const claim = (ip: string, entry: NodeTarget) => {
@@ -228,21 +212,36 @@ export function resolveTargets(
     if (!list.includes(entry)) list.push(entry);
     claimants.set(ip, list);
   };
-  for (const entry of byName.values()) if (entry.ip) claim(entry.ip, entry);
+  // Everything known, keyed by node name; IPs link the EC2 side to the Kubernetes side. A node claims every
+  // address of its Node and CiliumNode inside the node networks (the reconciler routes to the CiliumNode's).
+  for (const node of inventory.kubeNodes) {
+    const ip = node.internalIPs[0];
+    if (node.labels[HYBRID_NODE_LABEL] !== 'hybrid' && !inNodeNetworks(inventory.scope, ip)) continue;
+    const entry = target(node.name);
+    entry.ip ??= ip;
+    for (const address of node.internalIPs) if (address === ip || inNodeNetworks(inventory.scope, address)) claim(address, entry);
+  }
+  for (const node of inventory.ciliumNodes) {
+    const ips = node.addresses.filter((address) => address.type === 'InternalIP' && inNodeNetworks(inventory.scope, address.ip)).map((address) => address.ip);
+    if (ips.length === 0) continue;
+    const entry = target(node.name);
+    entry.ip ??= ips[0];
+    for (const address of ips) claim(address, entry);
+  }
   const online = (mi: ManagedInstanceRecord) => mi.pingStatus === 'Online';
-  // Online instances first, so which one joins a node by IP does not depend on the order SSM listed them in.
+  // Online instances first, so which one joins a node does not depend on the order SSM listed them in.
   const managedInstances = [...inventory.managedInstances].sort(
     (a, b) => Number(online(b)) - Number(online(a)) || a.instanceId.localeCompare(b.instanceId),
   );
   for (const mi of managedInstances) {
     // A managed instance named after no node joins a node claiming its IP only when that is a Node named by
-    // hostname (a node named `mi-…` is that managed instance) after the instance's computer name and with no
-    // managed instance yet; otherwise it is a node of its own. An IP alone is no proof: a stale Node's address
-    // may now be another machine's, and joining would uninstall and deregister that machine's agent.
-    const host = (mi.ipAddress === undefined ? [] : (claimants.get(mi.ipAddress) ?? [])).find(
+    // hostname (a node named `mi-…` is that managed instance) after the instance's computer name, the only such
+    // Node, with no managed instance yet; otherwise it is a node of its own. An IP alone is no proof: a stale
+    // Node's address may now be another machine's, and joining would uninstall and deregister that agent.
+    const hosts = (mi.ipAddress === undefined ? [] : (claimants.get(mi.ipAddress) ?? [])).filter(
       (entry) => entry.managedInstanceId === undefined && !MANAGED_INSTANCE_ID.test(entry.name) && sameHost(mi.computerName, entry.name),
     );
-    const entry = byName.get(mi.instanceId) ?? host ?? target(mi.instanceId);
+    const entry = byName.get(mi.instanceId) ?? (hosts.length === 1 ? hosts[0] : undefined) ?? target(mi.instanceId);
     entry.managedInstanceId = mi.instanceId;
     if (mi.ipAddress) {
       entry.ip ??= mi.ipAddress;
@@ -251,13 +250,6 @@ export function resolveTargets(
   }
   const agentOf = (entry: NodeTarget) => managedInstances.find((mi) => mi.instanceId === entry.managedInstanceId);
   const isNamed = (entry: NodeTarget, name: string) => entry.name === name || entry.managedInstanceId === name;
-  const linkAll = (entry: NodeTarget, enis: NetworkInterfaceRecord[]) => {
-    for (const eni of enis) {
-      if (!entry.networkInterfaceIds.includes(eni.networkInterfaceId)) entry.networkInterfaceIds.push(eni.networkInterfaceId);
-      if (eni.instanceId) entry.instanceId ??= eni.instanceId;
-      entry.ip ??= eni.privateIpAddresses[0];
-    }
-  };
 
   // Machines: an instance's ENIs together (one machine is one node's), an ENI without an instance on its own.
   // In ENI id order, so nothing depends on the order EC2 listed them in.
@@ -269,11 +261,14 @@ export function resolveTargets(
   interface Machine {
     enis: NetworkInterfaceRecord[];
     ips: string[];
+    instanceId?: string;
     /** The nodes claiming any of its IPs. */
     contenders: NodeTarget[];
     /** Nodes its pause tags name that are not among the contenders (tags naming `mi-…` ids only). */
     pausedForOthers: string[];
     owner?: NodeTarget;
+    /** Its owner would have been a node whose data points at several instances, or one already on another. */
+    unsettled?: true;
   }
   const machines: Machine[] = [...byMachine.values()].map((enis) => {
     const ips = enis.flatMap((eni) => eni.privateIpAddresses);
@@ -281,8 +276,34 @@ export function resolveTargets(
     // A tag makes a claim only when it names a hybrid node (`mi-…`): its value is data anyone with CreateTags
     // could write, and must not lead the teardown to some other node.
     const tags = [...new Set(enis.map((eni) => eni.tags?.[inventory.pauseTagKey]).filter((tag): tag is string => tag !== undefined && MANAGED_INSTANCE_ID.test(tag)))];
-    return { enis, ips, contenders, pausedForOthers: tags.filter((tag) => !contenders.some((entry) => isNamed(entry, tag))).sort() };
+    const instanceId = enis[0]!.instanceId;
+    return {
+      enis,
+      ips,
+      ...(instanceId ? { instanceId } : {}),
+      contenders,
+      pausedForOthers: tags.filter((tag) => !contenders.some((entry) => isNamed(entry, tag))).sort(),
+    };
   });
+  /** One node, one machine: a node already on another instance cannot take this one. */
+  const canTake = (entry: NodeTarget, machine: Machine) => machine.instanceId === undefined || entry.instanceId === undefined || entry.instanceId === machine.instanceId;
+  const take = (entry: NodeTarget, machine: Machine) => {
+    machine.owner = entry;
+    for (const eni of machine.enis) {
+      if (!entry.networkInterfaceIds.includes(eni.networkInterfaceId)) entry.networkInterfaceIds.push(eni.networkInterfaceId);
+      entry.ip ??= eni.privateIpAddresses[0];
+    }
+    if (machine.instanceId) entry.instanceId ??= machine.instanceId;
+  };
+  /** Owners found for machines: a node that would get several instances (its data cannot all be right) gets none. */
+  const takeUnlessSplit = (claims: { owner: NodeTarget; machine: Machine }[]) => {
+    const instances = new Map<NodeTarget, Set<string>>();
+    for (const { owner, machine } of claims) if (machine.instanceId) instances.set(owner, (instances.get(owner) ?? new Set()).add(machine.instanceId));
+    for (const { owner, machine } of claims) {
+      if ((instances.get(owner)?.size ?? 0) > 1 || !canTake(owner, machine)) machine.unsettled = true;
+      else take(owner, machine);
+    }
+  };
 
   /**
    * Whose a machine is, among the nodes claiming its IPs: a sole claimant, unless a pause tag names another node
@@ -296,34 +317,46 @@ export function resolveTargets(
     const reported = live.length === 1 ? agentOf(live[0]!)?.ipAddress : undefined;
     return reported !== undefined && ips.includes(reported) ? live[0] : undefined;
   };
-  for (const machine of machines) if (machine.contenders.length > 0) machine.owner = ownerOf(machine);
-  // One node, one machine: a node that would own several instances has data that cannot all be right.
-  const instancesOf = new Map<NodeTarget, Set<string>>();
-  for (const machine of machines) {
-    const instance = machine.enis[0]!.instanceId;
-    if (machine.owner && instance) instancesOf.set(machine.owner, (instancesOf.get(machine.owner) ?? new Set()).add(instance));
-  }
-  for (const machine of machines) if (machine.owner && (instancesOf.get(machine.owner)?.size ?? 0) > 1) delete machine.owner;
-  for (const machine of machines) if (machine.owner) linkAll(machine.owner, machine.enis);
+  takeUnlessSplit(
+    machines.flatMap((machine) => {
+      const owner = machine.contenders.length > 0 ? ownerOf(machine) : undefined;
+      return owner ? [{ owner, machine }] : [];
+    }),
+  );
   // A machine no node claims, paused for a node: an earlier teardown's record of whose it was (a re-run after
-  // the node's objects are gone). Not when several tags disagree, nor for a node that is on another instance.
-  for (const machine of machines) {
-    if (machine.contenders.length > 0 || machine.pausedForOthers.length !== 1) continue;
-    const entry = target(machine.pausedForOthers[0]!);
-    const instance = machine.enis[0]!.instanceId;
-    if (entry.instanceId === undefined || instance === undefined || instance === entry.instanceId) {
-      machine.owner = entry;
-      linkAll(entry, machine.enis);
-    }
-  }
+  // the node's objects are gone). Not when several tags disagree, nor for a node on another instance.
+  takeUnlessSplit(
+    machines.flatMap((machine) => {
+      if (machine.contenders.length > 0 || machine.pausedForOthers.length !== 1) return [];
+      const tag = machine.pausedForOthers[0]!;
+      return [{ owner: [...byName.values()].find((entry) => isNamed(entry, tag)) ?? target(tag), machine }];
+    }),
+  );
   for (const entry of byName.values()) if (MANAGED_INSTANCE_ID.test(entry.name)) entry.managedInstanceId ??= entry.name;
-  const firstByName = (entries: NodeTarget[]) => [...entries].sort((a, b) => a.name.localeCompare(b.name))[0]!;
-  const contested = machines.filter((machine) => machine.contenders.length > 0 && machine.owner === undefined);
+  const byNameOrder = (entries: NodeTarget[]) => [...entries].sort((a, b) => a.name.localeCompare(b.name));
+  /** Claimed, and neither provably owned nor left over from an owner with inconsistent data. */
+  const contested = machines.filter((machine) => machine.contenders.length > 0 && machine.owner === undefined && !machine.unsettled);
+  const sharedIps: SharedNodeIp[] = [];
+  const report = (machine: Machine, disputants: string[]) => {
+    const claimed = machine.ips.filter((address) => claimants.has(address));
+    for (const ip of claimed.length > 0 ? claimed : machine.ips) {
+      if (!sharedIps.some((entry) => entry.ip === ip)) sharedIps.push({ ip, nodes: disputants });
+    }
+  };
+  const disputantsOf = (machine: Machine) => [...new Set([...machine.contenders.map((entry) => entry.name), ...machine.pausedForOthers])].sort();
+  /** Every node claiming the machine goes: the first of them by name that is on no other instance takes it. */
+  const settleAmong = (machine: Machine) => {
+    const taker = byNameOrder(machine.contenders).find((entry) => canTake(entry, machine));
+    if (taker) take(taker, machine);
+    else machine.unsettled = true;
+  };
+  const sortedShared = () => sharedIps.sort((a, b) => a.ip.localeCompare(b.ip));
 
   if (request.all) {
-    // Every claimant goes, so the machine goes with one of them.
-    for (const machine of contested) linkAll(firstByName(machine.contenders), machine.enis);
-    return { nodes: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), notFound: [], sharedIps: [] };
+    for (const machine of contested) settleAmong(machine);
+    // What even tearing everything down cannot settle is left alone, and said.
+    for (const machine of machines) if (machine.unsettled) report(machine, disputantsOf(machine));
+    return { nodes: byNameOrder([...byName.values()]), notFound: [], sharedIps: sortedShared() };
   }
 
   const matches = (entry: NodeTarget, id: string) => isNamed(entry, id) || (INSTANCE_ID.test(id) && entry.instanceId === id);
@@ -332,28 +365,18 @@ export function resolveTargets(
     const match = [...byName.values()].find((entry) => matches(entry, id));
     if (match) chosen.set(match.name, match);
   }
-  const sharedIps: SharedNodeIp[] = [];
-  const report = (machine: Machine, disputants: string[]) => {
-    for (const ip of machine.ips.filter((address) => claimants.has(address))) {
-      if (!sharedIps.some((entry) => entry.ip === ip)) sharedIps.push({ ip, nodes: disputants });
-    }
-  };
-  for (const machine of contested) {
-    const { enis, contenders, pausedForOthers } = machine;
-    if (contenders.every((entry) => chosen.has(entry.name))) {
-      // Every node claiming the machine is being torn down: it goes with one of them.
-      linkAll(firstByName(contenders), enis);
-      continue;
-    }
-    const disputants = [...contenders.map((entry) => entry.name), ...pausedForOthers].sort();
-    const asked = request.nodes.some((id) => disputants.includes(id) || enis.some((eni) => eni.instanceId === id));
-    if (!asked && !contenders.some((entry) => chosen.has(entry.name))) continue;
+  for (const machine of contested) if (machine.contenders.every((entry) => chosen.has(entry.name))) settleAmong(machine);
+  for (const machine of machines) {
+    if (machine.owner !== undefined || (!machine.unsettled && machine.contenders.length === 0)) continue;
+    const disputants = disputantsOf(machine);
+    const asked = request.nodes.some((id) => disputants.includes(id) || (machine.instanceId !== undefined && id === machine.instanceId));
+    if (!asked && !disputants.some((name) => chosen.has(name))) continue;
     // A node paused for and named by the request, with nothing else left of it, is found (with nothing to take).
-    for (const pausedFor of pausedForOthers) {
+    for (const pausedFor of machine.pausedForOthers) {
       if (!request.nodes.includes(pausedFor) || chosen.has(pausedFor)) continue;
-      const found = target(pausedFor);
+      const found = [...byName.values()].find((entry) => isNamed(entry, pausedFor)) ?? target(pausedFor);
       found.managedInstanceId ??= pausedFor;
-      chosen.set(pausedFor, found);
+      chosen.set(found.name, found);
     }
     report(machine, disputants);
   }
@@ -363,7 +386,7 @@ export function resolveTargets(
     const { owner, contenders } = machine;
     if (!owner || chosen.has(owner.name) || contenders.length < 2) continue;
     const unknown = contenders.filter((entry) => chosen.has(entry.name) && entry.managedInstanceId === undefined);
-    if (unknown.length > 0) report(machine, contenders.map((entry) => entry.name).sort());
+    if (unknown.length > 0) report(machine, disputantsOf(machine));
   }
   // In the request's order, as named.
   const nodes = new Map<string, NodeTarget>();
@@ -373,14 +396,26 @@ export function resolveTargets(
     if (match) nodes.set(match.name, match);
     else notFound.push(id);
   }
-  return { nodes: [...nodes.values()], notFound, sharedIps: sharedIps.sort((a, b) => a.ip.localeCompare(b.ip)) };
+  return { nodes: [...nodes.values()], notFound, sharedIps: sortedShared() };
 }
 
-/** A managed instance's computer name and a Node name that are the same host (case-insensitive; short or FQDN). */
+/**
+ * A managed instance's computer name and a Node name that are the same host: equal (case-insensitive), or one a
+ * short name and the other a fully qualified name starting with it. EC2's default names (`ip-10-20-1-11…`) are
+ * made of the address, so on a new machine with the same address they say nothing; nor does a shared prefix of
+ * names holding a dotted address.
+ */
 function sameHost(computerName: string | undefined, nodeName: string): boolean {
   if (!computerName) return false;
-  const host = (name: string) => name.toLowerCase().split('.')[0];
-  return computerName.toLowerCase() === nodeName.toLowerCase() || host(computerName) === host(nodeName);
+  const [a, b] = [computerName.toLowerCase(), nodeName.toLowerCase()];
+  const fromAddress = /^ip-\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}(\.|$)/;
+  if (fromAddress.test(a) || fromAddress.test(b)) return false;
+  if (a === b) return true;
+  // A name with a dotted address in it (hybrid-10.20.1.11) is not a host in a domain.
+  if (/\d\.\d/.test(a) || /\d\.\d/.test(b)) return false;
+  if (!a.includes('.')) return b.split('.')[0] === a;
+  if (!b.includes('.')) return a.split('.')[0] === b;
+  return false;
 }
 
 /** Pods that draining must still remove: not DaemonSet-owned, not a static pod's mirror, not finished. */

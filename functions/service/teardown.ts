@@ -122,14 +122,10 @@ export class TeardownService {
         : Promise.resolve([] as ManagedInstanceRecord[]),
     ]);
     // For "all", every instance of the cluster's activations goes. For named nodes they are evidence only: an
-    // agent online on a node's IP that is not the node's own (a machine re-activated under a new id, before it
-    // joined) shows that the machine is not the node's. Offline registrations say nothing of the kind, and an
-    // agent on an IP no node claims says nothing about any node.
-    const nodeIps = new Set([
-      ...kubeNodes.flatMap((node) => node.internalIPs),
-      ...ciliumNodes.flatMap((node) => node.addresses.filter((address) => address.type === 'InternalIP').map((address) => address.ip)),
-    ]);
-    const evidence = request.all ? byActivation : byActivation.filter((mi) => mi.pingStatus === 'Online' && mi.ipAddress !== undefined && nodeIps.has(mi.ipAddress));
+    // agent online on a machine a node claims (by any of the machine's addresses) that is not the node's own
+    // (a machine re-activated under a new id, before it joined) shows that the machine is not the node's.
+    // Offline registrations say nothing of the kind.
+    const evidence = request.all ? byActivation : byActivation.filter((mi) => mi.pingStatus === 'Online');
     const managedInstances = uniqueBy([...byId, ...evidence], (mi) => mi.instanceId);
     const ips = [
       ...kubeNodes.flatMap((node) => node.internalIPs),
@@ -461,7 +457,9 @@ export class TeardownService {
       }
       // Left alone for want of a provable owner; once the other claimant is gone, a re-run takes it.
       for (const shared of snapshot.sharedIps ?? []) {
-        if (shared.nodes.includes(node.name)) remains.push(`ENI of ${shared.ip} (also claimed by ${shared.nodes.filter((name) => name !== node.name).join(', ')})`);
+        if (!shared.nodes.includes(node.name)) continue;
+        const others = shared.nodes.filter((name) => name !== node.name);
+        remains.push(`ENI of ${shared.ip}${others.length > 0 ? ` (also claimed by ${others.join(', ')})` : ' (its data points at another instance too)'}`);
       }
       const instance = instances.find((entry) => entry.instanceId === node.instanceId);
       if (request.terminateInstances && instance && !['shutting-down', 'terminated'].includes(instance.state)) remains.push(`instance ${instance.instanceId} ${instance.state}`);

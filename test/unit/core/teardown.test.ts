@@ -419,13 +419,15 @@ describe('resolveTargets', () => {
     expect(resolveTargets({ all: true, nodes: [] }, inv).nodes.map((target) => target.name)).toEqual([entry.name]);
   });
 
-  test('a pause tag on an ENI no node claims, naming a node that is on another instance, is ignored', () => {
-    // One node, one machine: the node's own ENI (by IP) wins; a tagged ENI of some other instance says nothing.
+  test('a pause tag on an ENI no node claims, naming a node that is on another instance, takes nothing and is reported', () => {
+    // One node, one machine: the node's own ENI (by IP) wins; a tagged ENI of some other instance is left alone.
     const own = node(1);
     const inv = fullInventory(1, { networkInterfaces: [eni(eniId(8), '10.20.8.8', { instanceId: instanceId(8), tags: { [PAUSE_TAG_KEY]: own.name } })] });
+    const reported = [{ ip: '10.20.8.8', nodes: [own.name] }];
     for (const ordered of [inv, { ...inv, networkInterfaces: [...inv.networkInterfaces].reverse() }]) {
-      expect(resolveTargets({ all: false, nodes: [own.name] }, ordered).nodes).toEqual([full(1)]);
-      expect(resolveTargets({ all: false, nodes: [instanceId(8)] }, ordered)).toEqual({ nodes: [], notFound: [instanceId(8)], sharedIps: [] });
+      expect(resolveTargets({ all: false, nodes: [own.name] }, ordered)).toEqual({ nodes: [full(1)], notFound: [], sharedIps: reported });
+      expect(resolveTargets({ all: false, nodes: [instanceId(8)] }, ordered)).toEqual({ nodes: [], notFound: [instanceId(8)], sharedIps: reported });
+      expect(resolveTargets({ all: true, nodes: [] }, ordered)).toEqual({ nodes: [full(1)], notFound: [], sharedIps: reported });
     }
     // A second ENI of the node's own instance, tagged by the teardown, is the node's.
     const secondary = fullInventory(1, { networkInterfaces: [eni(eniId(9), '10.20.9.9', { instanceId: own.instance, tags: { [PAUSE_TAG_KEY]: own.name } })] });
@@ -446,6 +448,45 @@ describe('resolveTargets', () => {
       expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
     },
   );
+
+  test.each([
+    ['an EC2 default name, made of the address', 'ip-10-20-1-11', 'ip-10-20-1-11.us-west-2.compute.internal'],
+    ['two fully qualified names that share only the short name', 'web1.old.example.com', 'web1.new.example.com'],
+    ['a name that merely starts the same', 'hybrid-10', 'hybrid-10.20.1.11'],
+  ])('a managed instance does not join a Node by %s', (_label, nodeName, computerName) => {
+    const inv = inventory({
+      kubeNodes: [kube(nodeName, '10.20.1.11')],
+      managedInstances: [{ ...mi(MI1, '10.20.1.11'), computerName }],
+      networkInterfaces: [eni(eniId(1), '10.20.1.11', { instanceId: instanceId(1) })],
+    });
+    expect(resolveTargets({ all: true, nodes: [] }, inv).nodes.map((target) => [target.name, target.managedInstanceId])).toEqual(
+      [[nodeName, undefined], [MI1, MI1]].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+  });
+
+  test('two hostname Nodes on one IP that both match the computer name: the managed instance joins neither', () => {
+    const inv = inventory({
+      kubeNodes: [kube('web1.old.example.com', '10.20.1.11'), kube('web1', '10.20.1.11')],
+      managedInstances: [{ ...mi(MI1, '10.20.1.11'), computerName: 'web1.old.example.com' }, { ...mi(MI2, '10.20.1.12'), computerName: 'web1' }],
+      networkInterfaces: [eni(eniId(1), '10.20.1.11', { instanceId: instanceId(1) })],
+    });
+    for (const ordered of [inv, { ...inv, kubeNodes: [...inv.kubeNodes].reverse() }]) {
+      const { nodes, sharedIps } = resolveTargets({ all: false, nodes: ['web1.old.example.com'] }, ordered);
+      expect(nodes).toEqual([{ name: 'web1.old.example.com', ip: '10.20.1.11', networkInterfaceIds: [], cidrs: [] }]);
+      expect(sharedIps).toEqual([{ ip: '10.20.1.11', nodes: [MI1, 'web1', 'web1.old.example.com'] }]);
+    }
+  });
+
+  test('a Node whose first address is outside the node networks still claims the one inside (the CiliumNode’s)', () => {
+    const inv = inventory({
+      kubeNodes: [{ ...kube(MI1, '192.168.5.5'), internalIPs: ['192.168.5.5', '10.20.1.11'] }],
+      ciliumNodes: [ciliumNode(MI1, '10.20.1.11', ['10.30.1.0/24'])],
+      networkInterfaces: [eni(eniId(1), '10.20.1.11', { instanceId: instanceId(1) })],
+    });
+    expect(resolveTargets({ all: false, nodes: [MI1] }, inv).nodes).toEqual([
+      { name: MI1, managedInstanceId: MI1, ip: '192.168.5.5', instanceId: instanceId(1), networkInterfaceIds: [eniId(1)], cidrs: ['10.30.1.0/24'] },
+    ]);
+  });
 
   test.each([
     ['no computer name', undefined],
@@ -722,7 +763,7 @@ describe('resolveTargets', () => {
       expect(resolveTargets({ all: false, nodes: [live] }, inv).nodes[0]!.networkInterfaceIds).toEqual([machine.eni, extra.networkInterfaceId]);
     });
 
-    test('a node whose claims point at two instances owns neither until every claimant is named', () => {
+    test('a node whose claims point at two instances owns neither, even named or with everything torn down', () => {
       // Its Node says one address, its agent another, each on a different instance.
       const other = { eni: eniId(0x33), ip: '10.20.1.33', instance: instanceId(0x33) };
       const inv = inventory({
@@ -730,9 +771,17 @@ describe('resolveTargets', () => {
         managedInstances: [{ instanceId: live, ipAddress: other.ip, pingStatus: 'Online' }],
         networkInterfaces: [eni(machine.eni, ip, { instanceId: machine.instance }), eni(other.eni, other.ip, { instanceId: other.instance })],
       });
-      // Named, it is every claimant of both machines: it takes them, one instance recorded (the first ENI's).
-      expect(resolveTargets({ all: false, nodes: [live] }, inv).nodes[0]).toMatchObject({ networkInterfaceIds: [machine.eni, other.eni], instanceId: machine.instance });
-      // Named by either instance id, nothing resolves: no node is that instance's alone.
+      // Which instance is it on? Its data cannot all be right: neither is terminated, both are reported.
+      const reported = [
+        { ip, nodes: [live] },
+        { ip: other.ip, nodes: [live] },
+      ];
+      expect(resolveTargets({ all: false, nodes: [live] }, inv)).toEqual({
+        nodes: [{ name: live, managedInstanceId: live, ip, networkInterfaceIds: [], cidrs: [] }],
+        notFound: [],
+        sharedIps: reported,
+      });
+      expect(resolveTargets({ all: true, nodes: [] }, inv).sharedIps).toEqual(reported);
       expect(resolveTargets({ all: false, nodes: [other.instance] }, inv)).toMatchObject({ nodes: [], notFound: [other.instance] });
     });
 

@@ -12,7 +12,7 @@ import { ConfigError } from '../../../functions/core/errors.js';
 import { PAUSE_TAG_KEY } from '../../../functions/core/teardown-steps.js';
 import type { NodeResult, NodeTarget, TeardownRequest } from '../../../functions/core/teardown.js';
 import { ACTIVATION_CLUSTER_TAG, TeardownService, type TeardownSettings, TeardownStepError } from '../../../functions/service/teardown.js';
-import { REMOTE_VPC, TGW, ciliumNode, eniId, foreignRoutes, nodeName, route } from '../../support/builders.js';
+import { REMOTE_VPC, TGW, ciliumNode, eni, eniId, foreignRoutes, nodeName, route } from '../../support/builders.js';
 import {
   CLOUD_NODE,
   TD_ACTIVATION,
@@ -1555,6 +1555,25 @@ describe('verify', () => {
       expect(state.nodes).toEqual([{ ...labTarget(1), name: 'host-a' }]);
       expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'terminateInstances', args: [[N1.instance]] }));
       expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'runShellScript', args: expect.arrayContaining([N1.name]) }));
+    });
+
+    test.each([
+      ['a secondary IP of its ENI', 'secondary'],
+      ['the IP of a second ENI of its instance', 'second-eni'],
+    ])("a stale node on %s: the re-activated machine's online agent, reporting its primary IP, keeps it off", async (_label, where) => {
+      const world = teardownLab({ nodes: 1, extraRoutes: [route.managed(stale.cidr, N1.eni)] });
+      const staleIp = '10.20.1.77';
+      // The machine has not joined again: no Node or CiliumNode of N1, only its online registration.
+      world.kubeNodes = [hybridKubeNode(stale.name, staleIp)];
+      world.ciliumNodes = [ciliumNode(stale.name, staleIp, [stale.cidr])];
+      if (where === 'secondary') world.interfaces[0]!.privateIpAddresses.push(staleIp);
+      else world.interfaces.push(eni(eniId(0x77), staleIp, { instanceId: N1.instance, vpcId: REMOTE_VPC, sourceDestCheck: false }));
+
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [stale.name], terminateInstances: true });
+
+      expect(state.nodes).toEqual([{ name: stale.name, managedInstanceId: stale.name, ip: staleIp, networkInterfaceIds: [], cidrs: [stale.cidr] }]);
+      expect(touchesLiveMachine(world)).toEqual([]);
+      expect(world.mutations().map(({ method }) => method)).not.toContain('terminateInstances');
     });
 
     test('an offline registration elsewhere on the IP is no evidence: a stopped node still takes its own machine', async () => {
