@@ -160,7 +160,7 @@ export interface Inventory {
   pauseTagKey: string;
 }
 
-const MANAGED_INSTANCE_ID = /^mi-[0-9a-f]{17}$/;
+export const MANAGED_INSTANCE_ID = /^mi-[0-9a-f]{17}$/;
 const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
 
 function inNodeNetworks(scope: Scope, ip: string | undefined): boolean {
@@ -205,13 +205,15 @@ export function resolveTargets(
     return entry;
   };
 
-  // Every node claiming each IP, in the order they were first seen.
+  // Every node claiming each address (by its canonical form: IPv6 has several spellings), first seen first.
   const claimants = new Map<string, NodeTarget[]>();
   const claim = (ip: string, entry: NodeTarget) => {
-    const list = claimants.get(ip) ?? [];
+    const list = claimants.get(addressKey(ip)) ?? [];
     if (!list.includes(entry)) list.push(entry);
-    claimants.set(ip, list);
+    claimants.set(addressKey(ip), list);
   };
+  const claimantsOf = (ip: string) => claimants.get(addressKey(ip)) ?? [];
+  const isClaimed = (ip: string) => claimants.has(addressKey(ip));
   // Everything known, keyed by node name; IPs link the EC2 side to the Kubernetes side. A node claims every
   // address of its Node and CiliumNode inside the node networks (the reconciler routes to the CiliumNode's).
   for (const node of inventory.kubeNodes) {
@@ -238,7 +240,7 @@ export function resolveTargets(
     // hostname (a node named `mi-…` is that managed instance) after the instance's computer name, the only such
     // Node, with no managed instance yet; otherwise it is a node of its own. An IP alone is no proof: a stale
     // Node's address may now be another machine's, and joining would uninstall and deregister that agent.
-    const hosts = (mi.ipAddress === undefined ? [] : (claimants.get(mi.ipAddress) ?? [])).filter(
+    const hosts = (mi.ipAddress === undefined ? [] : claimantsOf(mi.ipAddress)).filter(
       (entry) => entry.managedInstanceId === undefined && !MANAGED_INSTANCE_ID.test(entry.name) && sameHost(mi.computerName, entry.name),
     );
     const entry = byName.get(mi.instanceId) ?? (hosts.length === 1 ? hosts[0] : undefined) ?? target(mi.instanceId);
@@ -271,8 +273,8 @@ export function resolveTargets(
     unsettled?: true;
   }
   const machines: Machine[] = [...byMachine.values()].map((enis) => {
-    const ips = enis.flatMap((eni) => eni.privateIpAddresses);
-    const contenders = [...new Set(ips.flatMap((ip) => claimants.get(ip) ?? []))];
+    const ips = enis.flatMap((eni) => [...eni.privateIpAddresses, ...eni.ipv6Addresses]);
+    const contenders = [...new Set(ips.flatMap(claimantsOf))];
     // A tag makes a claim only when it names a hybrid node (`mi-…`): its value is data anyone with CreateTags
     // could write, and must not lead the teardown to some other node.
     const tags = [...new Set(enis.map((eni) => eni.tags?.[inventory.pauseTagKey]).filter((tag): tag is string => tag !== undefined && MANAGED_INSTANCE_ID.test(tag)))];
@@ -315,7 +317,7 @@ export function resolveTargets(
     if (contenders.length === 1 && pausedForOthers.length === 0) return contenders[0];
     const live = contenders.filter((entry) => agentOf(entry)?.pingStatus === 'Online');
     const reported = live.length === 1 ? agentOf(live[0]!)?.ipAddress : undefined;
-    return reported !== undefined && ips.includes(reported) ? live[0] : undefined;
+    return reported !== undefined && ips.some((ip) => addressKey(ip) === addressKey(reported)) ? live[0] : undefined;
   };
   takeUnlessSplit(
     machines.flatMap((machine) => {
@@ -338,7 +340,7 @@ export function resolveTargets(
   const contested = machines.filter((machine) => machine.contenders.length > 0 && machine.owner === undefined && !machine.unsettled);
   const sharedIps: SharedNodeIp[] = [];
   const report = (machine: Machine, disputants: string[]) => {
-    const claimed = machine.ips.filter((address) => claimants.has(address));
+    const claimed = machine.ips.filter(isClaimed);
     for (const ip of claimed.length > 0 ? claimed : machine.ips) {
       if (!sharedIps.some((entry) => entry.ip === ip)) sharedIps.push({ ip, nodes: disputants });
     }
@@ -399,13 +401,19 @@ export function resolveTargets(
   return { nodes: [...nodes.values()], notFound, sharedIps: sortedShared() };
 }
 
+/** An address in one spelling per address (IPv6 has several); text that is no address stays as it is. */
+function addressKey(ip: string): string {
+  const parsed = parseIp(ip);
+  return parsed.ok ? parsed.value.key : ip;
+}
+
 /**
  * A managed instance's computer name and a Node name that are the same host: equal (case-insensitive), or one a
  * short name and the other a fully qualified name starting with it. EC2's default names (`ip-10-20-1-11…`) are
  * made of the address, so on a new machine with the same address they say nothing; nor does a shared prefix of
  * names holding a dotted address.
  */
-function sameHost(computerName: string | undefined, nodeName: string): boolean {
+export function sameHost(computerName: string | undefined, nodeName: string): boolean {
   if (!computerName) return false;
   const [a, b] = [computerName.toLowerCase(), nodeName.toLowerCase()];
   const fromAddress = /^ip-\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}(\.|$)/;

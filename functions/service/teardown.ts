@@ -20,6 +20,7 @@ import type {
 import { buildScope } from '../core/scope.js';
 import { PAUSE_TAG_KEY } from '../core/teardown-steps.js';
 import {
+  MANAGED_INSTANCE_ID,
   agentOffline,
   checkTeardownFits,
   type NodeResult,
@@ -30,6 +31,7 @@ import {
   podsToDrain,
   resolveTargets,
   routesOfRemovedNodes,
+  sameHost,
   type SharedNodeIp,
   stepError,
   uninstallProgress,
@@ -113,7 +115,7 @@ export class TeardownService {
     const clusterActivations = activations.filter((activation) => cluster.arn !== undefined && activation.tags[ACTIVATION_CLUSTER_TAG] === cluster.arn);
 
     const namedManagedInstances = [...request.nodes, ...kubeNodes.map((node) => node.name), ...ciliumNodes.map((node) => node.name)].filter((id) =>
-      /^mi-[0-9a-f]{17}$/.test(id),
+      MANAGED_INSTANCE_ID.test(id),
     );
     const [byId, byActivation] = await Promise.all([
       this.deps.ssm.describeManagedInstances(namedManagedInstances),
@@ -121,11 +123,19 @@ export class TeardownService {
         ? this.deps.ssm.listManagedInstancesByActivation(clusterActivations.map((activation) => activation.activationId))
         : Promise.resolve([] as ManagedInstanceRecord[]),
     ]);
-    // For "all", every instance of the cluster's activations goes. For named nodes they are evidence only: an
-    // agent online on a machine a node claims (by any of the machine's addresses) that is not the node's own
-    // (a machine re-activated under a new id, before it joined) shows that the machine is not the node's.
-    // Offline registrations say nothing of the kind.
-    const evidence = request.all ? byActivation : byActivation.filter((mi) => mi.pingStatus === 'Online');
+    // For "all", every instance of the cluster's activations goes. For named nodes they are evidence: an agent
+    // online on a machine a node claims (by any of the machine's addresses) that is not the node's own (a
+    // machine re-activated under a new id, before it joined) shows that the machine is not the node's. Offline
+    // registrations say nothing of the kind, except an offline agent that is a hostname Node's own (its computer
+    // name that host, its address the Node's): without it, that node's agent would be neither uninstalled nor
+    // deregistered.
+    const hostnameNodes = [
+      ...kubeNodes.map((node) => ({ name: node.name, ips: node.internalIPs })),
+      ...ciliumNodes.map((node) => ({ name: node.name, ips: node.addresses.filter((address) => address.type === 'InternalIP').map((address) => address.ip) })),
+    ].filter((node) => !MANAGED_INSTANCE_ID.test(node.name));
+    const ownAgentOfHostnameNode = (mi: ManagedInstanceRecord) =>
+      hostnameNodes.some((node) => sameHost(mi.computerName, node.name) && mi.ipAddress !== undefined && node.ips.includes(mi.ipAddress));
+    const evidence = request.all ? byActivation : byActivation.filter((mi) => mi.pingStatus === 'Online' || ownAgentOfHostnameNode(mi));
     const managedInstances = uniqueBy([...byId, ...evidence], (mi) => mi.instanceId);
     const ips = [
       ...kubeNodes.flatMap((node) => node.internalIPs),

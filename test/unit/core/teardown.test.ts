@@ -23,7 +23,7 @@ import {
   stepError,
   uninstallProgress,
 } from '../../../functions/core/teardown.js';
-import { OTHER_VPC, ciliumNode, eni, eniId, labScope, nodeName } from '../../support/builders.js';
+import { OTHER_VPC, ciliumNode, dualStackScope, eni, eniId, labScope, nodeName } from '../../support/builders.js';
 
 const CLUSTER = 'hybrid-lab';
 const MI1 = nodeName(1);
@@ -475,6 +475,31 @@ describe('resolveTargets', () => {
       expect(nodes).toEqual([{ name: 'web1.old.example.com', ip: '10.20.1.11', networkInterfaceIds: [], cidrs: [] }]);
       expect(sharedIps).toEqual([{ ip: '10.20.1.11', nodes: [MI1, 'web1', 'web1.old.example.com'] }]);
     }
+  });
+
+  describe('IPv6 node addresses (dual-stack node networks)', () => {
+    const dual = (parts: Partial<Inventory>) => ({ ...inventory(parts), scope: dualStackScope() });
+
+    test('a node known by its IPv6 address alone gets the ENI carrying it, in any spelling', () => {
+      for (const spelling of ['fd00:20::b', 'fd00:20:0:0:0:0:0:b', 'FD00:20::B']) {
+        const inv = dual({
+          kubeNodes: [kube(MI1, spelling)],
+          managedInstances: [mi(MI1, 'fd00:20::b')],
+          networkInterfaces: [eni(eniId(1), '10.20.9.9', { instanceId: instanceId(1), ipv6: ['fd00:20::b'] })],
+        });
+        expect(resolveTargets({ all: false, nodes: [MI1] }, inv).nodes[0]).toMatchObject({ networkInterfaceIds: [eniId(1)], instanceId: instanceId(1) });
+      }
+    });
+
+    test("a stale node on the IPv4 address of a live node known by IPv6: the live node's online agent keeps it off", () => {
+      const inv = dual({
+        kubeNodes: [kube(MI1, '10.20.1.5'), kube(MI2, 'fd00:20::b')],
+        managedInstances: [{ instanceId: MI1, ipAddress: '10.20.1.5', pingStatus: 'ConnectionLost' }, mi(MI2, 'fd00:20::b')],
+        networkInterfaces: [eni(eniId(2), '10.20.1.5', { instanceId: instanceId(2), ipv6: ['fd00:20::b'] })],
+      });
+      expect(resolveTargets({ all: false, nodes: [MI1] }, inv)).toMatchObject({ nodes: [{ name: MI1, networkInterfaceIds: [] }], sharedIps: [] });
+      expect(resolveTargets({ all: false, nodes: [MI2] }, inv).nodes[0]).toMatchObject({ networkInterfaceIds: [eniId(2)], instanceId: instanceId(2) });
+    });
   });
 
   test('a Node whose first address is outside the node networks still claims the one inside (the CiliumNode’s)', () => {

@@ -1576,6 +1576,21 @@ describe('verify', () => {
       expect(world.mutations().map(({ method }) => method)).not.toContain('terminateInstances');
     });
 
+    test("a Node named by hostname whose own agent is offline: the agent is found by computer name and deregistered", async () => {
+      const world = teardownLab({ nodes: 1 });
+      world.kubeNodes = world.kubeNodes.map((node) => (node.name === N1.name ? hybridKubeNode('edge-7', N1.ip) : node));
+      world.ciliumNodes = [ciliumNode('edge-7', N1.ip, [N1.cidr])];
+      world.pods = world.pods.map((entry) => ({ ...entry, node: 'edge-7' }));
+      Object.assign(world.managedInstances[0]!, { computerName: 'edge-7', pingStatus: 'ConnectionLost' });
+
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: ['edge-7'], terminateInstances: true });
+
+      expect(state.nodes).toEqual([{ ...labTarget(1), name: 'edge-7' }]);
+      expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'deregisterManagedInstance', args: [N1.name] }));
+      const summary = await service(world).verify(state);
+      expect(summary.nodes[0]).toMatchObject({ node: 'edge-7', managedInstanceId: N1.name });
+    });
+
     test('an offline registration elsewhere on the IP is no evidence: a stopped node still takes its own machine', async () => {
       const world = teardownLab({ nodes: 1 });
       world.managedInstances[0]!.pingStatus = 'ConnectionLost';
