@@ -181,13 +181,15 @@ export interface SharedNodeIp {
  * activations and every ENI an earlier teardown paused. A name that matches nothing is `notFound` (a node
  * torn down by an earlier run), which is what makes a re-run safe.
  *
- * An ENI (and its instance) joins the node whose machine it provably is. Two nodes claim one IP when a Node and
- * its CiliumNode outlive their machine and the IP comes back under a new name (an instance re-activated, or a
- * new instance given a freed address); tearing down the stale one must not touch the live one's machine (its
- * routes, its source/dest check, its instance). The owner is the sole claimant of the ENI's IPs, unless a pause
- * tag names another node; else the one claimant whose agent is online, when it reports one of the ENI's IPs.
- * With no provable owner the ENI joins nobody in a named teardown (`sharedIps` says so) unless every claimant is
- * named; when everything is torn down it goes with the first claimant by name.
+ * A machine (an instance with all its ENIs; an ENI without an instance alone) joins the node it can be shown to
+ * be. Two nodes claim one address when a Node and its CiliumNode outlive their machine and the address comes
+ * back under a new name (an instance re-activated, or a new instance given a freed address); tearing down the
+ * stale one must not touch the live one's machine (its routes, source/dest check, instance) or agent. The
+ * owner is the sole claimant of the machine's addresses, unless a pause tag names another node; else the one
+ * claimant whose agent is online, when it reports one of those addresses. One node, one instance: a node whose
+ * data points at two owns neither. Without a provable owner the machine goes to nobody in a named teardown
+ * unless every claimant is named, and to the first claimant by name (on no other instance) when everything
+ * goes; whatever is left alone that the request has a stake in is listed in `sharedIps`.
  */
 export function resolveTargets(
   request: Pick<TeardownRequest, 'all' | 'nodes'>,
