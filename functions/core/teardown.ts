@@ -242,14 +242,19 @@ export function resolveTargets(
     // hostname (a node named `mi-…` is that managed instance) after the instance's computer name, the only such
     // Node, with no managed instance yet; otherwise it is a node of its own. An IP alone is no proof: a stale
     // Node's address may now be another machine's, and joining would uninstall and deregister that agent.
-    const hosts = (mi.ipAddress === undefined ? [] : claimantsOf(mi.ipAddress)).filter(
-      (entry) => entry.managedInstanceId === undefined && !MANAGED_INSTANCE_ID.test(entry.name) && sameHost(mi.computerName, entry.name),
+    const sameHostNodes = (mi.ipAddress === undefined ? [] : claimantsOf(mi.ipAddress)).filter(
+      (entry) => !MANAGED_INSTANCE_ID.test(entry.name) && sameHost(mi.computerName, entry.name),
     );
-    const entry = byName.get(mi.instanceId) ?? (hosts.length === 1 ? hosts[0] : undefined) ?? target(mi.instanceId);
+    const hosts = sameHostNodes.filter((entry) => entry.managedInstanceId === undefined);
+    const named = byName.get(mi.instanceId);
+    const entry = named ?? (hosts.length === 1 ? hosts[0] : undefined) ?? target(mi.instanceId);
     entry.managedInstanceId = mi.instanceId;
+    // A second registration of a host that already has its agent (a machine registered again without the old
+    // one being removed) is no other node on that machine: it does not dispute the host's address.
+    const duplicate = !named && entry !== hosts[0] && sameHostNodes.length === 1 && sameHostNodes[0]!.managedInstanceId !== mi.instanceId;
     if (mi.ipAddress) {
       entry.ip ??= mi.ipAddress;
-      claim(mi.ipAddress, entry);
+      if (!duplicate) claim(mi.ipAddress, entry);
     }
   }
   const agentOf = (entry: NodeTarget) => managedInstances.find((mi) => mi.instanceId === entry.managedInstanceId);
@@ -404,9 +409,15 @@ export function resolveTargets(
 }
 
 /** An address in one spelling per address (IPv6 has several); text that is no address stays as it is. */
-function addressKey(ip: string): string {
+export function addressKey(ip: string): string {
   const parsed = parseIp(ip);
   return parsed.ok ? parsed.value.key : ip;
+}
+
+/** An address as EC2 writes it (IPv6 compressed, lower case); text that is no address stays as it is. */
+export function canonicalAddress(ip: string): string {
+  const parsed = parseIp(ip);
+  return parsed.ok ? parsed.value.text : ip;
 }
 
 /**

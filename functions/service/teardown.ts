@@ -21,7 +21,9 @@ import { buildScope } from '../core/scope.js';
 import { PAUSE_TAG_KEY } from '../core/teardown-steps.js';
 import {
   MANAGED_INSTANCE_ID,
+  addressKey,
   agentOffline,
+  canonicalAddress,
   checkTeardownFits,
   type NodeResult,
   type NodeTarget,
@@ -134,14 +136,17 @@ export class TeardownService {
       ...ciliumNodes.map((node) => ({ name: node.name, ips: node.addresses.filter((address) => address.type === 'InternalIP').map((address) => address.ip) })),
     ].filter((node) => !MANAGED_INSTANCE_ID.test(node.name));
     const ownAgentOfHostnameNode = (mi: ManagedInstanceRecord) =>
-      hostnameNodes.some((node) => sameHost(mi.computerName, node.name) && mi.ipAddress !== undefined && node.ips.includes(mi.ipAddress));
+      hostnameNodes.some(
+        (node) => sameHost(mi.computerName, node.name) && mi.ipAddress !== undefined && node.ips.some((ip) => addressKey(ip) === addressKey(mi.ipAddress!)),
+      );
     const evidence = request.all ? byActivation : byActivation.filter((mi) => mi.pingStatus === 'Online' || ownAgentOfHostnameNode(mi));
     const managedInstances = uniqueBy([...byId, ...evidence], (mi) => mi.instanceId);
+    // In canonical form, as EC2 lists them (an IPv6 address has several spellings).
     const ips = [
       ...kubeNodes.flatMap((node) => node.internalIPs),
       ...ciliumNodes.flatMap((node) => node.addresses.filter((address) => address.type === 'InternalIP' && address.ip !== '').map((address) => address.ip)),
       ...managedInstances.flatMap((mi) => (mi.ipAddress ? [mi.ipAddress] : [])),
-    ];
+    ].map(canonicalAddress);
     const instanceIds = request.nodes.filter((id) => id.startsWith('i-'));
     const [byIp, paused, byInstance] = await Promise.all([
       this.deps.ec2.findNetworkInterfaces(vpcId, ips),
@@ -443,7 +448,7 @@ export class TeardownService {
     const enis = vpcId
       ? uniqueBy(
           [
-            ...(await this.deps.ec2.findNetworkInterfaces(vpcId, nodes.flatMap((node) => (node.ip ? [node.ip] : [])))),
+            ...(await this.deps.ec2.findNetworkInterfaces(vpcId, nodes.flatMap((node) => (node.ip ? [canonicalAddress(node.ip)] : [])))),
             ...(await this.deps.ec2.findTaggedNetworkInterfaces(vpcId, PAUSE_TAG_KEY)),
           ],
           (eni) => eni.networkInterfaceId,

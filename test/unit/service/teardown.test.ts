@@ -12,7 +12,8 @@ import { ConfigError } from '../../../functions/core/errors.js';
 import { PAUSE_TAG_KEY } from '../../../functions/core/teardown-steps.js';
 import type { NodeResult, NodeTarget, TeardownRequest } from '../../../functions/core/teardown.js';
 import { ACTIVATION_CLUSTER_TAG, TeardownService, type TeardownSettings, TeardownStepError } from '../../../functions/service/teardown.js';
-import { REMOTE_VPC, TGW, ciliumNode, eni, eniId, foreignRoutes, nodeName, route } from '../../support/builders.js';
+import { DUAL_STACK_NETWORKS, REMOTE_VPC, TGW, ciliumNode, eni, eniId, foreignRoutes, nodeName, route } from '../../support/builders.js';
+import { labClusterInfo } from '../../support/fakes.js';
 import {
   CLOUD_NODE,
   TD_ACTIVATION,
@@ -1589,6 +1590,33 @@ describe('verify', () => {
       expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'deregisterManagedInstance', args: [N1.name] }));
       const summary = await service(world).verify(state);
       expect(summary.nodes[0]).toMatchObject({ node: 'edge-7', managedInstanceId: N1.name });
+    });
+
+    test('a hostname Node registered twice (the old registration never removed): it still takes its machine', async () => {
+      const world = teardownLab({ nodes: 1 });
+      world.kubeNodes = world.kubeNodes.map((node) => (node.name === N1.name ? hybridKubeNode('edge-7', N1.ip) : node));
+      world.ciliumNodes = [ciliumNode('edge-7', N1.ip, [N1.cidr])];
+      world.pods = world.pods.map((entry) => ({ ...entry, node: 'edge-7' }));
+      Object.assign(world.managedInstances[0]!, { computerName: 'edge-7', pingStatus: 'ConnectionLost' });
+      world.managedInstances.push({ instanceId: nodeName(0x99), ipAddress: N1.ip, pingStatus: 'ConnectionLost', activationId: TD_ACTIVATION, computerName: 'edge-7' });
+
+      const { nodes, snapshot } = await service(world).snapshot({ clusterName: TD_CLUSTER, nodes: ['edge-7'], terminateInstances: true });
+
+      expect(nodes).toEqual([{ ...labTarget(1), name: 'edge-7' }]);
+      expect(snapshot.sharedIps).toEqual([]);
+    });
+
+    test('a hostname Node with its own offline agent, its address written in another IPv6 spelling: still found', async () => {
+      const world = teardownLab({ nodes: 1 });
+      world.cluster = labClusterInfo(DUAL_STACK_NETWORKS);
+      world.kubeNodes = [hybridKubeNode('edge-7', 'fd00:20:0:0:0:0:0:b')];
+      world.ciliumNodes = [];
+      world.interfaces[0]!.ipv6Addresses = ['fd00:20::b'];
+      Object.assign(world.managedInstances[0]!, { computerName: 'edge-7', pingStatus: 'ConnectionLost', ipAddress: 'fd00:20::b' });
+
+      const { nodes } = await service(world).snapshot({ clusterName: TD_CLUSTER, nodes: ['edge-7'] });
+
+      expect(nodes).toEqual([expect.objectContaining({ name: 'edge-7', managedInstanceId: N1.name, networkInterfaceIds: [N1.eni], instanceId: N1.instance })]);
     });
 
     test('an offline registration elsewhere on the IP is no evidence: a stopped node still takes its own machine', async () => {
