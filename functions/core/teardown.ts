@@ -237,6 +237,7 @@ export function resolveTargets(
   const managedInstances = [...inventory.managedInstances].sort(
     (a, b) => Number(online(b)) - Number(online(a)) || a.instanceId.localeCompare(b.instanceId),
   );
+  const agentOf = (entry: NodeTarget) => managedInstances.find((mi) => mi.instanceId === entry.managedInstanceId);
   for (const mi of managedInstances) {
     // A managed instance named after no node joins a node claiming its IP only when that is a Node named by
     // hostname (a node named `mi-…` is that managed instance) after the instance's computer name, the only such
@@ -249,15 +250,23 @@ export function resolveTargets(
     const named = byName.get(mi.instanceId);
     const entry = named ?? (hosts.length === 1 ? hosts[0] : undefined) ?? target(mi.instanceId);
     entry.managedInstanceId = mi.instanceId;
-    // A second registration of a host that already has its agent (a machine registered again without the old
-    // one being removed) is no other node on that machine: it does not dispute the host's address.
-    const duplicate = !named && entry !== hosts[0] && sameHostNodes.length === 1 && sameHostNodes[0]!.managedInstanceId !== mi.instanceId;
+    // A second registration of a host that already has its agent on the same address (a machine registered
+    // again without the old one being removed) is no other node on that machine: it does not dispute the
+    // address. Two agents of one name on different addresses are two machines, and both count.
+    const hostAgent = sameHostNodes.length === 1 ? agentOf(sameHostNodes[0]!) : undefined;
+    const duplicate =
+      !named &&
+      entry !== hosts[0] &&
+      hostAgent !== undefined &&
+      hostAgent.instanceId !== mi.instanceId &&
+      hostAgent.ipAddress !== undefined &&
+      mi.ipAddress !== undefined &&
+      addressKey(hostAgent.ipAddress) === addressKey(mi.ipAddress);
     if (mi.ipAddress) {
       entry.ip ??= mi.ipAddress;
       if (!duplicate) claim(mi.ipAddress, entry);
     }
   }
-  const agentOf = (entry: NodeTarget) => managedInstances.find((mi) => mi.instanceId === entry.managedInstanceId);
   const isNamed = (entry: NodeTarget, name: string) => entry.name === name || entry.managedInstanceId === name;
 
   // Machines: an instance's ENIs together (one machine is one node's), an ENI without an instance on its own.

@@ -502,6 +502,23 @@ describe('resolveTargets', () => {
     });
   });
 
+  test('two online agents of one computer name on different addresses are two machines: the other one still disputes', () => {
+    // web-1's Node says X, its CiliumNode Y; one agent reports Y (joins web-1), the other reports X (the ENI's).
+    const inv = inventory({
+      kubeNodes: [kube('web-1', '10.20.1.10')],
+      ciliumNodes: [ciliumNode('web-1', '10.20.1.20', ['10.30.1.0/24'])],
+      managedInstances: [
+        { ...mi(MI1, '10.20.1.20'), computerName: 'web-1' },
+        { ...mi(MI2, '10.20.1.10'), computerName: 'web-1' },
+      ],
+      networkInterfaces: [eni(eniId(1), '10.20.1.10', { instanceId: instanceId(1) })],
+    });
+    const result = resolveTargets({ all: false, nodes: ['web-1'] }, inv);
+    expect(result.nodes).toEqual([expect.objectContaining({ name: 'web-1', managedInstanceId: MI1, networkInterfaceIds: [] })]);
+    expect(result.nodes[0]!.instanceId).toBeUndefined();
+    expect(result.sharedIps).toEqual([{ ip: '10.20.1.10', nodes: [MI2, 'web-1'] }]);
+  });
+
   test('a Node whose first address is outside the node networks still claims the one inside (the CiliumNode’s)', () => {
     const inv = inventory({
       kubeNodes: [{ ...kube(MI1, '192.168.5.5'), internalIPs: ['192.168.5.5', '10.20.1.11'] }],
