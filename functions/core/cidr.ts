@@ -90,6 +90,12 @@ export type CidrParseResult =
   /** `network` is set when only the host bits were wrong: the text still names that network. */
   | { ok: false; reason: string; network?: Cidr };
 
+/** An address in its one canonical spelling (IPv6 has several); text that is no address stays as it is. */
+export function canonicalIpText(text: string): string {
+  const parsed = parseIp(text);
+  return parsed.ok ? parsed.value.text : text;
+}
+
 /** Parses `address/prefix`; host bits must be zero (EC2 and Cilium both use network addresses). */
 export function parseCidr(text: string): CidrParseResult {
   return memo(cidrCache, text, parseCidrUncached);

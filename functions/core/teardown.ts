@@ -6,7 +6,7 @@
  */
 import * as z from 'zod';
 import { type ClaimSet, collectClaims } from './claims.js';
-import { cidrsOverlap, parseCidr, parseIp } from './cidr.js';
+import { canonicalIpText, cidrsOverlap, parseCidr, parseIp } from './cidr.js';
 import { ConfigError } from './errors.js';
 import type { RouteAction } from './plan.js';
 import type { KubeNodeRecord, ManagedInstanceRecord, PodRecord } from './ports.js';
@@ -163,6 +163,11 @@ export interface Inventory {
 export const MANAGED_INSTANCE_ID = /^mi-[0-9a-f]{17}$/;
 const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
 
+/** A CiliumNode's InternalIP addresses (entries without one say nothing). */
+export function internalIpsOf(node: CiliumNodeRecord): string[] {
+  return node.addresses.filter((address) => address.type === 'InternalIP' && address.ip !== '').map((address) => address.ip);
+}
+
 function inNodeNetworks(scope: Scope, ip: string | undefined): boolean {
   if (!ip) return false;
   const parsed = parseIp(ip);
@@ -210,12 +215,12 @@ export function resolveTargets(
   // Every node claiming each address (by its canonical form: IPv6 has several spellings), first seen first.
   const claimants = new Map<string, NodeTarget[]>();
   const claim = (ip: string, entry: NodeTarget) => {
-    const list = claimants.get(addressKey(ip)) ?? [];
+    const list = claimants.get(canonicalIpText(ip)) ?? [];
     if (!list.includes(entry)) list.push(entry);
-    claimants.set(addressKey(ip), list);
+    claimants.set(canonicalIpText(ip), list);
   };
-  const claimantsOf = (ip: string) => claimants.get(addressKey(ip)) ?? [];
-  const isClaimed = (ip: string) => claimants.has(addressKey(ip));
+  const claimantsOf = (ip: string) => claimants.get(canonicalIpText(ip)) ?? [];
+  const isClaimed = (ip: string) => claimants.has(canonicalIpText(ip));
   // Everything known, keyed by node name; IPs link the EC2 side to the Kubernetes side. A node claims every
   // address of its Node and CiliumNode inside the node networks (the reconciler routes to the CiliumNode's).
   for (const node of inventory.kubeNodes) {
@@ -226,7 +231,7 @@ export function resolveTargets(
     for (const address of node.internalIPs) if (address === ip || inNodeNetworks(inventory.scope, address)) claim(address, entry);
   }
   for (const node of inventory.ciliumNodes) {
-    const ips = node.addresses.filter((address) => address.type === 'InternalIP' && inNodeNetworks(inventory.scope, address.ip)).map((address) => address.ip);
+    const ips = internalIpsOf(node).filter((ip) => inNodeNetworks(inventory.scope, ip));
     if (ips.length === 0) continue;
     const entry = target(node.name);
     entry.ip ??= ips[0];
@@ -237,7 +242,8 @@ export function resolveTargets(
   const managedInstances = [...inventory.managedInstances].sort(
     (a, b) => Number(online(b)) - Number(online(a)) || a.instanceId.localeCompare(b.instanceId),
   );
-  const agentOf = (entry: NodeTarget) => managedInstances.find((mi) => mi.instanceId === entry.managedInstanceId);
+  const agentsById = new Map(managedInstances.map((mi) => [mi.instanceId, mi]));
+  const agentOf = (entry: NodeTarget) => (entry.managedInstanceId === undefined ? undefined : agentsById.get(entry.managedInstanceId));
   for (const mi of managedInstances) {
     // A managed instance named after no node joins a node claiming its IP only when that is a Node named by
     // hostname (a node named `mi-…` is that managed instance) after the instance's computer name, the only such
@@ -261,13 +267,15 @@ export function resolveTargets(
       hostAgent.instanceId !== mi.instanceId &&
       hostAgent.ipAddress !== undefined &&
       mi.ipAddress !== undefined &&
-      addressKey(hostAgent.ipAddress) === addressKey(mi.ipAddress);
+      canonicalIpText(hostAgent.ipAddress) === canonicalIpText(mi.ipAddress);
     if (mi.ipAddress) {
       entry.ip ??= mi.ipAddress;
       if (!duplicate) claim(mi.ipAddress, entry);
     }
   }
   const isNamed = (entry: NodeTarget, name: string) => entry.name === name || entry.managedInstanceId === name;
+  /** The node a pause tag names: by name or by its managed instance; else a node of that name. */
+  const entryNamed = (name: string) => [...byName.values()].find((entry) => isNamed(entry, name)) ?? target(name);
 
   // Machines: an instance's ENIs together (one machine is one node's), an ENI without an instance on its own.
   // In ENI id order, so nothing depends on the order EC2 listed them in.
@@ -333,7 +341,7 @@ export function resolveTargets(
     if (contenders.length === 1 && pausedForOthers.length === 0) return contenders[0];
     const live = contenders.filter((entry) => agentOf(entry)?.pingStatus === 'Online');
     const reported = live.length === 1 ? agentOf(live[0]!)?.ipAddress : undefined;
-    return reported !== undefined && ips.some((ip) => addressKey(ip) === addressKey(reported)) ? live[0] : undefined;
+    return reported !== undefined && ips.some((ip) => canonicalIpText(ip) === canonicalIpText(reported)) ? live[0] : undefined;
   };
   takeUnlessSplit(
     machines.flatMap((machine) => {
@@ -347,7 +355,7 @@ export function resolveTargets(
     machines.flatMap((machine) => {
       if (machine.contenders.length > 0 || machine.pausedForOthers.length !== 1) return [];
       const tag = machine.pausedForOthers[0]!;
-      return [{ owner: [...byName.values()].find((entry) => isNamed(entry, tag)) ?? target(tag), machine }];
+      return [{ owner: entryNamed(tag), machine }];
     }),
   );
   for (const entry of byName.values()) if (MANAGED_INSTANCE_ID.test(entry.name)) entry.managedInstanceId ??= entry.name;
@@ -392,7 +400,7 @@ export function resolveTargets(
     // A node paused for and named by the request, with nothing else left of it, is found (with nothing to take).
     for (const pausedFor of machine.pausedForOthers) {
       if (!request.nodes.includes(pausedFor) || chosen.has(pausedFor)) continue;
-      const found = [...byName.values()].find((entry) => isNamed(entry, pausedFor)) ?? target(pausedFor);
+      const found = entryNamed(pausedFor);
       found.managedInstanceId ??= pausedFor;
       chosen.set(found.name, found);
     }
@@ -415,18 +423,6 @@ export function resolveTargets(
     else notFound.push(id);
   }
   return { nodes: [...nodes.values()], notFound, sharedIps: sortedShared() };
-}
-
-/** An address in one spelling per address (IPv6 has several); text that is no address stays as it is. */
-export function addressKey(ip: string): string {
-  const parsed = parseIp(ip);
-  return parsed.ok ? parsed.value.key : ip;
-}
-
-/** An address as EC2 writes it (IPv6 compressed, lower case); text that is no address stays as it is. */
-export function canonicalAddress(ip: string): string {
-  const parsed = parseIp(ip);
-  return parsed.ok ? parsed.value.text : ip;
 }
 
 /**

@@ -17,14 +17,14 @@ import type {
   TeardownEc2Port,
   TeardownSsmPort,
 } from '../core/ports.js';
+import { canonicalIpText } from '../core/cidr.js';
 import { buildScope } from '../core/scope.js';
 import { PAUSE_TAG_KEY } from '../core/teardown-steps.js';
 import {
   MANAGED_INSTANCE_ID,
-  addressKey,
   agentOffline,
-  canonicalAddress,
   checkTeardownFits,
+  internalIpsOf,
   type NodeResult,
   type NodeTarget,
   type TeardownRequest,
@@ -133,20 +133,24 @@ export class TeardownService {
     // deregistered.
     const hostnameNodes = [
       ...kubeNodes.map((node) => ({ name: node.name, ips: node.internalIPs })),
-      ...ciliumNodes.map((node) => ({ name: node.name, ips: node.addresses.filter((address) => address.type === 'InternalIP').map((address) => address.ip) })),
+      ...ciliumNodes.map((node) => ({ name: node.name, ips: internalIpsOf(node) })),
     ].filter((node) => !MANAGED_INSTANCE_ID.test(node.name));
     const ownAgentOfHostnameNode = (mi: ManagedInstanceRecord) =>
       hostnameNodes.some(
-        (node) => sameHost(mi.computerName, node.name) && mi.ipAddress !== undefined && node.ips.some((ip) => addressKey(ip) === addressKey(mi.ipAddress!)),
+        (node) => sameHost(mi.computerName, node.name) && mi.ipAddress !== undefined && node.ips.some((ip) => canonicalIpText(ip) === canonicalIpText(mi.ipAddress!)),
       );
     const evidence = request.all ? byActivation : byActivation.filter((mi) => mi.pingStatus === 'Online' || ownAgentOfHostnameNode(mi));
     const managedInstances = uniqueBy([...byId, ...evidence], (mi) => mi.instanceId);
-    // In canonical form, as EC2 lists them (an IPv6 address has several spellings).
+    // Once each, in canonical form, as EC2 lists them (an IPv6 address has several spellings).
     const ips = [
-      ...kubeNodes.flatMap((node) => node.internalIPs),
-      ...ciliumNodes.flatMap((node) => node.addresses.filter((address) => address.type === 'InternalIP' && address.ip !== '').map((address) => address.ip)),
-      ...managedInstances.flatMap((mi) => (mi.ipAddress ? [mi.ipAddress] : [])),
-    ].map(canonicalAddress);
+      ...new Set(
+        [
+          ...kubeNodes.flatMap((node) => node.internalIPs),
+          ...ciliumNodes.flatMap(internalIpsOf),
+          ...managedInstances.flatMap((mi) => (mi.ipAddress ? [mi.ipAddress] : [])),
+        ].map(canonicalIpText),
+      ),
+    ];
     const instanceIds = request.nodes.filter((id) => id.startsWith('i-'));
     const [byIp, paused, byInstance] = await Promise.all([
       this.deps.ec2.findNetworkInterfaces(vpcId, ips),
@@ -164,7 +168,7 @@ export class TeardownService {
         clusterArn: cluster.arn ?? null,
         vpcId,
         notFound,
-        // IPs several nodes claim with no provable owner: their ENIs and instances are left alone.
+        // Addresses of machines with no provable owner (several claimants, or one on two instances): left alone.
         sharedIps,
         kubernetesNodes: kubeNodes.length,
         ciliumNodes: ciliumNodes.length,
@@ -448,7 +452,7 @@ export class TeardownService {
     const enis = vpcId
       ? uniqueBy(
           [
-            ...(await this.deps.ec2.findNetworkInterfaces(vpcId, nodes.flatMap((node) => (node.ip ? [canonicalAddress(node.ip)] : [])))),
+            ...(await this.deps.ec2.findNetworkInterfaces(vpcId, nodes.flatMap((node) => (node.ip ? [canonicalIpText(node.ip)] : [])))),
             ...(await this.deps.ec2.findTaggedNetworkInterfaces(vpcId, PAUSE_TAG_KEY)),
           ],
           (eni) => eni.networkInterfaceId,
@@ -470,7 +474,7 @@ export class TeardownService {
         if (!eni.sourceDestCheck) remains.push(`source/dest check off on ${eni.networkInterfaceId}`);
         if (eni.tags?.[PAUSE_TAG_KEY] !== undefined) remains.push(`pause tag on ${eni.networkInterfaceId}`);
       }
-      // Left alone for want of a provable owner; once the other claimant is gone, a re-run takes it.
+      // Left alone for want of a provable owner (naming every claimant, or a re-run once the others are gone, takes it).
       for (const shared of snapshot.sharedIps ?? []) {
         if (!shared.nodes.includes(node.name)) continue;
         const others = shared.nodes.filter((name) => name !== node.name);

@@ -59,12 +59,12 @@ export function percentile(values: readonly number[], p: number): number | undef
   return sorted[rank - 1];
 }
 
-/** The median (mean of the two middle values for an even count); undefined for no values. */
 /** A bundle's module init as a multiple of the floor's; undefined when either was not measured. */
 export function importRatio(measure: { importMedianMs?: number }, floor: { importMedianMs?: number }): number | undefined {
   return measure.importMedianMs !== undefined && floor.importMedianMs ? measure.importMedianMs / floor.importMedianMs : undefined;
 }
 
+/** The median (mean of the two middle values for an even count); undefined for no values. */
 export function median(values: readonly number[]): number | undefined {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);

@@ -1524,6 +1524,16 @@ describe('verify', () => {
       expect(world.managedInstances.map((mi) => mi.instanceId)).toContain(N1.name);
     });
 
+    /** The one-node lab with its node named by hostname (`host`), its agent's computer name that host. */
+    function hostnameLab(host: string, agentPing: string) {
+      const world = teardownLab({ nodes: 1 });
+      world.kubeNodes = world.kubeNodes.map((node) => (node.name === N1.name ? hybridKubeNode(host, N1.ip) : node));
+      world.ciliumNodes = [ciliumNode(host, N1.ip, [N1.cidr])];
+      world.pods = world.pods.map((entry) => ({ ...entry, node: host }));
+      Object.assign(world.managedInstances[0]!, { computerName: host, pingStatus: agentPing });
+      return world;
+    }
+
     test("a stale Node named by hostname on a re-activated machine's IP: the machine's agent is neither uninstalled nor deregistered", async () => {
       // The machine rejoined as N1's registration (online, listed by the activation) but has no Node yet.
       const world = teardownLab({ nodes: 1, extraRoutes: [route.managed(stale.cidr, N1.eni)] });
@@ -1578,11 +1588,7 @@ describe('verify', () => {
     });
 
     test("a Node named by hostname whose own agent is offline: the agent is found by computer name and deregistered", async () => {
-      const world = teardownLab({ nodes: 1 });
-      world.kubeNodes = world.kubeNodes.map((node) => (node.name === N1.name ? hybridKubeNode('edge-7', N1.ip) : node));
-      world.ciliumNodes = [ciliumNode('edge-7', N1.ip, [N1.cidr])];
-      world.pods = world.pods.map((entry) => ({ ...entry, node: 'edge-7' }));
-      Object.assign(world.managedInstances[0]!, { computerName: 'edge-7', pingStatus: 'ConnectionLost' });
+      const world = hostnameLab('edge-7', 'ConnectionLost');
 
       const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: ['edge-7'], terminateInstances: true });
 
@@ -1593,11 +1599,7 @@ describe('verify', () => {
     });
 
     test('a hostname Node registered twice (the old registration never removed): it still takes its machine', async () => {
-      const world = teardownLab({ nodes: 1 });
-      world.kubeNodes = world.kubeNodes.map((node) => (node.name === N1.name ? hybridKubeNode('edge-7', N1.ip) : node));
-      world.ciliumNodes = [ciliumNode('edge-7', N1.ip, [N1.cidr])];
-      world.pods = world.pods.map((entry) => ({ ...entry, node: 'edge-7' }));
-      Object.assign(world.managedInstances[0]!, { computerName: 'edge-7', pingStatus: 'ConnectionLost' });
+      const world = hostnameLab('edge-7', 'ConnectionLost');
       world.managedInstances.push({ instanceId: nodeName(0x99), ipAddress: N1.ip, pingStatus: 'ConnectionLost', activationId: TD_ACTIVATION, computerName: 'edge-7' });
 
       const { nodes, snapshot } = await service(world).snapshot({ clusterName: TD_CLUSTER, nodes: ['edge-7'], terminateInstances: true });
