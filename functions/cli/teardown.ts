@@ -41,7 +41,7 @@ export function withTeardownOptions(command: Command): Command {
     .option('--input <file>', 'execution input JSON (e.g. events/teardown-one-node.json); flags below override its fields')
     .option('--nodes <ids>', 'node names, managed-instance ids (mi-…) or EC2 instance ids (i-…), comma-separated')
     .option('--all', 'tear down every hybrid node of the cluster')
-    .option('--terminate-instances', 'terminate the EC2 instances after the nodes are removed')
+    .option('--terminate-instances', 'terminate the EC2 instances after the nodes are removed (only those shown to be theirs: agent online there, or the i-… id in --nodes)')
     .option('--delete-activations', "delete the cluster's SSM hybrid activations (tagged EKSClusterARN)")
     .option('--dry-run', 'walk every step and report what would be done; change nothing')
     .option('--drain-timeout <seconds>', 'per node: how long draining may take (default 300)')

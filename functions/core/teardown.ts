@@ -147,7 +147,16 @@ export interface NodeTarget {
   networkInterfaceIds: string[];
   /** Pod CIDRs the node claimed when the teardown started. */
   cidrs: string[];
+  /**
+   * What showed, when the teardown started, that `instanceId` is this node's machine; without it the instance
+   * is never terminated. `online-agent`: the node's own agent was online and reported one of the instance's
+   * addresses. `named`: the request named the instance id.
+   */
+  instanceProof?: InstanceProof;
 }
+
+export const INSTANCE_PROOFS = ['online-agent', 'named'] as const;
+export type InstanceProof = (typeof INSTANCE_PROOFS)[number];
 
 export interface Inventory {
   kubeNodes: KubeNodeRecord[];
@@ -194,7 +203,8 @@ export interface SharedNodeIp {
  * claimant whose agent is online, when it reports one of those addresses. One node, one instance: a node whose
  * data points at two owns neither. Without a provable owner the machine goes to nobody in a named teardown
  * unless every claimant is named, and to the first claimant by name (on no other instance) when everything
- * goes; whatever is left alone that the request has a stake in is listed in `sharedIps`.
+ * goes; whatever is left alone that the request has a stake in is listed in `sharedIps`. Owning a machine is
+ * not enough to have its instance terminated: that takes `instanceProof` (see proveInstances).
  */
 export function resolveTargets(
   request: Pick<TeardownRequest, 'all' | 'nodes'>,
@@ -377,11 +387,27 @@ export function resolveTargets(
     else machine.unsettled = true;
   };
   const sortedShared = () => sharedIps.sort((a, b) => a.ip.localeCompare(b.ip));
+  /**
+   * Terminating is the one step nothing undoes, and an address alone does not show whose an instance is: a
+   * stale node's address may have gone to an instance that is no node at all (its sole claimant is then the
+   * stale node). So an instance is marked for termination only by evidence from when the teardown started: the
+   * owner's own agent online and reporting one of the instance's addresses, or the operator naming the instance.
+   */
+  const proveInstances = (namedIds: readonly string[]) => {
+    for (const { owner, instanceId, ips } of machines) {
+      if (!owner || !instanceId || owner.instanceId !== instanceId) continue;
+      const agent = agentOf(owner);
+      const reported = agent?.pingStatus === 'Online' ? agent.ipAddress : undefined;
+      if (reported !== undefined && ips.some((ip) => canonicalIpText(ip) === canonicalIpText(reported))) owner.instanceProof = 'online-agent';
+      else if (namedIds.includes(instanceId)) owner.instanceProof = 'named';
+    }
+  };
 
   if (request.all) {
     for (const machine of contested) settleAmong(machine);
     // What even tearing everything down cannot settle is left alone, and said.
     for (const machine of machines) if (machine.unsettled) report(machine, disputantsOf(machine));
+    proveInstances([]);
     return { nodes: byNameOrder([...byName.values()]), notFound: [], sharedIps: sortedShared() };
   }
 
@@ -414,6 +440,7 @@ export function resolveTargets(
     const unknown = contenders.filter((entry) => chosen.has(entry.name) && entry.managedInstanceId === undefined);
     if (unknown.length > 0) report(machine, disputantsOf(machine));
   }
+  proveInstances(request.nodes);
   // In the request's order, as named.
   const nodes = new Map<string, NodeTarget>();
   const notFound: string[] = [];

@@ -14,7 +14,7 @@ import * as z from 'zod';
 import { ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { TEARDOWN_ENV, TEARDOWN_STEPS, TRANSIENT_ERROR, type TeardownStep } from '../core/teardown-steps.js';
-import type { NodeTarget, TeardownRequest } from '../core/teardown.js';
+import { INSTANCE_PROOFS, type NodeTarget, type TeardownRequest } from '../core/teardown.js';
 import { createTeardownDeps } from '../service/teardown-dependencies.js';
 import type { TeardownDeps, TeardownSettings } from '../service/teardown.js';
 import { TeardownService } from '../service/teardown.js';
@@ -47,6 +47,7 @@ const node = z.looseObject({
   ip: z.string().optional(),
   networkInterfaceIds: z.array(z.string()),
   cidrs: z.array(z.string()),
+  instanceProof: z.enum(INSTANCE_PROOFS).optional(),
 });
 const nodeStep = { request, node };
 const PayloadSchema = z.discriminatedUnion('step', [

@@ -316,10 +316,11 @@ export class TeardownService {
     };
   }
 
-  /** 3f. Terminate the EC2 instance, only when asked. */
+  /** 3f. Terminate the EC2 instance, only when asked and only when it was shown to be the node's (instanceProof). */
   async terminate(request: TeardownRequest, node: NodeTarget) {
     if (!request.terminateInstances) return { instance: 'not-requested' };
     if (!node.instanceId) return { instance: 'none' };
+    if (!node.instanceProof) return { instance: request.dryRun ? 'would-keep' : 'kept', instanceId: node.instanceId, reason: unprovenInstance(node) };
     if (request.dryRun) return { instance: 'would-terminate', instanceId: node.instanceId };
     const [state] = await this.deps.ec2.terminateInstances([node.instanceId]);
     return { instance: state?.state ?? 'already-gone', instanceId: node.instanceId };
@@ -481,7 +482,9 @@ export class TeardownService {
         remains.push(`ENI of ${shared.ip}${others.length > 0 ? ` (also claimed by ${others.join(', ')})` : ' (its data points at another instance too)'}`);
       }
       const instance = instances.find((entry) => entry.instanceId === node.instanceId);
-      if (request.terminateInstances && instance && !['shutting-down', 'terminated'].includes(instance.state)) remains.push(`instance ${instance.instanceId} ${instance.state}`);
+      if (request.terminateInstances && instance && !['shutting-down', 'terminated'].includes(instance.state)) {
+        remains.push(`instance ${instance.instanceId} ${instance.state}${node.instanceProof ? '' : ' (kept: not shown to be this node\'s machine)'}`);
+      }
       for (const route of managedRoutes) {
         if (node.networkInterfaceIds.includes(route.target) || node.cidrs.includes(route.destination)) remains.push(`route ${route.destination} in ${route.routeTableId}`);
       }
@@ -521,6 +524,9 @@ export class TeardownService {
       ...(snapshot.sharedIps ?? []).map(
         ({ ip, nodes: names }) => `${ip} is claimed by ${names.join(' and ')}, and whose machine it is could not be shown: its ENI and instance were left alone`,
       ),
+      ...(request.terminateInstances ? nodes.filter((node) => node.instanceId && !node.instanceProof && instances.some((entry) => entry.instanceId === node.instanceId && !['shutting-down', 'terminated'].includes(entry.state))) : []).map(
+        (node) => `${node.instanceId} ${request.dryRun ? 'would not be' : 'was not'} terminated: ${unprovenInstance(node)}`,
+      ),
     ];
     const rulesLeftDisabled = rules.filter((rule) => rule.state === 'DISABLED').map((rule) => rule.name);
     return {
@@ -551,6 +557,14 @@ export class TeardownService {
       errors,
     };
   }
+}
+
+/** Why a node's instance is not terminated, and what the operator can do about it. */
+function unprovenInstance(node: NodeTarget): string {
+  return (
+    `nothing shows that it is ${node.name}'s machine (no online agent of the node reported its address; an address alone may now be another instance's): ` +
+    `name ${node.instanceId} in \`nodes\` with the node to terminate it, or terminate it yourself once you know it is`
+  );
 }
 
 function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {

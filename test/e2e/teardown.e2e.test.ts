@@ -60,11 +60,10 @@ async function convergedCloud() {
 }
 
 async function teardown(input: Record<string, unknown>): Promise<LocalTeardownResult & { summary: Summary }> {
-  const [{ createTeardownHandler, teardownSettingsFromEnv }, { createTeardownDeps }, { runTeardownLocally }] = await Promise.all([
-    import('../../functions/handlers/teardown.js'),
-    import('../../functions/service/teardown-dependencies.js'),
-    import('../../functions/cli/local-teardown.js'),
-  ]);
+  // One at a time: jest's ESM linker fails ("module not been linked") on concurrent imports that share modules.
+  const { createTeardownHandler, teardownSettingsFromEnv } = await import('../../functions/handlers/teardown.js');
+  const { createTeardownDeps } = await import('../../functions/service/teardown-dependencies.js');
+  const { runTeardownLocally } = await import('../../functions/cli/local-teardown.js');
   const handler = createTeardownHandler({
     loadSettings: () => teardownSettingsFromEnv(process.env),
     createDeps: (settings) => createTeardownDeps(settings, process.env.TEARDOWN_ROLE_ARN),

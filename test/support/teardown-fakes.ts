@@ -580,10 +580,16 @@ export function teardownLab(options: TeardownLabOptions = {}): TeardownWorld {
   });
 }
 
-/** The NodeTarget the snapshot resolves for lab node `i` (as `resolveTargets` builds it). */
+/** The NodeTarget the snapshot resolves for lab node `i` (as `resolveTargets` builds it; its agent is online). */
 export function labTarget(i: number): NodeTarget {
   const node = labNode(i);
-  return { name: node.name, managedInstanceId: node.name, instanceId: node.instance, ip: node.ip, networkInterfaceIds: [node.eni], cidrs: [node.cidr] };
+  return { name: node.name, managedInstanceId: node.name, instanceId: node.instance, ip: node.ip, networkInterfaceIds: [node.eni], cidrs: [node.cidr], instanceProof: 'online-agent' };
+}
+
+/** `target` as resolved when nothing showed its instance to be its own (no online agent of it at its address). */
+export function unproven(target: NodeTarget): NodeTarget {
+  const { instanceProof: _proof, ...rest } = target;
+  return rest;
 }
 
 /** A validated request (what `parseTeardownRequest` returns), with overrides. */

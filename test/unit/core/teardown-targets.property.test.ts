@@ -415,6 +415,34 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
     );
   });
 
+  test('termination: an instance is marked to terminate exactly when its node\'s own agent is online on it, or the request names it', () => {
+    let sawNamedOnly = 0;
+    let sawUnproven = 0;
+    fc.assert(
+      fc.property(world, (w) => {
+        // Named teardowns also name some instance ids (picked by the world's order keys), and "all" names none.
+        const namedInstances = w.machines.flatMap((machine, index) => (machine.instance && w.order[index]! % 3 === 0 ? [instanceId(index)] : []));
+        for (const request of [{ all: false, nodes: [...chosenNames(w), ...namedInstances] }, { all: true, nodes: [] }]) {
+          for (const target of resolveTargets(request, inventoryOf(w)).nodes) {
+            if (target.instanceId === undefined) {
+              expect(target.instanceProof).toBeUndefined();
+              continue;
+            }
+            const unit = unitsOf(w).find((candidate) => candidate.instance !== undefined && instanceId(candidate.instance) === target.instanceId)!;
+            const own = w.nodes.find((node) => node.name === target.name);
+            const expected = own !== undefined && onlineThere(own, unit) ? 'online-agent' : request.nodes.includes(target.instanceId) ? 'named' : undefined;
+            expect({ node: target.name, instanceId: target.instanceId, proof: target.instanceProof }).toEqual({ node: target.name, instanceId: target.instanceId, proof: expected });
+            if (expected === 'named') sawNamedOnly += 1;
+            if (expected === undefined) sawUnproven += 1;
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    expect(sawNamedOnly).toBeGreaterThan(0);
+    expect(sawUnproven).toBeGreaterThan(0);
+  });
+
   test('the generator produces nodes whose data points at two instances (rare, so sampled more)', () => {
     // The one-instance rules are only exercised by such worlds; cheap to detect, so 1000 worlds at least.
     let sawSplit = 0;

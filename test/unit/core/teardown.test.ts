@@ -321,7 +321,7 @@ describe('resolveTargets', () => {
 
   const full = (i: number): NodeTarget => {
     const entry = node(i);
-    return { name: entry.name, managedInstanceId: entry.name, instanceId: entry.instance, ip: entry.ip, networkInterfaceIds: [entry.eni], cidrs: [entry.cidr] };
+    return { name: entry.name, managedInstanceId: entry.name, instanceId: entry.instance, ip: entry.ip, networkInterfaceIds: [entry.eni], cidrs: [entry.cidr], instanceProof: 'online-agent' };
   };
 
   test('a node named by its managed-instance id joins Node, CiliumNode, managed instance and ENI', () => {
@@ -358,7 +358,7 @@ describe('resolveTargets', () => {
       networkInterfaces: [eni(entry.eni, entry.ip, { instanceId: entry.instance })],
     });
     expect(resolveTargets({ all: false, nodes: [entry.name] }, inv)).toEqual({
-      nodes: [{ name: entry.name, managedInstanceId: entry.name, instanceId: entry.instance, ip: entry.ip, networkInterfaceIds: [entry.eni], cidrs: [] }],
+      nodes: [{ name: entry.name, managedInstanceId: entry.name, instanceId: entry.instance, ip: entry.ip, networkInterfaceIds: [entry.eni], cidrs: [], instanceProof: 'online-agent' }],
       notFound: [],
       sharedIps: [],
     });
@@ -368,8 +368,9 @@ describe('resolveTargets', () => {
     const entry = node(3);
     const inv = inventory({ networkInterfaces: [eni(entry.eni, entry.ip, { instanceId: entry.instance, tags: { [PAUSE_TAG_KEY]: entry.name } })] });
     const expected = { name: entry.name, managedInstanceId: entry.name, instanceId: entry.instance, ip: entry.ip, networkInterfaceIds: [entry.eni], cidrs: [] };
+    // Nothing live shows the instance is the node's (its agent is gone): only naming the instance does.
     expect(resolveTargets({ all: false, nodes: [entry.name] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
-    expect(resolveTargets({ all: false, nodes: [entry.instance] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
+    expect(resolveTargets({ all: false, nodes: [entry.instance] }, inv)).toEqual({ nodes: [{ ...expected, instanceProof: 'named' }], notFound: [], sharedIps: [] });
     expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
   });
 
@@ -443,7 +444,7 @@ describe('resolveTargets', () => {
         managedInstances: [{ ...mi(MI1, '10.20.1.11'), computerName }],
         networkInterfaces: [eni(eniId(1), '10.20.1.11', { instanceId: instanceId(1) })],
       });
-      const expected = { name: 'hybrid-worker-1', managedInstanceId: MI1, instanceId: instanceId(1), ip: '10.20.1.11', networkInterfaceIds: [eniId(1)], cidrs: ['10.30.1.0/24'] };
+      const expected = { name: 'hybrid-worker-1', managedInstanceId: MI1, instanceId: instanceId(1), ip: '10.20.1.11', networkInterfaceIds: [eniId(1)], cidrs: ['10.30.1.0/24'], instanceProof: 'online-agent' };
       expect(resolveTargets({ all: false, nodes: [MI1] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
       expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [expected], notFound: [], sharedIps: [] });
     },
@@ -634,6 +635,74 @@ describe('resolveTargets', () => {
     expect(resolveTargets({ all: false, nodes: [MI1] }, inv).nodes[0]!.networkInterfaceIds).toEqual([eniId(1), eniId(2)]);
   });
 
+  describe('instanceProof: what shows that a node\'s instance may be terminated', () => {
+    const entry = node(1);
+    const offlineAgent = (ip: string | undefined = entry.ip): ManagedInstanceRecord => ({ instanceId: entry.name, ...(ip ? { ipAddress: ip } : {}), pingStatus: 'ConnectionLost' });
+    /** The node's Node and CiliumNode on its IP, its agent as given, and one instance holding the IP. */
+    const world = (managedInstances: ManagedInstanceRecord[], eniOptions: Parameters<typeof eni>[2] = {}) =>
+      inventory({
+        kubeNodes: [kube(entry.name, entry.ip)],
+        ciliumNodes: [ciliumNode(entry.name, entry.ip, [entry.cidr])],
+        managedInstances,
+        networkInterfaces: [eni(entry.eni, entry.ip, { instanceId: entry.instance, ...eniOptions })],
+      });
+    const proofs = (request: { all: boolean; nodes: string[] }, inv: Inventory) =>
+      resolveTargets(request, inv).nodes.map((target) => [target.name, target.instanceId, target.instanceProof]);
+
+    test('the node\'s agent online at the instance\'s address: shown, whether the node is named or everything goes', () => {
+      const inv = world([mi(entry.name, entry.ip)]);
+      for (const request of [{ all: false, nodes: [entry.name] }, { all: false, nodes: [entry.instance] }, { all: true, nodes: [] }]) {
+        expect(proofs(request, inv)).toEqual([[entry.name, entry.instance, 'online-agent']]);
+      }
+    });
+
+    test.each([
+      ['its agent is offline (a stale node whose address an unrelated instance now has, or a stopped machine)', [offlineAgent()]],
+      ['its agent is offline and reports no address', [offlineAgent(undefined)]],
+      ['its agent is online elsewhere (another address)', [mi(entry.name, '10.20.1.99')]],
+      ['its agent is online and reports no address', [mi(entry.name)]],
+      ['SSM knows no agent of it', []],
+    ])('the sole claimant takes the machine, but nothing shows the instance is its own when %s', (_label, managedInstances) => {
+      const inv = world(managedInstances);
+      for (const request of [{ all: false, nodes: [entry.name] }, { all: true, nodes: [] }]) {
+        expect(proofs(request, inv)).toEqual([[entry.name, entry.instance, undefined]]);
+      }
+      // The operator's word: naming the instance id (alone, or with the node) shows it.
+      expect(proofs({ all: false, nodes: [entry.instance] }, inv)).toEqual([[entry.name, entry.instance, 'named']]);
+      expect(proofs({ all: false, nodes: [entry.name, entry.instance] }, inv)).toEqual([[entry.name, entry.instance, 'named']]);
+    });
+
+    test('an agent online at another address of the same instance (a secondary IPv4 or an IPv6 address in another spelling) shows it', () => {
+      const secondary = world([mi(entry.name, '10.20.1.77')], { secondaryIps: ['10.20.1.77'] });
+      expect(proofs({ all: false, nodes: [entry.name] }, secondary)).toEqual([[entry.name, entry.instance, 'online-agent']]);
+      const ipv6 = world([mi(entry.name, 'fd00:20:0:0:0:0:0:b')], { ipv6: ['fd00:20::b'] });
+      expect(proofs({ all: false, nodes: [entry.name] }, ipv6)).toEqual([[entry.name, entry.instance, 'online-agent']]);
+    });
+
+    test('a Node named by its host with no agent at all (credentials from elsewhere): only naming the instance shows it', () => {
+      const inv = inventory({
+        kubeNodes: [kube('hybrid-worker-1', entry.ip)],
+        ciliumNodes: [ciliumNode('hybrid-worker-1', entry.ip, [entry.cidr])],
+        networkInterfaces: [eni(entry.eni, entry.ip, { instanceId: entry.instance })],
+      });
+      expect(proofs({ all: false, nodes: ['hybrid-worker-1'] }, inv)).toEqual([['hybrid-worker-1', entry.instance, undefined]]);
+      expect(proofs({ all: false, nodes: ['hybrid-worker-1', entry.instance] }, inv)).toEqual([['hybrid-worker-1', entry.instance, 'named']]);
+    });
+
+    test('naming an instance shows only that instance: another node in the same request is not shown by it', () => {
+      const other = node(2);
+      const inv = inventory({
+        kubeNodes: [kube(entry.name, entry.ip), kube(other.name, other.ip)],
+        managedInstances: [offlineAgent(), { instanceId: other.name, ipAddress: other.ip, pingStatus: 'ConnectionLost' }],
+        networkInterfaces: [eni(entry.eni, entry.ip, { instanceId: entry.instance }), eni(other.eni, other.ip, { instanceId: other.instance })],
+      });
+      expect(proofs({ all: false, nodes: [entry.instance, other.name] }, inv)).toEqual([
+        [entry.name, entry.instance, 'named'],
+        [other.name, other.instance, undefined],
+      ]);
+    });
+  });
+
   describe('one IP claimed by two nodes (a Node and CiliumNode left from before the machine rejoined)', () => {
     const ip = '10.20.1.11';
     const stale = nodeName(1);
@@ -655,7 +724,7 @@ describe('resolveTargets', () => {
       managedInstances: [...inv.managedInstances].reverse(),
       networkInterfaces: [...inv.networkInterfaces].reverse(),
     });
-    const liveTarget: NodeTarget = { name: live, managedInstanceId: live, instanceId: machine.instance, ip, networkInterfaceIds: [machine.eni], cidrs: ['10.30.2.0/24'] };
+    const liveTarget: NodeTarget = { name: live, managedInstanceId: live, instanceId: machine.instance, ip, networkInterfaceIds: [machine.eni], cidrs: ['10.30.2.0/24'], instanceProof: 'online-agent' };
     const staleTarget: NodeTarget = { name: stale, managedInstanceId: stale, ip, networkInterfaceIds: [], cidrs: ['10.30.1.0/24'] };
 
     test('the ENI and instance go with the node whose managed instance is online with the IP, in any input order', () => {
@@ -700,6 +769,8 @@ describe('resolveTargets', () => {
           nodes.map((name) => (name === stale ? [stale, [machine.eni], machine.instance] : [live, [], undefined])),
         );
         expect(result.sharedIps).toEqual([]);
+        // Taken for want of an owner, not shown to be the stale node's: its instance is not to be terminated.
+        expect(result.nodes.map((target) => target.instanceProof)).toEqual([undefined, undefined]);
       }
     });
 
@@ -754,7 +825,7 @@ describe('resolveTargets', () => {
 
       test('an agent online on the machine with its IP outweighs the tag', () => {
         const result = resolveTargets({ all: false, nodes: [stale] }, leftover(mi(stale, ip)));
-        expect(result).toEqual({ nodes: [{ ...staleTarget, instanceId: machine.instance, networkInterfaceIds: [machine.eni] }], notFound: [], sharedIps: [] });
+        expect(result).toEqual({ nodes: [{ ...staleTarget, instanceId: machine.instance, networkInterfaceIds: [machine.eni], instanceProof: 'online-agent' }], notFound: [], sharedIps: [] });
       });
     });
 

@@ -32,6 +32,7 @@ import {
   teardownLab,
   teardownRequest,
   throttlingError,
+  unproven,
 } from '../../support/teardown-fakes.js';
 
 const MISSING_RULE = 'eks-hybrid-routes-retired';
@@ -158,7 +159,8 @@ describe('snapshot', () => {
 
     const result = await service(world).snapshot({ clusterName: TD_CLUSTER, nodes: [N1.name, nodeName(9)] });
 
-    expect(result.nodes).toEqual([{ ...labTarget(1), cidrs: [] }]);
+    // Its agent is gone, so nothing live shows the instance is its own any more.
+    expect(result.nodes).toEqual([{ ...unproven(labTarget(1)), cidrs: [] }]);
     expect(result.snapshot.notFound).toEqual([nodeName(9)]);
   });
 
@@ -1454,6 +1456,60 @@ describe('verify', () => {
     for (const tableId of [TD_TABLE_A, TD_TABLE_B]) expect(world.routesOf(tableId)).toEqual(foreignRoutes());
   });
 
+  describe('a node whose agent is offline: its instance is terminated only when named', () => {
+    /**
+     * N1's Node and CiliumNode, its agent offline, and an instance with N1's address. From the inventory alone
+     * it may be N1's machine, stopped, or a new instance given the address after N1's machine was gone.
+     */
+    function offlineNode() {
+      const world = teardownLab();
+      world.managedInstances.find((mi) => mi.instanceId === N1.name)!.pingStatus = 'ConnectionLost';
+      return world;
+    }
+
+    test('not terminated; the summary says why and how, and the teardown is incomplete', async () => {
+      const world = offlineNode();
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name], terminateInstances: true });
+
+      expect(world.mutations().map(({ method }) => method)).not.toContain('terminateInstances');
+      expect(world.instances.map((instance) => instance.state)).toEqual(['running', 'running', 'running']);
+      const summary = await service(world).verify(state);
+      expect(summary).toMatchObject({ complete: false, status: 'incomplete' });
+      expect(summary.nodes).toEqual([
+        expect.objectContaining({ node: N1.name, status: 'incomplete', remains: [`instance ${N1.instance} running (kept: not shown to be this node's machine)`] }),
+      ]);
+      expect(summary.message).toContain(`${N1.instance} was not terminated: nothing shows that it is ${N1.name}'s machine`);
+      expect(summary.message).toContain(`name ${N1.instance} in \`nodes\` with the node to terminate it`);
+    });
+
+    test('a dry run says it would be kept', async () => {
+      const world = offlineNode();
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name], terminateInstances: true, dryRun: true });
+
+      expect(world.mutations()).toEqual([]);
+      const summary = await service(world).verify(state);
+      expect(summary.nodes[0]).toMatchObject({ status: 'planned', steps: expect.objectContaining({ terminate: expect.objectContaining({ instance: 'would-keep', instanceId: N1.instance }) }) });
+      expect(summary.message).toContain(`${N1.instance} would not be terminated: nothing shows that it is ${N1.name}'s machine`);
+    });
+
+    test('named by its instance id as well, it is terminated and the teardown completes', async () => {
+      const world = offlineNode();
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name, N1.instance], terminateInstances: true });
+
+      expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'terminateInstances', args: [[N1.instance]] }));
+      const summary = await service(world).verify(state);
+      expect(summary).toMatchObject({ complete: true, status: 'complete' });
+      expect(summary.message).not.toContain('not terminated');
+    });
+
+    test('without terminateInstances nothing is said about it', async () => {
+      const world = offlineNode();
+      const summary = await service(world).verify(await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name] }));
+      expect(summary).toMatchObject({ complete: true, status: 'complete' });
+      expect(summary.message).not.toContain(N1.instance);
+    });
+  });
+
   describe("a stale node on a live node's IP (its Node and CiliumNode outlived the machine, which rejoined as N1)", () => {
     const stale = { name: nodeName(7), cidr: '10.30.7.0/24' };
     /** The lab, plus the stale node on N1's IP; the reconciler routed its CIDR to N1's ENI too. */
@@ -1592,7 +1648,7 @@ describe('verify', () => {
 
       const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: ['edge-7'], terminateInstances: true });
 
-      expect(state.nodes).toEqual([{ ...labTarget(1), name: 'edge-7' }]);
+      expect(state.nodes).toEqual([{ ...unproven(labTarget(1)), name: 'edge-7' }]);
       expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'deregisterManagedInstance', args: [N1.name] }));
       const summary = await service(world).verify(state);
       expect(summary.nodes[0]).toMatchObject({ node: 'edge-7', managedInstanceId: N1.name });
@@ -1604,7 +1660,7 @@ describe('verify', () => {
 
       const { nodes, snapshot } = await service(world).snapshot({ clusterName: TD_CLUSTER, nodes: ['edge-7'], terminateInstances: true });
 
-      expect(nodes).toEqual([{ ...labTarget(1), name: 'edge-7' }]);
+      expect(nodes).toEqual([{ ...unproven(labTarget(1)), name: 'edge-7' }]);
       expect(snapshot.sharedIps).toEqual([]);
     });
 
@@ -1622,15 +1678,27 @@ describe('verify', () => {
     });
 
     test('an offline registration elsewhere on the IP is no evidence: a stopped node still takes its own machine', async () => {
-      const world = teardownLab({ nodes: 1 });
-      world.managedInstances[0]!.pingStatus = 'ConnectionLost';
-      // An older registration of the same machine, offline, listed by the activation.
-      world.managedInstances.push({ instanceId: stale.name, ipAddress: N1.ip, pingStatus: 'ConnectionLost', activationId: TD_ACTIVATION });
+      const stopped = () => {
+        const world = teardownLab({ nodes: 1 });
+        world.managedInstances[0]!.pingStatus = 'ConnectionLost';
+        // An older registration of the same machine, offline, listed by the activation.
+        world.managedInstances.push({ instanceId: stale.name, ipAddress: N1.ip, pingStatus: 'ConnectionLost', activationId: TD_ACTIVATION });
+        return world;
+      };
 
+      const world = stopped();
       const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name], terminateInstances: true });
 
-      expect(state.nodes).toEqual([labTarget(1)]);
-      expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'terminateInstances', args: [[N1.instance]] }));
+      // The machine is the node's (ENI paused, source/dest check back on), but with its agent offline nothing
+      // shows the instance is not some other one now holding the address: it is not terminated.
+      expect(state.nodes).toEqual([unproven(labTarget(1))]);
+      expect(world.mutations()).toContainEqual(expect.objectContaining({ method: 'enableSourceDestCheck', args: [N1.eni] }));
+      expect(world.mutations().map(({ method }) => method)).not.toContain('terminateInstances');
+      // Named with its instance, it is.
+      const named = stopped();
+      const confirmed = await runTeardown(named, { clusterName: TD_CLUSTER, nodes: [N1.name, N1.instance], terminateInstances: true });
+      expect(confirmed.nodes).toEqual([{ ...labTarget(1), instanceProof: 'named' }]);
+      expect(named.mutations()).toContainEqual(expect.objectContaining({ method: 'terminateInstances', args: [[N1.instance]] }));
     });
   });
 
