@@ -392,6 +392,9 @@ export function resolveTargets(
    * stale node's address may have gone to an instance that is no node at all (its sole claimant is then the
    * stale node). So an instance is marked for termination only by evidence from when the teardown started: the
    * owner's own agent online and reporting one of the instance's addresses, or the operator naming the instance.
+   * An earlier run's proof is deliberately not carried over in a tag (a re-run after the agent was uninstalled
+   * needs the instance named): a tag is data anyone with CreateTags could write, and would then suffice to have
+   * any instance in the remote VPC terminated.
    */
   const proveInstances = (namedIds: readonly string[]) => {
     for (const { owner, instanceId, ips } of machines) {

@@ -320,7 +320,11 @@ export class TeardownService {
   async terminate(request: TeardownRequest, node: NodeTarget) {
     if (!request.terminateInstances) return { instance: 'not-requested' };
     if (!node.instanceId) return { instance: 'none' };
-    if (!node.instanceProof) return { instance: request.dryRun ? 'would-keep' : 'kept', instanceId: node.instanceId, reason: unprovenInstance(node) };
+    if (!node.instanceProof) {
+      const [instance] = await this.deps.ec2.describeInstances([node.instanceId]);
+      if (!instance || GONE_STATES.includes(instance.state)) return { instance: instance?.state ?? 'already-gone', instanceId: node.instanceId };
+      return { instance: request.dryRun ? 'would-keep' : 'kept', instanceId: node.instanceId, reason: unprovenInstance(node, request.dryRun) };
+    }
     if (request.dryRun) return { instance: 'would-terminate', instanceId: node.instanceId };
     const [state] = await this.deps.ec2.terminateInstances([node.instanceId]);
     return { instance: state?.state ?? 'already-gone', instanceId: node.instanceId };
@@ -482,7 +486,7 @@ export class TeardownService {
         remains.push(`ENI of ${shared.ip}${others.length > 0 ? ` (also claimed by ${others.join(', ')})` : ' (its data points at another instance too)'}`);
       }
       const instance = instances.find((entry) => entry.instanceId === node.instanceId);
-      if (request.terminateInstances && instance && !['shutting-down', 'terminated'].includes(instance.state)) {
+      if (request.terminateInstances && instance && !GONE_STATES.includes(instance.state)) {
         remains.push(`instance ${instance.instanceId} ${instance.state}${node.instanceProof ? '' : ' (kept: not shown to be this node\'s machine)'}`);
       }
       for (const route of managedRoutes) {
@@ -508,6 +512,15 @@ export class TeardownService {
       const left = (await this.deps.ssm.listActivations()).filter((activation) => activation.tags[ACTIVATION_CLUSTER_TAG] === cluster.arn);
       for (const activation of left) remains.push(`activation ${activation.activationId}`);
     }
+    // Instances the terminate step kept (or in a dry run would keep) for want of proof that they are the node's.
+    const keptInstances = request.terminateInstances
+      ? nodes.flatMap((node) => {
+          const instance = instances.find((entry) => entry.instanceId === node.instanceId);
+          const ran = results.find((entry) => entry.node === node.name)?.status === 'done';
+          if (!ran || node.instanceProof || !instance || GONE_STATES.includes(instance.state)) return [];
+          return [{ node: node.name, instanceId: instance.instanceId, state: instance.state, reason: unprovenInstance(node, request.dryRun), terminateWith: `aws ec2 terminate-instances --instance-ids ${instance.instanceId}` }];
+        })
+      : [];
     const routes = state.routes as { removed?: unknown[]; wouldRemove?: unknown[]; failed?: unknown[]; vetoed?: unknown[] } | undefined;
     const failedNodes = nodeSummaries.filter((node) => node.status === 'failed' || node.status === 'not-run');
     const incompleteNodes = nodeSummaries.filter((node) => node.status === 'incomplete');
@@ -524,9 +537,7 @@ export class TeardownService {
       ...(snapshot.sharedIps ?? []).map(
         ({ ip, nodes: names }) => `${ip} is claimed by ${names.join(' and ')}, and whose machine it is could not be shown: its ENI and instance were left alone`,
       ),
-      ...(request.terminateInstances ? nodes.filter((node) => node.instanceId && !node.instanceProof && instances.some((entry) => entry.instanceId === node.instanceId && !['shutting-down', 'terminated'].includes(entry.state))) : []).map(
-        (node) => `${node.instanceId} ${request.dryRun ? 'would not be' : 'was not'} terminated: ${unprovenInstance(node)}`,
-      ),
+      ...keptInstances.map((kept) => `${kept.instanceId} ${request.dryRun ? 'would not be' : 'was not'} terminated: ${kept.reason}`),
     ];
     const rulesLeftDisabled = rules.filter((rule) => rule.state === 'DISABLED').map((rule) => rule.name);
     return {
@@ -553,18 +564,26 @@ export class TeardownService {
           ? { resumeWith: rulesLeftDisabled.map((name) => `aws events enable-rule --name ${name}`) }
           : {}),
       },
+      keptInstances,
       remains,
       errors,
     };
   }
 }
 
-/** Why a node's instance is not terminated, and what the operator can do about it. */
-function unprovenInstance(node: NodeTarget): string {
-  return (
-    `nothing shows that it is ${node.name}'s machine (no online agent of the node reported its address; an address alone may now be another instance's): ` +
-    `name ${node.instanceId} in \`nodes\` with the node to terminate it, or terminate it yourself once you know it is`
-  );
+/** Instance states in which there is nothing left to terminate. */
+const GONE_STATES = ['shutting-down', 'terminated'];
+
+/**
+ * Why a node's instance is not terminated, and what the operator can do about it. Before the teardown runs
+ * (a dry run), naming the instance in the request settles it. Once it has run, the node's objects are gone and
+ * nothing links the instance to it any more: the operator terminates it, if it is the node's.
+ */
+function unprovenInstance(node: NodeTarget, dryRun: boolean): string {
+  const why = `nothing shows that it is ${node.name}'s machine (no online agent of the node reported its address; an address alone may now be another instance's)`;
+  return dryRun
+    ? `${why}: to have the teardown terminate it, name ${node.instanceId} in \`nodes\` with the node`
+    : `${why}: if it is, terminate it yourself (aws ec2 terminate-instances --instance-ids ${node.instanceId})`;
 }
 
 function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {

@@ -14,7 +14,8 @@
  * What the gap to the floor is made of is measured in the same alternating runs, from variants of the product
  * bundle that are never shipped and cannot run a reconcile (DIAGNOSIS_VARIANTS): one without the Kubernetes
  * adapter (so without @kubernetes/client-node and its undici), one in which Powertools' two event schemas import
- * zod as a namespace, and both. Module init is almost all V8 compiling the bundle's source (a CPU profile puts
+ * zod as a namespace, both, and the namespace one with client-node reduced to its generated client (the least
+ * that reading CiliumNodes through @kubernetes/client-node can cost). Module init is almost all V8 compiling the bundle's source (a CPU profile puts
  * ~70 % of the import in compiling the one module), so the cost of a dependency follows the source it adds.
  */
 import { spawnSync } from 'node:child_process';
@@ -61,11 +62,33 @@ const powertoolsSchemasWithZodNamespace: Plugin = {
   },
 };
 
+/**
+ * What client-node's generated client costs on its own (the API request factories, the 759 models and their
+ * serializer), i.e. the least any reconciler that reads CiliumNodes through @kubernetes/client-node can load:
+ * undici (which the generated fetch layer and the kubeconfig import) and what only the kubeconfig loader uses
+ * (its auth providers, proxy agents, YAML and JSONPath) become empty CommonJS modules, so any name imported
+ * from them builds (and is undefined; nothing calls them at import).
+ */
+const CLIENT_NODE_EXTRAS = /^(undici|js-yaml|jsonpath-plus|openid-client|socks|socks-proxy-agent|hpagent)$|\/(azure|gcp|oidc|exec|file)_auth\.js$/;
+const clientNodeGeneratedClientOnly: Plugin = {
+  name: 'diagnosis-client-node-generated-client-only',
+  setup(build) {
+    build.onResolve({ filter: CLIENT_NODE_EXTRAS }, (args) =>
+      args.importer.includes('/@kubernetes/client-node/') ? { path: args.path, namespace: 'diagnosis-empty' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'diagnosis-empty' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+  },
+};
+
 /** Never shipped; built only to say what the gap to the floor is made of. */
 const DIAGNOSIS_VARIANTS: { name: string; plugins: Plugin[] }[] = [
   { name: 'diagnosis: reconcile bundle without the Kubernetes adapter', plugins: [withoutKubernetesAdapter] },
   { name: "diagnosis: reconcile bundle, Powertools' schemas importing zod as a namespace", plugins: [powertoolsSchemasWithZodNamespace] },
   { name: 'diagnosis: both of the above', plugins: [withoutKubernetesAdapter, powertoolsSchemasWithZodNamespace] },
+  {
+    name: "diagnosis: zod as a namespace, client-node's generated client alone (undici, kubeconfig auth/proxy/YAML emptied)",
+    plugins: [clientNodeGeneratedClientOnly, powertoolsSchemasWithZodNamespace],
+  },
 ];
 
 /** What the Lambda runtime sets that matters for loading; no credentials, no endpoint. */

@@ -204,6 +204,7 @@ describe('a bad payload', () => {
     ['not an object', 'drain', /^payload: /],
     ['a node without its ENI list', { step: 'pause', request, nodes: [{ name: N1.name, cidrs: [] }] }, /^step pause: nodes\[0\]\.networkInterfaceIds: /],
     ['a node with an empty name', { step: 'terminate', request, node: { ...node, name: '' } }, /^step terminate: node\.name: /],
+    ['a node with an unknown instance proof', { step: 'terminate', request, node: { ...node, instanceProof: 'tagged' } }, /^step terminate: node\.instanceProof: /],
     ['a timeout that is not a number', { step: 'drain', request: { ...request, timeouts: { ...request.timeouts, drainSeconds: '300' } }, node }, /^step drain: request\.timeouts\.drainSeconds: /],
     ['a previous deadline that is not a number', { step: 'drain', request, node, previous: { deadline: 'soon' } }, /^step drain: previous\.deadline: /],
     ['a previous command id that is not a string', { step: 'uninstall', request, node, previous: { commandId: 7 } }, /^step uninstall: previous\.commandId: /],

@@ -1478,8 +1478,57 @@ describe('verify', () => {
       expect(summary.nodes).toEqual([
         expect.objectContaining({ node: N1.name, status: 'incomplete', remains: [`instance ${N1.instance} running (kept: not shown to be this node's machine)`] }),
       ]);
+      // Once the node is gone nothing links the instance to it any more: the operator is told how to finish.
+      const terminateWith = `aws ec2 terminate-instances --instance-ids ${N1.instance}`;
       expect(summary.message).toContain(`${N1.instance} was not terminated: nothing shows that it is ${N1.name}'s machine`);
-      expect(summary.message).toContain(`name ${N1.instance} in \`nodes\` with the node to terminate it`);
+      expect(summary.message).toContain(`if it is, terminate it yourself (${terminateWith})`);
+      expect(summary.keptInstances).toEqual([{ node: N1.name, instanceId: N1.instance, state: 'running', reason: expect.stringContaining(terminateWith), terminateWith }]);
+      const terminateStep = (summary.nodes[0]!.steps as { terminate: unknown }).terminate;
+      expect(terminateStep).toEqual({ instance: 'kept', instanceId: N1.instance, reason: expect.stringContaining(terminateWith) });
+    });
+
+    test('a re-run after the agent is gone (the node failed after uninstall, its ENI still paused): kept, unless named', async () => {
+      // What a re-run finds when the first run lost the node after nodeadm uninstall: no objects, no agent,
+      // the ENI still carrying the pause tag. The agent that showed the instance to be the node's is gone.
+      const rerun = () => {
+        const world = teardownLab();
+        afterNodeSteps(world, [N1.name], [N1.name]);
+        return world;
+      };
+      const world = rerun();
+      const summary = await service(world).verify(await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name], terminateInstances: true }));
+      expect(world.mutations().map(({ method }) => method)).not.toContain('terminateInstances');
+      expect(summary.keptInstances).toEqual([expect.objectContaining({ node: N1.name, instanceId: N1.instance })]);
+
+      const named = rerun();
+      const confirmed = await service(named).verify(await runTeardown(named, { clusterName: TD_CLUSTER, nodes: [N1.name, N1.instance], terminateInstances: true }));
+      expect(named.mutations()).toContainEqual(expect.objectContaining({ method: 'terminateInstances', args: [[N1.instance]] }));
+      expect(confirmed).toMatchObject({ complete: true, keptInstances: [] });
+    });
+
+    test('an instance already gone is not reported as kept, in a dry run or a real one', async () => {
+      for (const [state, dryRun] of [['terminated', false], ['shutting-down', true], [undefined, false]] as const) {
+        const world = offlineNode();
+        if (state) world.instances.find((instance) => instance.instanceId === N1.instance)!.state = state;
+        else world.instances = world.instances.filter((instance) => instance.instanceId !== N1.instance);
+        const request = partial({ terminateInstances: true, dryRun });
+        const target = unproven(labTarget(1));
+        expect(await service(world).terminate(request, target)).toEqual({ instance: state ?? 'already-gone', instanceId: N1.instance });
+        const summary = await service(world).verify({ request, nodes: [target], snapshot: { notFound: [] }, nodeResults: [doneResult(N1.name)] });
+        expect(summary.keptInstances).toEqual([]);
+        expect(summary.message).not.toContain('not terminated');
+        expect(summary.message).not.toContain('not be terminated');
+      }
+    });
+
+    test('a node that failed before its terminate step: its instance is not said to be kept for want of proof', async () => {
+      const world = offlineNode();
+      const request = partial({ terminateInstances: true });
+      const failed: NodeResult = { node: N1.name, status: 'failed', error: 'DrainTimedOut', cause: 'pods left' };
+      const summary = await service(world).verify({ request, nodes: [unproven(labTarget(1))], snapshot: { notFound: [] }, nodeResults: [failed] });
+      expect(summary.nodes[0]).toMatchObject({ status: 'failed', error: 'DrainTimedOut' });
+      expect(summary.keptInstances).toEqual([]);
+      expect(summary.message).not.toContain('not terminated');
     });
 
     test('a dry run says it would be kept', async () => {
@@ -1490,6 +1539,8 @@ describe('verify', () => {
       const summary = await service(world).verify(state);
       expect(summary.nodes[0]).toMatchObject({ status: 'planned', steps: expect.objectContaining({ terminate: expect.objectContaining({ instance: 'would-keep', instanceId: N1.instance }) }) });
       expect(summary.message).toContain(`${N1.instance} would not be terminated: nothing shows that it is ${N1.name}'s machine`);
+      expect(summary.message).toContain(`to have the teardown terminate it, name ${N1.instance} in \`nodes\` with the node`);
+      expect(summary.keptInstances).toEqual([expect.objectContaining({ node: N1.name, instanceId: N1.instance, state: 'running' })]);
     });
 
     test('named by its instance id as well, it is terminated and the teardown completes', async () => {
