@@ -7,11 +7,13 @@
  *   a node not being torn down claims, unless its own agent is the one online there; a machine only nodes being
  *   torn down claim is taken by exactly one of them; the order of the input lists changes nothing;
  * - the rule itself, as an oracle written from the world's description (not from the join code).
- * Machines may have a second ENI (another IP of the same instance). Every node is named after its managed
+ * Machines may have a second ENI (another IP of the same instance), and their first ENI an IPv6 address too;
+ * a node or agent may give either address, an IPv6 one in another spelling. Every node is named after its managed
  * instance (`mi-…`); a Node named by hostname joining its managed instance is the example tests' subject. The
  * run count defaults to 200; PROPERTY_RUNS raises it.
  */
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import type { KubeNodeRecord, ManagedInstanceRecord } from '../../../functions/core/ports.js';
 import { buildScope } from '../../../functions/core/scope.js';
 import { PAUSE_TAG_KEY } from '../../../functions/core/teardown-steps.js';
@@ -21,12 +23,20 @@ import { propertyEniId } from '../../support/arbitraries.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
 const VPC = 'vpc-0remote0000000001';
-const scope = buildScope({ remoteNodeNetworks: ['10.20.0.0/16'], remotePodNetworks: ['10.30.0.0/16'] });
+const scope = buildScope({ remoteNodeNetworks: ['10.20.0.0/16', 'fd00:20::/64'], remotePodNetworks: ['10.30.0.0/16'] });
 
 const nodeName = (i: number) => `mi-${i.toString(16).padStart(17, '0')}`;
 const instanceId = (i: number) => `i-${i.toString(16).padStart(17, '0')}`;
 /** Machine IPs 0..5 carry an ENI; 6 and 7 do not (a node whose machine is gone). */
 const machineIp = (i: number) => `10.20.1.${10 + i}`;
+/** The IPv6 address of machine i's first ENI, as EC2 writes it (compressed). */
+const machineIpv6 = (i: number) => `fd00:20::${(0x10 + i).toString(16)}`;
+/** The same address as some other source may write it: all eight groups, not compressed. */
+const expanded = (ip: string) => ipaddr.IPv6.parse(ip).toNormalizedString();
+/** Addresses compared as addresses, not as text (each spelling parsed once: the oracle compares a lot). */
+const canonical = new Map<string, string>();
+const canonicalOf = (ip: string) => canonical.get(ip) ?? canonical.set(ip, ipaddr.parse(ip).toString()).get(ip)!;
+const sameIp = (a: string, b: string) => canonicalOf(a) === canonicalOf(b);
 /** The IP of machine i's second ENI, when it has one. */
 const secondIp = (i: number) => `10.20.2.${10 + i}`;
 const secondEniId = (i: number) => propertyEniId(10 + i);
@@ -65,10 +75,15 @@ const worldNode = (index: number) =>
       agent: fc.constantFrom('Online', 'ConnectionLost', 'Inactive', undefined),
       reports: fc.constantFrom('own', 'own', 'none', 'elsewhere', 'another-machine', 'another-machine'),
       another: fc.integer({ min: 0, max: 5 }),
+      // The first ENI's IPv6 address instead of its IPv4 one, as the Node (and the agent) write it.
+      ipv6: fc.constantFrom(undefined, undefined, undefined, 'compressed', 'expanded'),
+      agentSpelling: fc.constantFrom('same', 'expanded'),
     })
-    .map(({ machine, presence, agent, reports, another }): WorldNode => {
+    .map(({ machine, presence, agent, reports, another, ipv6, agentSpelling }): WorldNode => {
       const ssmOnly = presence === 'ssm-only';
-      const ip = machine < 8 ? machineIp(machine) : secondIp(machine - 8);
+      const v6 = machine < 8 && ipv6 !== undefined ? machineIpv6(machine) : undefined;
+      const ip = v6 !== undefined ? (ipv6 === 'expanded' ? expanded(v6) : v6) : machine < 8 ? machineIp(machine) : secondIp(machine - 8);
+      const ownReport = v6 !== undefined && agentSpelling === 'expanded' ? expanded(v6) : ip;
       return {
         name: nodeName(index + 1),
         ip,
@@ -79,7 +94,7 @@ const worldNode = (index: number) =>
         // 'another-machine': the agent reports some machine's address, perhaps another instance's (data that
         // cannot all be right).
         agentIp:
-          reports === 'own' || (ssmOnly && reports === 'none') ? ip : reports === 'elsewhere' ? ELSEWHERE : reports === 'another-machine' ? machineIp(another) : undefined,
+          reports === 'own' || (ssmOnly && reports === 'none') ? ownReport : reports === 'elsewhere' ? ELSEWHERE : reports === 'another-machine' ? machineIp(another) : undefined,
         cidr: `10.30.${index + 1}.0/24`,
       };
     });
@@ -126,11 +141,11 @@ function inventoryOf({ nodes, machines }: World, order?: number[]): Inventory {
   const managedInstances: ManagedInstanceRecord[] = nodes
     .filter((node) => node.agent !== undefined)
     .map((node) => ({ instanceId: node.name, pingStatus: node.agent!, ...(node.agentIp ? { ipAddress: node.agentIp } : {}) }));
-  const networkInterface = (id: string, ip: string, instance: string | undefined, pausedFor: string | undefined): NetworkInterfaceRecord => ({
+  const networkInterface = (id: string, ip: string, instance: string | undefined, pausedFor: string | undefined, ipv6?: string): NetworkInterfaceRecord => ({
     networkInterfaceId: id,
     vpcId: VPC,
     privateIpAddresses: [ip],
-    ipv6Addresses: [],
+    ipv6Addresses: ipv6 ? [ipv6] : [],
     sourceDestCheck: false,
     ...(instance ? { instanceId: instance } : {}),
     ...(pausedFor ? { tags: { [PAUSE_TAG_KEY]: pausedFor } } : {}),
@@ -138,7 +153,7 @@ function inventoryOf({ nodes, machines }: World, order?: number[]): Inventory {
   const networkInterfaces = machines.flatMap((machine, index) => {
     const instance = machine.instance ? instanceId(index) : undefined;
     return [
-      networkInterface(propertyEniId(index), machineIp(index), instance, machine.pausedFor),
+      networkInterface(propertyEniId(index), machineIp(index), instance, machine.pausedFor, machineIpv6(index)),
       ...(machine.second ? [networkInterface(secondEniId(index), secondIp(index), instance, machine.secondPausedFor)] : []),
     ];
   });
@@ -170,22 +185,23 @@ function unitsOf({ machines }: World): Unit[] {
   const units: Unit[] = [];
   const loose: Unit[] = [];
   machines.forEach((machine, index) => {
-    const first = { eni: propertyEniId(index), ip: machineIp(index), tag: machine.pausedFor };
-    const second = machine.second ? { eni: secondEniId(index), ip: secondIp(index), tag: machine.secondPausedFor } : undefined;
+    const first = { eni: propertyEniId(index), ips: [machineIp(index), machineIpv6(index)], tag: machine.pausedFor };
+    const second = machine.second ? { eni: secondEniId(index), ips: [secondIp(index)], tag: machine.secondPausedFor } : undefined;
     const tagsOf = (parts: { tag?: string | undefined }[]) => [...new Set(parts.flatMap((part) => (part.tag ? [part.tag] : [])))].sort();
     if (machine.instance) {
       const parts = second ? [first, second] : [first];
-      units.push({ enis: parts.map((part) => part.eni), ips: parts.map((part) => part.ip), instance: index, tags: tagsOf(parts) });
+      units.push({ enis: parts.map((part) => part.eni), ips: parts.flatMap((part) => part.ips), instance: index, tags: tagsOf(parts) });
     } else {
-      units.push({ enis: [first.eni], ips: [first.ip], tags: tagsOf([first]) });
-      if (second) loose.push({ enis: [second.eni], ips: [second.ip], tags: tagsOf([second]) });
+      units.push({ enis: [first.eni], ips: first.ips, tags: tagsOf([first]) });
+      if (second) loose.push({ enis: [second.eni], ips: second.ips, tags: tagsOf([second]) });
     }
   });
   return [...units, ...loose];
 }
 
 /** Whether a node claims an IP: through its Node or CiliumNode, or through its agent's report. */
-const claimsIp = (node: WorldNode, ip: string) => ((node.inKubernetes || node.inCilium) && node.ip === ip) || (node.agent !== undefined && node.agentIp === ip);
+const claimsIp = (node: WorldNode, ip: string) =>
+  ((node.inKubernetes || node.inCilium) && sameIp(node.ip, ip)) || (node.agent !== undefined && node.agentIp !== undefined && sameIp(node.agentIp, ip));
 
 /** The nodes that claim one of a unit's IPs. */
 function claimantsOf({ nodes }: World, unit: Unit): WorldNode[] {
@@ -193,7 +209,7 @@ function claimantsOf({ nodes }: World, unit: Unit): WorldNode[] {
 }
 
 /** The node's agent is online on the unit, reporting one of its IPs. */
-const onlineThere = (node: WorldNode, unit: Unit) => node.agent === 'Online' && node.agentIp !== undefined && unit.ips.includes(node.agentIp);
+const onlineThere = (node: WorldNode, unit: Unit) => node.agent === 'Online' && node.agentIp !== undefined && unit.ips.some((ip) => sameIp(ip, node.agentIp!));
 
 const chosenNames = (w: World) => w.nodes.filter((_, index) => w.chosen[index]).map((node) => node.name);
 
@@ -418,6 +434,7 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
   test('termination: an instance is marked to terminate exactly when its node\'s own agent is online on it, or the request names it', () => {
     let sawNamedOnly = 0;
     let sawUnproven = 0;
+    let sawIpv6SpelledOtherwise = 0;
     fc.assert(
       fc.property(world, (w) => {
         // Named teardowns also name some instance ids (picked by the world's order keys), and "all" names none.
@@ -434,6 +451,7 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
             expect({ node: target.name, instanceId: target.instanceId, proof: target.instanceProof }).toEqual({ node: target.name, instanceId: target.instanceId, proof: expected });
             if (expected === 'named') sawNamedOnly += 1;
             if (expected === undefined) sawUnproven += 1;
+            if (expected === 'online-agent' && own!.agentIp!.includes(':') && own!.agentIp !== own!.ip) sawIpv6SpelledOtherwise += 1;
           }
         }
       }),
@@ -441,6 +459,8 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
     );
     expect(sawNamedOnly).toBeGreaterThan(0);
     expect(sawUnproven).toBeGreaterThan(0);
+    // Proof by an agent that writes its IPv6 address otherwise than the Node does.
+    expect(sawIpv6SpelledOtherwise).toBeGreaterThan(0);
   });
 
   test('the generator produces nodes whose data points at two instances (rare, so sampled more)', () => {
