@@ -8,9 +8,9 @@
  *   torn down claim is taken by exactly one of them; the order of the input lists changes nothing;
  * - the rule itself, as an oracle written from the world's description (not from the join code).
  * Machines may have a second ENI (another IP of the same instance), and their first ENI an IPv6 address too;
- * a node or agent may give either address, an IPv6 one in another spelling. Every node is named after its managed
- * instance (`mi-…`); a Node named by hostname joining its managed instance is the example tests' subject. The
- * run count defaults to 200; PROPERTY_RUNS raises it.
+ * a node or agent may give either address, an IPv6 one in another spelling. A node is named after its managed
+ * instance (`mi-…`) or by hostname; a hostname node's agent joins it only by computer name and address, else
+ * it is a node of its own (entitiesOf says which). The run count defaults to 200; PROPERTY_RUNS raises it.
  */
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
@@ -45,7 +45,10 @@ const MACHINES_WITH_ENI = 6;
 const ELSEWHERE = '10.20.9.9';
 
 interface WorldNode {
+  /** `mi-…`, or `host-…` for a Node named by hostname (its agent then has an `mi-…` id of its own). */
   name: string;
+  /** For a hostname node: its agent's id, and whether the agent's computer name is the host or EC2's default. */
+  hostname?: { agentId: string; computerName: 'host' | 'ec2-default' };
   /** The IP of its Node / CiliumNode. */
   ip: string;
   inKubernetes: boolean;
@@ -78,14 +81,18 @@ const worldNode = (index: number) =>
       // The first ENI's IPv6 address instead of its IPv4 one, as the Node (and the agent) write it.
       ipv6: fc.constantFrom(undefined, undefined, undefined, 'compressed', 'expanded'),
       agentSpelling: fc.constantFrom('same', 'expanded'),
+      // Named by hostname: its agent joins it only by computer name, and only when the Node claims the agent's IP.
+      hostname: fc.constantFrom(undefined, undefined, 'host', 'ec2-default'),
     })
-    .map(({ machine, presence, agent, reports, another, ipv6, agentSpelling }): WorldNode => {
+    .map(({ machine, presence, agent, reports, another, ipv6, agentSpelling, hostname }): WorldNode => {
       const ssmOnly = presence === 'ssm-only';
       const v6 = machine < 8 && ipv6 !== undefined ? machineIpv6(machine) : undefined;
       const ip = v6 !== undefined ? (ipv6 === 'expanded' ? expanded(v6) : v6) : machine < 8 ? machineIp(machine) : secondIp(machine - 8);
       const ownReport = v6 !== undefined && agentSpelling === 'expanded' ? expanded(v6) : ip;
       return {
-        name: nodeName(index + 1),
+        // A node SSM alone knows is named after its managed instance, whatever.
+        name: hostname && !ssmOnly ? `host-${index + 1}` : nodeName(index + 1),
+        ...(hostname && !ssmOnly ? { hostname: { agentId: nodeName(0x100 + index + 1), computerName: hostname } } : {}),
         ip,
         inKubernetes: presence === 'kubernetes' || presence === 'both',
         inCilium: presence === 'cilium' || presence === 'both',
@@ -121,6 +128,15 @@ const world: fc.Arbitrary<World> = fc.integer({ min: 1, max: 8 }).chain((count) 
     ),
     chosen: fc.array(fc.boolean(), { minLength: count, maxLength: count }),
     order: fc.array(fc.nat(), { minLength: 64, maxLength: 64 }),
+  }).map((w) => {
+    // A teardown tags a node's ENIs with the node's name: a hostname node's tag is its hostname.
+    const nameOf = (tag: string | undefined) => (tag === undefined ? undefined : (w.nodes.find((node) => nodeName(w.nodes.indexOf(node) + 1) === tag)?.name ?? tag));
+    const machines = w.machines.map(({ pausedFor, secondPausedFor, ...machine }) => ({
+      ...machine,
+      ...(pausedFor !== undefined ? { pausedFor: nameOf(pausedFor)! } : {}),
+      ...(secondPausedFor !== undefined ? { secondPausedFor: nameOf(secondPausedFor)! } : {}),
+    }));
+    return { ...w, machines };
   }),
 );
 
@@ -140,7 +156,12 @@ function inventoryOf({ nodes, machines }: World, order?: number[]): Inventory {
     .map((node) => ({ name: node.name, addresses: [{ type: 'InternalIP', ip: node.ip }], podCIDRs: [node.cidr], poolCIDRs: [] }));
   const managedInstances: ManagedInstanceRecord[] = nodes
     .filter((node) => node.agent !== undefined)
-    .map((node) => ({ instanceId: node.name, pingStatus: node.agent!, ...(node.agentIp ? { ipAddress: node.agentIp } : {}) }));
+    .map((node) => ({
+      instanceId: node.hostname?.agentId ?? node.name,
+      pingStatus: node.agent!,
+      ...(node.agentIp ? { ipAddress: node.agentIp } : {}),
+      ...(node.hostname ? { computerName: node.hostname.computerName === 'host' ? node.name : `ip-10-20-1-${node.name.slice(5)}.ec2.internal` } : {}),
+    }));
   const networkInterface = (id: string, ip: string, instance: string | undefined, pausedFor: string | undefined, ipv6?: string): NetworkInterfaceRecord => ({
     networkInterfaceId: id,
     vpcId: VPC,
@@ -187,7 +208,8 @@ function unitsOf({ machines }: World): Unit[] {
   machines.forEach((machine, index) => {
     const first = { eni: propertyEniId(index), ips: [machineIp(index), machineIpv6(index)], tag: machine.pausedFor };
     const second = machine.second ? { eni: secondEniId(index), ips: [secondIp(index)], tag: machine.secondPausedFor } : undefined;
-    const tagsOf = (parts: { tag?: string | undefined }[]) => [...new Set(parts.flatMap((part) => (part.tag ? [part.tag] : [])))].sort();
+    // Only a tag naming a managed instance (`mi-…`) says anything (anyone with CreateTags could write one).
+    const tagsOf = (parts: { tag?: string | undefined }[]) => [...new Set(parts.flatMap((part) => (part.tag?.startsWith('mi-') ? [part.tag] : [])))].sort();
     if (machine.instance) {
       const parts = second ? [first, second] : [first];
       units.push({ enis: parts.map((part) => part.eni), ips: parts.flatMap((part) => part.ips), instance: index, tags: tagsOf(parts) });
@@ -204,7 +226,25 @@ const claimsIp = (node: WorldNode, ip: string) =>
   ((node.inKubernetes || node.inCilium) && sameIp(node.ip, ip)) || (node.agent !== undefined && node.agentIp !== undefined && sameIp(node.agentIp, ip));
 
 /** The nodes that claim one of a unit's IPs. */
-function claimantsOf({ nodes }: World, unit: Unit): WorldNode[] {
+/**
+ * The nodes as the teardown must see them. A hostname node's agent is its own only when its computer name is
+ * the host and the Node (or CiliumNode) has the agent's IP; otherwise the agent is a node of its own (named
+ * after its managed instance, claiming what it reports) and the hostname node has no agent.
+ */
+function entitiesOf(nodes: WorldNode[]): WorldNode[] {
+  return nodes.flatMap((node) => {
+    if (!node.hostname || node.agent === undefined) return [node];
+    const joined = node.hostname.computerName === 'host' && (node.inKubernetes || node.inCilium) && node.agentIp !== undefined && sameIp(node.ip, node.agentIp);
+    if (joined) return [node];
+    const { agent: _agent, agentIp: _agentIp, ...withoutAgent } = node;
+    const agentNode: WorldNode = { name: node.hostname.agentId, ip: node.agentIp ?? ELSEWHERE, inKubernetes: false, inCilium: false, agent: node.agent, agentIp: node.agentIp, cidr: '' };
+    return [{ ...withoutAgent, agent: undefined, agentIp: undefined }, agentNode];
+  });
+}
+const entities = (w: World) => entitiesOf(w.nodes);
+
+function claimantsOf(w: World, unit: Unit): WorldNode[] {
+  const nodes = entities(w);
   return nodes.filter((node) => unit.ips.some((ip) => claimsIp(node, ip)));
 }
 
@@ -267,7 +307,7 @@ function assignments(w: World, chosen: string[] | 'all'): { owner: (string | und
 
 /** The claimed IPs of a unit, or all of them when none is claimed. */
 function reportedIps(w: World, unit: Unit): string[] {
-  const claimed = unit.ips.filter((ip) => w.nodes.some((node) => claimsIp(node, ip)));
+  const claimed = unit.ips.filter((ip) => entities(w).some((node) => claimsIp(node, ip)));
   return claimed.length > 0 ? claimed : unit.ips;
 }
 
@@ -285,6 +325,19 @@ function sharedOf(w: World, chosen: string[] | 'all'): SharedNodeIp[] {
       const asked = chosen === 'all' || disputants.some((name) => chosen.includes(name));
       return asked ? reportedIps(w, unit).map((ip) => ({ ip, nodes: disputants })) : [];
     })
+    .concat(
+      // A hostname node being torn down that has no agent of its own (nothing says which machine it is) and lost
+      // a machine it claims to a node that is not: that machine may be its own after all, so it is reported.
+      units.flatMap((unit, index) => {
+        const claimants = claimantsOf(w, unit);
+        const taker = owner[index];
+        if (chosen === 'all' || taker === undefined || chosen.includes(taker) || claimants.length < 2) return [];
+        if (!claimants.some((node) => chosen.includes(node.name) && node.hostname !== undefined && node.agent === undefined)) return [];
+        const others = unit.tags.filter((tag) => !claimants.some((node) => node.name === tag));
+        const disputants = [...new Set([...claimants.map((node) => node.name), ...others])].sort();
+        return reportedIps(w, unit).map((ip) => ({ ip, nodes: disputants }));
+      }),
+    )
     .sort((a, b) => a.ip.localeCompare(b.ip));
 }
 
@@ -310,7 +363,7 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
             const others = claimantsOf(w, unit).filter((node) => !chosen.includes(node.name));
             if (others.length === 0) continue;
             sawUnchosenClaimant += 1;
-            const own = w.nodes.find((node) => node.name === target.name)!;
+            const own = entities(w).find((node) => node.name === target.name)!;
             expect({ eni, node: target.name, online: onlineThere(own, unit) }).toEqual({ eni, node: target.name, online: true });
             for (const other of others) expect(other.agent === 'Online').toBe(false);
           }
@@ -370,9 +423,14 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
   test('the rule, named teardowns: each chosen node gets exactly the machines the rule gives it; disputes it has a stake in are reported', () => {
     let sawDisputed = 0;
     let sawProvenAmongSeveral = 0;
+    let sawHostnameJoined = 0;
+    let sawAgentApart = 0;
     fc.assert(
       fc.property(world, (w) => {
         const chosen = chosenNames(w);
+        const all = entities(w);
+        if (all.some((node) => node.hostname && node.agent !== undefined && (assignments(w, chosen).linked.get(node.name) ?? []).length > 0)) sawHostnameJoined += 1;
+        if (all.some((node) => w.nodes.some((raw) => raw.hostname?.agentId === node.name))) sawAgentApart += 1;
         const result = resolveTargets({ all: false, nodes: chosen }, inventoryOf(w));
         expect(result.notFound).toEqual([]);
         expect(result.nodes.map((target) => target.name)).toEqual(chosen);
@@ -393,13 +451,16 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
     // The generator does produce both kinds of shared IP (otherwise the property says little).
     expect(sawDisputed).toBeGreaterThan(0);
     expect(sawProvenAmongSeveral).toBeGreaterThan(0);
+    // Hostname nodes whose agent joined them and took a machine, and agents that stayed nodes of their own.
+    expect(sawHostnameJoined).toBeGreaterThan(0);
+    expect(sawAgentApart).toBeGreaterThan(0);
   });
 
   test('the rule, everything: each machine goes with exactly the node the rule names; every node is a target', () => {
     fc.assert(
       fc.property(world, (w) => {
         const result = resolveTargets({ all: true, nodes: [] }, inventoryOf(w));
-        expect(result.nodes.map((target) => target.name)).toEqual(w.nodes.map((node) => node.name).sort());
+        expect(result.nodes.map((target) => target.name)).toEqual(entities(w).map((node) => node.name).sort());
         expect(result.sharedIps).toEqual(sharedOf(w, 'all'));
         const { owner } = assignments(w, 'all');
         unitsOf(w).forEach((unit, index) => {
@@ -446,7 +507,7 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
               continue;
             }
             const unit = unitsOf(w).find((candidate) => candidate.instance !== undefined && instanceId(candidate.instance) === target.instanceId)!;
-            const own = w.nodes.find((node) => node.name === target.name);
+            const own = entities(w).find((node) => node.name === target.name);
             const expected = own !== undefined && onlineThere(own, unit) ? 'online-agent' : request.nodes.includes(target.instanceId) ? 'named' : undefined;
             expect({ node: target.name, instanceId: target.instanceId, proof: target.instanceProof }).toEqual({ node: target.name, instanceId: target.instanceId, proof: expected });
             if (expected === 'named') sawNamedOnly += 1;
@@ -471,7 +532,7 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
         const units = unitsOf(w);
         const provenInstances = (name: string) =>
           new Set(units.filter((unit) => unit.instance !== undefined && claimantsOf(w, unit).length > 0 && provableOwner(w, unit) === name).map((unit) => unit.instance));
-        if (w.nodes.some((node) => provenInstances(node.name).size > 1)) sawSplit += 1;
+        if (entities(w).some((node) => provenInstances(node.name).size > 1)) sawSplit += 1;
       }),
       { numRuns: Math.max(RUNS, 1000) },
     );
