@@ -320,11 +320,9 @@ export class TeardownService {
   async terminate(request: TeardownRequest, node: NodeTarget) {
     if (!request.terminateInstances) return { instance: 'not-requested' };
     if (!node.instanceId) return { instance: 'none' };
-    if (!node.instanceProof) {
-      const [instance] = await this.deps.ec2.describeInstances([node.instanceId]);
-      if (!instance || GONE_STATES.includes(instance.state)) return { instance: instance?.state ?? 'already-gone', instanceId: node.instanceId };
-      return { instance: request.dryRun ? 'would-keep' : 'kept', instanceId: node.instanceId, reason: unprovenInstance(node, request.dryRun) };
-    }
+    // Not even looked up: a read that could fail here would fail a node whose every step is done. Whether the
+    // instance is still there is for verify to say.
+    if (!node.instanceProof) return { instance: request.dryRun ? 'would-keep' : 'kept', instanceId: node.instanceId, reason: unprovenInstance(node, request) };
     if (request.dryRun) return { instance: 'would-terminate', instanceId: node.instanceId };
     const [state] = await this.deps.ec2.terminateInstances([node.instanceId]);
     return { instance: state?.state ?? 'already-gone', instanceId: node.instanceId };
@@ -487,7 +485,8 @@ export class TeardownService {
       }
       const instance = instances.find((entry) => entry.instanceId === node.instanceId);
       if (request.terminateInstances && instance && !GONE_STATES.includes(instance.state)) {
-        remains.push(`instance ${instance.instanceId} ${instance.state}${node.instanceProof ? '' : ' (kept: not shown to be this node\'s machine)'}`);
+        const kept = !node.instanceProof && result?.status === 'done';
+        remains.push(`instance ${instance.instanceId} ${instance.state}${kept ? ' (kept: not shown to be this node\'s machine)' : ''}`);
       }
       for (const route of managedRoutes) {
         if (node.networkInterfaceIds.includes(route.target) || node.cidrs.includes(route.destination)) remains.push(`route ${route.destination} in ${route.routeTableId}`);
@@ -518,7 +517,9 @@ export class TeardownService {
           const instance = instances.find((entry) => entry.instanceId === node.instanceId);
           const ran = results.find((entry) => entry.node === node.name)?.status === 'done';
           if (!ran || node.instanceProof || !instance || GONE_STATES.includes(instance.state)) return [];
-          return [{ node: node.name, instanceId: instance.instanceId, state: instance.state, reason: unprovenInstance(node, request.dryRun), terminateWith: `aws ec2 terminate-instances --instance-ids ${instance.instanceId}` }];
+          // No command in a dry run: the node is still in service then.
+          const terminateWith = request.dryRun ? {} : { terminateWith: `aws ec2 terminate-instances --instance-ids ${instance.instanceId}` };
+          return [{ node: node.name, instanceId: instance.instanceId, state: instance.state, reason: unprovenInstance(node, request), ...terminateWith }];
         })
       : [];
     const routes = state.routes as { removed?: unknown[]; wouldRemove?: unknown[]; failed?: unknown[]; vetoed?: unknown[] } | undefined;
@@ -576,14 +577,16 @@ const GONE_STATES = ['shutting-down', 'terminated'];
 
 /**
  * Why a node's instance is not terminated, and what the operator can do about it. Before the teardown runs
- * (a dry run), naming the instance in the request settles it. Once it has run, the node's objects are gone and
- * nothing links the instance to it any more: the operator terminates it, if it is the node's.
+ * (a dry run), naming the instance in the request settles it; `"all"` names nothing, so there the node is torn
+ * down by name first. Once it has run, the node's objects are gone and nothing links the instance to it any
+ * more: the operator terminates it, if it is the node's.
  */
-function unprovenInstance(node: NodeTarget, dryRun: boolean): string {
+function unprovenInstance(node: NodeTarget, request: Pick<TeardownRequest, 'dryRun' | 'all'>): string {
   const why = `nothing shows that it is ${node.name}'s machine (no online agent of the node reported its address; an address alone may now be another instance's)`;
-  return dryRun
-    ? `${why}: to have the teardown terminate it, name ${node.instanceId} in \`nodes\` with the node`
-    : `${why}: if it is, terminate it yourself (aws ec2 terminate-instances --instance-ids ${node.instanceId})`;
+  if (!request.dryRun) return `${why}: if it is, terminate it yourself (aws ec2 terminate-instances --instance-ids ${node.instanceId})`;
+  return request.all
+    ? `${why}: to have a teardown terminate it, tear ${node.name} down by name first, with ${node.instanceId} in \`nodes\``
+    : `${why}: to have the teardown terminate it, name ${node.instanceId} in \`nodes\` with the node`;
 }
 
 function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {

@@ -311,9 +311,10 @@ export class Teardown extends Construct {
     });
     // Terminating a node's EC2 instance. The instance resource type has no ec2:Vpc (or subnet) condition key,
     // and nothing the stack knows at deploy time identifies the node instances (tags, profile): the ARN limits
-    // it to this account and Region, and the handler only terminates the instance it found attached to the
-    // node's ENI in the remote VPC, only when the execution input asks for termination, and only when the
-    // instance was shown to be the node's (its agent online there, or its id in the input: instanceProof).
+    // it to this account and Region. The workflow terminates only the instance its snapshot step found attached
+    // to the node's ENI in the remote VPC, only when the execution input asks for termination, and only when
+    // the instance was shown to be the node's (its agent online there, or its id in the input: instanceProof);
+    // the task acts on the node in its payload (in this stack only the state machine's role may invoke it).
     add({ sid: 'TerminateNodeInstances', actions: ['ec2:TerminateInstances'], resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })] });
 
     // SSM reads: no resource-level permissions.

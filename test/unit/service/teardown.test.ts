@@ -1513,7 +1513,9 @@ describe('verify', () => {
         else world.instances = world.instances.filter((instance) => instance.instanceId !== N1.instance);
         const request = partial({ terminateInstances: true, dryRun });
         const target = unproven(labTarget(1));
-        expect(await service(world).terminate(request, target)).toEqual({ instance: state ?? 'already-gone', instanceId: N1.instance });
+        // The step neither terminates nor looks (a failed read must not fail a node whose steps are all done).
+        expect(await effects(world, () => service(world).terminate(request, target))).toMatchObject({ result: { instance: dryRun ? 'would-keep' : 'kept' }, mutations: [] });
+        expect(world.calls.map(({ method }) => method)).toEqual([]);
         const summary = await service(world).verify({ request, nodes: [target], snapshot: { notFound: [] }, nodeResults: [doneResult(N1.name)] });
         expect(summary.keptInstances).toEqual([]);
         expect(summary.message).not.toContain('not terminated');
@@ -1526,7 +1528,7 @@ describe('verify', () => {
       const request = partial({ terminateInstances: true });
       const failed: NodeResult = { node: N1.name, status: 'failed', error: 'DrainTimedOut', cause: 'pods left' };
       const summary = await service(world).verify({ request, nodes: [unproven(labTarget(1))], snapshot: { notFound: [] }, nodeResults: [failed] });
-      expect(summary.nodes[0]).toMatchObject({ status: 'failed', error: 'DrainTimedOut' });
+      expect(summary.nodes[0]).toMatchObject({ status: 'failed', error: 'DrainTimedOut', remains: expect.arrayContaining([`instance ${N1.instance} running`]) });
       expect(summary.keptInstances).toEqual([]);
       expect(summary.message).not.toContain('not terminated');
     });
@@ -1540,7 +1542,16 @@ describe('verify', () => {
       expect(summary.nodes[0]).toMatchObject({ status: 'planned', steps: expect.objectContaining({ terminate: expect.objectContaining({ instance: 'would-keep', instanceId: N1.instance }) }) });
       expect(summary.message).toContain(`${N1.instance} would not be terminated: nothing shows that it is ${N1.name}'s machine`);
       expect(summary.message).toContain(`to have the teardown terminate it, name ${N1.instance} in \`nodes\` with the node`);
-      expect(summary.keptInstances).toEqual([expect.objectContaining({ node: N1.name, instanceId: N1.instance, state: 'running' })]);
+      // No terminate command while the node is still in service.
+      expect(summary.keptInstances).toEqual([{ node: N1.name, instanceId: N1.instance, state: 'running', reason: expect.stringContaining('name') }]);
+      expect(summary.message).not.toContain('aws ec2 terminate-instances');
+    });
+
+    test('a dry run of "all" cannot name the instance: it says to tear the node down by name first', async () => {
+      const world = offlineNode();
+      const summary = await service(world).verify(await runTeardown(world, { clusterName: TD_CLUSTER, nodes: 'all', terminateInstances: true, dryRun: true }));
+      expect(summary.keptInstances).toEqual([expect.objectContaining({ node: N1.name, instanceId: N1.instance })]);
+      expect(summary.message).toContain(`to have a teardown terminate it, tear ${N1.name} down by name first, with ${N1.instance} in \`nodes\``);
     });
 
     test('named by its instance id as well, it is terminated and the teardown completes', async () => {
