@@ -211,6 +211,7 @@ export function resolveTargets(
   inventory: Inventory,
 ): { nodes: NodeTarget[]; notFound: string[]; sharedIps: SharedNodeIp[] } {
   const claims: ClaimSet = collectClaims(inventory.ciliumNodes, inventory.scope);
+  const tagCounts = (tag: string) => MANAGED_INSTANCE_ID.test(tag) || (!request.all && !INSTANCE_ID.test(tag) && request.nodes.includes(tag));
   const cidrsOf = new Map(claims.nodes.map((claim) => [claim.node, claim.cidrs.map((cidr) => cidr.text)]));
   const byName = new Map<string, NodeTarget>();
   const target = (name: string): NodeTarget => {
@@ -300,7 +301,7 @@ export function resolveTargets(
     instanceId?: string;
     /** The nodes claiming any of its IPs. */
     contenders: NodeTarget[];
-    /** Nodes its pause tags name that are not among the contenders (tags naming `mi-…` ids only). */
+    /** Nodes its pause tags name that are not among the contenders (tags naming `mi-…` ids or requested names only). */
     pausedForOthers: string[];
     owner?: NodeTarget;
     /** Its owner would have been a node whose data points at several instances, or one already on another. */
@@ -309,9 +310,10 @@ export function resolveTargets(
   const machines: Machine[] = [...byMachine.values()].map((enis) => {
     const ips = enis.flatMap((eni) => [...eni.privateIpAddresses, ...eni.ipv6Addresses]);
     const contenders = [...new Set(ips.flatMap(claimantsOf))];
-    // A tag makes a claim only when it names a hybrid node (`mi-…`): its value is data anyone with CreateTags
-    // could write, and must not lead the teardown to some other node.
-    const tags = [...new Set(enis.map((eni) => eni.tags?.[inventory.pauseTagKey]).filter((tag): tag is string => tag !== undefined && MANAGED_INSTANCE_ID.test(tag)))];
+    // A tag makes a claim only when it names a hybrid node (`mi-…`), or a node the request names (a Node named
+    // by hostname, which an earlier teardown paused before its objects went): its value is data anyone with
+    // CreateTags could write, and must not lead the teardown to some other node.
+    const tags = [...new Set(enis.map((eni) => eni.tags?.[inventory.pauseTagKey]).filter((tag): tag is string => tag !== undefined && tagCounts(tag)))];
     const instanceId = enis[0]!.instanceId;
     return {
       enis,
@@ -430,7 +432,7 @@ export function resolveTargets(
     for (const pausedFor of machine.pausedForOthers) {
       if (!request.nodes.includes(pausedFor) || chosen.has(pausedFor)) continue;
       const found = entryNamed(pausedFor);
-      found.managedInstanceId ??= pausedFor;
+      if (MANAGED_INSTANCE_ID.test(pausedFor)) found.managedInstanceId ??= pausedFor;
       chosen.set(found.name, found);
     }
     report(machine, disputants);

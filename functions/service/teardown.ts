@@ -506,6 +506,13 @@ export class TeardownService {
     const remains: string[] = [];
     if (request.all && !request.dryRun) {
       for (const route of managedRoutes) remains.push(`managed route ${route.destination} in ${route.routeTableId} -> ${route.target}`);
+      // An ENI paused for a node "all" could not join (a tag naming a Node by hostname whose objects are gone: a
+      // tag alone never makes a target of everything): a teardown naming that node finishes it.
+      const taken = new Set(nodes.flatMap((node) => node.networkInterfaceIds));
+      for (const eni of enis) {
+        const pausedFor = eni.tags?.[PAUSE_TAG_KEY];
+        if (pausedFor !== undefined && !taken.has(eni.networkInterfaceId)) remains.push(`pause tag on ${eni.networkInterfaceId} (for ${pausedFor}: tear that node down by name)`);
+      }
     }
     if (request.deleteActivations && !request.dryRun && cluster.arn) {
       const left = (await this.deps.ssm.listActivations()).filter((activation) => activation.tags[ACTIVATION_CLUSTER_TAG] === cluster.arn);

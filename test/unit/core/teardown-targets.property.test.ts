@@ -208,8 +208,7 @@ function unitsOf({ machines }: World): Unit[] {
   machines.forEach((machine, index) => {
     const first = { eni: propertyEniId(index), ips: [machineIp(index), machineIpv6(index)], tag: machine.pausedFor };
     const second = machine.second ? { eni: secondEniId(index), ips: [secondIp(index)], tag: machine.secondPausedFor } : undefined;
-    // Only a tag naming a managed instance (`mi-…`) says anything (anyone with CreateTags could write one).
-    const tagsOf = (parts: { tag?: string | undefined }[]) => [...new Set(parts.flatMap((part) => (part.tag?.startsWith('mi-') ? [part.tag] : [])))].sort();
+    const tagsOf = (parts: { tag?: string | undefined }[]) => [...new Set(parts.flatMap((part) => (part.tag ? [part.tag] : [])))].sort();
     if (machine.instance) {
       const parts = second ? [first, second] : [first];
       units.push({ enis: parts.map((part) => part.eni), ips: parts.flatMap((part) => part.ips), instance: index, tags: tagsOf(parts) });
@@ -253,10 +252,16 @@ const onlineThere = (node: WorldNode, unit: Unit) => node.agent === 'Online' && 
 
 const chosenNames = (w: World) => w.nodes.filter((_, index) => w.chosen[index]).map((node) => node.name);
 
+/**
+ * The pause tags that say anything in a teardown of `chosen` (anyone with CreateTags could write one): those
+ * naming a managed instance (`mi-…`), and in a named teardown those naming a node it names.
+ */
+const tagsFor = (unit: Unit, chosen: string[] | 'all') => unit.tags.filter((tag) => tag.startsWith('mi-') || (chosen !== 'all' && chosen.includes(tag)));
+
 /** The rule, without the join code: a claimed unit's provable owner. */
-function provableOwner(w: World, unit: Unit): string | undefined {
+function provableOwner(w: World, unit: Unit, chosen: string[] | 'all'): string | undefined {
   const claimants = claimantsOf(w, unit);
-  const tagOther = unit.tags.some((tag) => !claimants.some((node) => node.name === tag));
+  const tagOther = tagsFor(unit, chosen).some((tag) => !claimants.some((node) => node.name === tag));
   if (claimants.length === 1 && !tagOther) return claimants[0]!.name;
   const live = claimants.filter((node) => node.agent === 'Online');
   return live.length === 1 && onlineThere(live[0]!, unit) ? live[0]!.name : undefined;
@@ -289,11 +294,16 @@ function assignments(w: World, chosen: string[] | 'all'): { owner: (string | und
   };
   giveUnlessSplit(
     units.flatMap((unit, index) => {
-      const name = claimantsOf(w, unit).length > 0 ? provableOwner(w, unit) : undefined;
+      const name = claimantsOf(w, unit).length > 0 ? provableOwner(w, unit, chosen) : undefined;
       return name ? [{ index, name }] : [];
     }),
   );
-  giveUnlessSplit(units.flatMap((unit, index) => (claimantsOf(w, unit).length === 0 && unit.tags.length === 1 ? [{ index, name: unit.tags[0]! }] : [])));
+  giveUnlessSplit(
+    units.flatMap((unit, index) => {
+      const tags = tagsFor(unit, chosen);
+      return claimantsOf(w, unit).length === 0 && tags.length === 1 ? [{ index, name: tags[0]! }] : [];
+    }),
+  );
   units.forEach((unit, index) => {
     const claimants = claimantsOf(w, unit);
     if (claimants.length === 0 || owner[index] !== undefined || unsettled[index]) return;
@@ -320,7 +330,7 @@ function sharedOf(w: World, chosen: string[] | 'all'): SharedNodeIp[] {
       const claimants = claimantsOf(w, unit);
       if (owner[index] !== undefined || (!unsettled[index] && claimants.length === 0)) return [];
       if (chosen === 'all' && !unsettled[index]) return [];
-      const others = unit.tags.filter((tag) => !claimants.some((node) => node.name === tag));
+      const others = tagsFor(unit, chosen).filter((tag) => !claimants.some((node) => node.name === tag));
       const disputants = [...new Set([...claimants.map((node) => node.name), ...others])].sort();
       const asked = chosen === 'all' || disputants.some((name) => chosen.includes(name));
       return asked ? reportedIps(w, unit).map((ip) => ({ ip, nodes: disputants })) : [];
@@ -333,7 +343,7 @@ function sharedOf(w: World, chosen: string[] | 'all'): SharedNodeIp[] {
         const taker = owner[index];
         if (chosen === 'all' || taker === undefined || chosen.includes(taker) || claimants.length < 2) return [];
         if (!claimants.some((node) => chosen.includes(node.name) && node.hostname !== undefined && node.agent === undefined)) return [];
-        const others = unit.tags.filter((tag) => !claimants.some((node) => node.name === tag));
+        const others = tagsFor(unit, chosen).filter((tag) => !claimants.some((node) => node.name === tag));
         const disputants = [...new Set([...claimants.map((node) => node.name), ...others])].sort();
         return reportedIps(w, unit).map((ip) => ({ ip, nodes: disputants }));
       }),
@@ -356,7 +366,7 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
       fc.property(world, (w) => {
         const chosen = chosenNames(w);
         const result = resolveTargets({ all: false, nodes: chosen }, inventoryOf(w));
-        if (unitsOf(w).some((unit) => claimantsOf(w, unit).length > 0 && unit.tags.some((tag) => !claimantsOf(w, unit).some((node) => node.name === tag)))) sawTagOnClaimed += 1;
+        if (unitsOf(w).some((unit) => claimantsOf(w, unit).length > 0 && tagsFor(unit, chosen).some((tag) => !claimantsOf(w, unit).some((node) => node.name === tag)))) sawTagOnClaimed += 1;
         for (const target of result.nodes) {
           for (const eni of target.networkInterfaceIds) {
             const unit = unitOf(w, eni);
@@ -531,7 +541,7 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
       fc.property(world, (w) => {
         const units = unitsOf(w);
         const provenInstances = (name: string) =>
-          new Set(units.filter((unit) => unit.instance !== undefined && claimantsOf(w, unit).length > 0 && provableOwner(w, unit) === name).map((unit) => unit.instance));
+          new Set(units.filter((unit) => unit.instance !== undefined && claimantsOf(w, unit).length > 0 && provableOwner(w, unit, 'all') === name).map((unit) => unit.instance));
         if (entities(w).some((node) => provenInstances(node.name).size > 1)) sawSplit += 1;
       }),
       { numRuns: Math.max(RUNS, 1000) },

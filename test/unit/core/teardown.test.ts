@@ -382,15 +382,24 @@ describe('resolveTargets', () => {
     ['a managed-instance id one digit short', nodeName(5).slice(0, -1)],
     ['a managed-instance id one digit long', `${nodeName(5)}0`],
     ['an empty value', ''],
-  ])('a pause tag alone that is not a managed-instance id (%s) makes no target', (_label, value) => {
+  ])('a pause tag alone that is not a managed-instance id (%s) makes no target of its own', (_label, value) => {
     // The tag value is data anyone with CreateTags could write: it must not lead the teardown to another node.
     const inv = inventory({ networkInterfaces: [eni(eniId(5), '10.20.1.50', { instanceId: instanceId(5), tags: { [PAUSE_TAG_KEY]: value } })] });
     expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [], notFound: [], sharedIps: [] });
-    expect(resolveTargets({ all: false, nodes: value === '' ? [instanceId(5)] : [value, instanceId(5)] }, inv)).toEqual({
-      nodes: [],
-      notFound: value === '' ? [instanceId(5)] : [value, instanceId(5)],
-      sharedIps: [],
-    });
+    // Named by the request, it is that node's, as a teardown left it (a hostname node whose objects are gone);
+    // an instance id or an empty value never names a node (and the request's own validation refuses names in
+    // upper case before it gets here).
+    const requestable = value !== '' && !value.startsWith('i-');
+    const nodes = value === '' ? [instanceId(5)] : [value, instanceId(5)];
+    expect(resolveTargets({ all: false, nodes }, inv)).toEqual(
+      requestable
+        ? { nodes: [{ name: value, instanceId: instanceId(5), ip: '10.20.1.50', networkInterfaceIds: [eniId(5)], cidrs: [], instanceProof: 'named' }], notFound: [], sharedIps: [] }
+        : { nodes: [], notFound: nodes, sharedIps: [] },
+    );
+    if (requestable) {
+      // Named without its instance: found with its machine, but the instance is not shown to be its own.
+      expect(resolveTargets({ all: false, nodes: [value] }, inv).nodes).toEqual([{ name: value, instanceId: instanceId(5), ip: '10.20.1.50', networkInterfaceIds: [eniId(5)], cidrs: [] }]);
+    }
   });
 
   test('an ip-… tag value on an ENI of no known node: not a target, the real nodes resolve as usual', () => {

@@ -1547,6 +1547,34 @@ describe('verify', () => {
       expect(summary.message).not.toContain('aws ec2 terminate-instances');
     });
 
+    test('a Node named by hostname, paused by a first run that lost it after its objects and agent went: a re-run naming it finishes it', async () => {
+      const rerun = () => {
+        const world = teardownLab();
+        world.kubeNodes = world.kubeNodes.filter((node) => node.name !== N1.name);
+        world.ciliumNodes = world.ciliumNodes.filter((node) => node.name !== N1.name);
+        world.managedInstances = world.managedInstances.filter((mi) => mi.instanceId !== N1.name);
+        world.interfaces[0]!.tags = { [PAUSE_TAG_KEY]: 'edge-7' };
+        return world;
+      };
+
+      // The tag alone names no node for "all" (a value anyone could write): the ENI is left, and said to be.
+      const all = rerun();
+      const everything = await service(all).verify(await runTeardown(all, { clusterName: TD_CLUSTER, nodes: 'all' }));
+      expect(everything.nodes.map((node) => node.node)).toEqual([N2.name, N3.name]);
+      expect(everything).toMatchObject({ complete: false, remains: [`pause tag on ${N1.eni} (for edge-7: tear that node down by name)`] });
+      // A request naming that node follows the tag.
+
+      const world = rerun();
+      const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: ['edge-7', N1.instance], terminateInstances: true });
+      expect(state.nodes).toEqual([{ name: 'edge-7', instanceId: N1.instance, ip: N1.ip, networkInterfaceIds: [N1.eni], cidrs: [], instanceProof: 'named' }]);
+      const summary = await service(world).verify(state);
+      expect(summary).toMatchObject({ complete: true, keptInstances: [] });
+      expect(world.interfaces[0]).toMatchObject({ sourceDestCheck: true });
+      expect(world.interfaces[0]!.tags?.[PAUSE_TAG_KEY]).toBeUndefined();
+      expect(world.instances.find((instance) => instance.instanceId === N1.instance)).toMatchObject({ state: 'shutting-down' });
+      for (const tableId of [TD_TABLE_A, TD_TABLE_B]) expect(world.routesOf(tableId).map((entry) => entry.destination)).not.toContain(N1.cidr);
+    });
+
     test('a dry run of "all" cannot name the instance: it says to tear the node down by name first', async () => {
       const world = offlineNode();
       const summary = await service(world).verify(await runTeardown(world, { clusterName: TD_CLUSTER, nodes: 'all', terminateInstances: true, dryRun: true }));
