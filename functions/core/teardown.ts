@@ -374,6 +374,8 @@ export function resolveTargets(
   const byNameOrder = (entries: NodeTarget[]) => [...entries].sort((a, b) => a.name.localeCompare(b.name));
   /** Claimed, and neither provably owned nor left over from an owner with inconsistent data. */
   const contested = machines.filter((machine) => machine.contenders.length > 0 && machine.owner === undefined && !machine.unsettled);
+  /** Claimed by no node, and paused for several: the tags disagree on whose it is, so it is nobody's. */
+  const tagsDisagree = (machine: Machine) => machine.contenders.length === 0 && machine.pausedForOthers.length > 1;
   const sharedIps: SharedNodeIp[] = [];
   const report = (machine: Machine, disputants: string[]) => {
     const claimed = machine.ips.filter(isClaimed);
@@ -411,7 +413,7 @@ export function resolveTargets(
   if (request.all) {
     for (const machine of contested) settleAmong(machine);
     // What even tearing everything down cannot settle is left alone, and said.
-    for (const machine of machines) if (machine.unsettled) report(machine, disputantsOf(machine));
+    for (const machine of machines) if (machine.unsettled || tagsDisagree(machine)) report(machine, disputantsOf(machine));
     proveInstances([]);
     return { nodes: byNameOrder([...byName.values()]), notFound: [], sharedIps: sortedShared() };
   }
@@ -424,7 +426,7 @@ export function resolveTargets(
   }
   for (const machine of contested) if (machine.contenders.every((entry) => chosen.has(entry.name))) settleAmong(machine);
   for (const machine of machines) {
-    if (machine.owner !== undefined || (!machine.unsettled && machine.contenders.length === 0)) continue;
+    if (machine.owner !== undefined || (!machine.unsettled && machine.contenders.length === 0 && !tagsDisagree(machine))) continue;
     const disputants = disputantsOf(machine);
     const asked = request.nodes.some((id) => disputants.includes(id) || (machine.instanceId !== undefined && id === machine.instanceId));
     if (!asked && !disputants.some((name) => chosen.has(name))) continue;

@@ -10,7 +10,8 @@
  * Machines may have a second ENI (another IP of the same instance), and their first ENI an IPv6 address too;
  * a node or agent may give either address, an IPv6 one in another spelling. A node is named after its managed
  * instance (`mi-…`) or by hostname; a hostname node's agent joins it only by computer name and address, else
- * it is a node of its own (entitiesOf says which). The run count defaults to 200; PROPERTY_RUNS raises it.
+ * it is a node of its own (entitiesOf says which). A node may be gone but for the pause tags naming it (a
+ * re-run), and a request may name it (tagOnlyTargets). The run count defaults to 200; PROPERTY_RUNS raises it.
  */
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
@@ -74,7 +75,8 @@ const worldNode = (index: number) =>
   fc
     .record({
       machine: fc.integer({ min: 0, max: 13 }),
-      presence: fc.constantFrom('kubernetes', 'cilium', 'both', 'ssm-only'),
+      // 'gone': nothing is left of the node but the pause tags an earlier teardown put on its ENIs (if any).
+      presence: fc.constantFrom('kubernetes', 'cilium', 'both', 'ssm-only', 'gone'),
       agent: fc.constantFrom('Online', 'ConnectionLost', 'Inactive', undefined),
       reports: fc.constantFrom('own', 'own', 'none', 'elsewhere', 'another-machine', 'another-machine'),
       another: fc.integer({ min: 0, max: 5 }),
@@ -86,6 +88,7 @@ const worldNode = (index: number) =>
     })
     .map(({ machine, presence, agent, reports, another, ipv6, agentSpelling, hostname }): WorldNode => {
       const ssmOnly = presence === 'ssm-only';
+      const gone = presence === 'gone';
       const v6 = machine < 8 && ipv6 !== undefined ? machineIpv6(machine) : undefined;
       const ip = v6 !== undefined ? (ipv6 === 'expanded' ? expanded(v6) : v6) : machine < 8 ? machineIp(machine) : secondIp(machine - 8);
       const ownReport = v6 !== undefined && agentSpelling === 'expanded' ? expanded(v6) : ip;
@@ -97,11 +100,12 @@ const worldNode = (index: number) =>
         inKubernetes: presence === 'kubernetes' || presence === 'both',
         inCilium: presence === 'cilium' || presence === 'both',
         // A node known to SSM only must be listed by it, with an IP.
-        agent: ssmOnly ? (agent ?? 'ConnectionLost') : agent,
+        agent: gone ? undefined : ssmOnly ? (agent ?? 'ConnectionLost') : agent,
         // 'another-machine': the agent reports some machine's address, perhaps another instance's (data that
         // cannot all be right).
-        agentIp:
-          reports === 'own' || (ssmOnly && reports === 'none') ? ownReport : reports === 'elsewhere' ? ELSEWHERE : reports === 'another-machine' ? machineIp(another) : undefined,
+        agentIp: gone
+          ? undefined
+          : reports === 'own' || (ssmOnly && reports === 'none') ? ownReport : reports === 'elsewhere' ? ELSEWHERE : reports === 'another-machine' ? machineIp(another) : undefined,
         cidr: `10.30.${index + 1}.0/24`,
       };
     });
@@ -232,6 +236,8 @@ const claimsIp = (node: WorldNode, ip: string) =>
  */
 function entitiesOf(nodes: WorldNode[]): WorldNode[] {
   return nodes.flatMap((node) => {
+    // A node nothing is left of claims nothing (only pause tags may still name it: tagOnlyTargets).
+    if (!node.inKubernetes && !node.inCilium && node.agent === undefined) return [];
     if (!node.hostname || node.agent === undefined) return [node];
     const joined = node.hostname.computerName === 'host' && (node.inKubernetes || node.inCilium) && node.agentIp !== undefined && sameIp(node.ip, node.agentIp);
     if (joined) return [node];
@@ -328,8 +334,10 @@ function sharedOf(w: World, chosen: string[] | 'all'): SharedNodeIp[] {
   return units
     .flatMap((unit, index) => {
       const claimants = claimantsOf(w, unit);
-      if (owner[index] !== undefined || (!unsettled[index] && claimants.length === 0)) return [];
-      if (chosen === 'all' && !unsettled[index]) return [];
+      // Claimed by nobody but paused for several: the tags disagree, and the unit is nobody's.
+      const tagsDisagree = claimants.length === 0 && tagsFor(unit, chosen).length > 1;
+      if (owner[index] !== undefined || (!unsettled[index] && claimants.length === 0 && !tagsDisagree)) return [];
+      if (chosen === 'all' && !unsettled[index] && !tagsDisagree) return [];
       const others = tagsFor(unit, chosen).filter((tag) => !claimants.some((node) => node.name === tag));
       const disputants = [...new Set([...claimants.map((node) => node.name), ...others])].sort();
       const asked = chosen === 'all' || disputants.some((name) => chosen.includes(name));
@@ -349,6 +357,26 @@ function sharedOf(w: World, chosen: string[] | 'all'): SharedNodeIp[] {
       }),
     )
     .sort((a, b) => a.ip.localeCompare(b.ip));
+}
+
+/**
+ * Nodes nothing is left of but the pause tags naming them, that a teardown of `chosen` still makes targets of:
+ * the node an unclaimed unit is paused for (when it is paused for that one only), and in a named teardown a
+ * requested node that a unit nobody got is paused for (found, with nothing to take).
+ */
+function tagOnlyTargets(w: World, chosen: string[] | 'all'): string[] {
+  const known = new Set(entities(w).map((node) => node.name));
+  const { owner, unsettled } = assignments(w, chosen);
+  const names = new Set<string>();
+  unitsOf(w).forEach((unit, index) => {
+    const claimants = claimantsOf(w, unit);
+    const tags = tagsFor(unit, chosen);
+    const unknown = tags.filter((tag) => !known.has(tag));
+    if (claimants.length === 0 && tags.length === 1) for (const tag of unknown) names.add(tag);
+    const nobodys = owner[index] === undefined && (unsettled[index] || claimants.length > 0 || tags.length > 1);
+    if (chosen !== 'all' && nobodys) for (const tag of unknown) if (chosen.includes(tag)) names.add(tag);
+  });
+  return [...names];
 }
 
 const linksOf = (targets: NodeTarget[]) =>
@@ -435,6 +463,8 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
     let sawProvenAmongSeveral = 0;
     let sawHostnameJoined = 0;
     let sawAgentApart = 0;
+    let sawTagOnlyFound = 0;
+    let sawNotFound = 0;
     fc.assert(
       fc.property(world, (w) => {
         const chosen = chosenNames(w);
@@ -442,8 +472,12 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
         if (all.some((node) => node.hostname && node.agent !== undefined && (assignments(w, chosen).linked.get(node.name) ?? []).length > 0)) sawHostnameJoined += 1;
         if (all.some((node) => w.nodes.some((raw) => raw.hostname?.agentId === node.name))) sawAgentApart += 1;
         const result = resolveTargets({ all: false, nodes: chosen }, inventoryOf(w));
-        expect(result.notFound).toEqual([]);
-        expect(result.nodes.map((target) => target.name)).toEqual(chosen);
+        // A node named that nothing is left of is found only through a pause tag the rule follows.
+        const findable = new Set([...entities(w).map((node) => node.name), ...tagOnlyTargets(w, chosen)]);
+        expect(result.notFound).toEqual(chosen.filter((name) => !findable.has(name)));
+        expect(result.nodes.map((target) => target.name)).toEqual(chosen.filter((name) => findable.has(name)));
+        if (chosen.some((name) => findable.has(name) && !entities(w).some((node) => node.name === name))) sawTagOnlyFound += 1;
+        if (chosen.some((name) => !findable.has(name))) sawNotFound += 1;
         const { linked } = assignments(w, chosen);
         for (const target of result.nodes) {
           const owned = linked.get(target.name) ?? [];
@@ -464,13 +498,16 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
     // Hostname nodes whose agent joined them and took a machine, and agents that stayed nodes of their own.
     expect(sawHostnameJoined).toBeGreaterThan(0);
     expect(sawAgentApart).toBeGreaterThan(0);
+    // Nodes named that only pause tags still name: found through them, or not found.
+    expect(sawTagOnlyFound).toBeGreaterThan(0);
+    expect(sawNotFound).toBeGreaterThan(0);
   });
 
   test('the rule, everything: each machine goes with exactly the node the rule names; every node is a target', () => {
     fc.assert(
       fc.property(world, (w) => {
         const result = resolveTargets({ all: true, nodes: [] }, inventoryOf(w));
-        expect(result.nodes.map((target) => target.name)).toEqual(entities(w).map((node) => node.name).sort());
+        expect(result.nodes.map((target) => target.name)).toEqual([...new Set([...entities(w).map((node) => node.name), ...tagOnlyTargets(w, 'all')])].sort());
         expect(result.sharedIps).toEqual(sharedOf(w, 'all'));
         const { owner } = assignments(w, 'all');
         unitsOf(w).forEach((unit, index) => {

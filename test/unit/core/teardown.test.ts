@@ -429,6 +429,29 @@ describe('resolveTargets', () => {
     expect(resolveTargets({ all: true, nodes: [] }, inv).nodes.map((target) => target.name)).toEqual([entry.name]);
   });
 
+  test('an instance no node claims whose two ENIs are paused for two nodes: the tags disagree, so it is nobody\'s, and it is reported', () => {
+    const inv = inventory({
+      networkInterfaces: [
+        eni(eniId(8), '10.20.8.8', { instanceId: instanceId(8), tags: { [PAUSE_TAG_KEY]: nodeName(7) } }),
+        eni(eniId(9), '10.20.8.9', { instanceId: instanceId(8), tags: { [PAUSE_TAG_KEY]: nodeName(9) } }),
+      ],
+    });
+    const reported = [
+      { ip: '10.20.8.8', nodes: [nodeName(7), nodeName(9)] },
+      { ip: '10.20.8.9', nodes: [nodeName(7), nodeName(9)] },
+    ];
+    // Named, the node is found (there is nothing else of it), with nothing to take.
+    expect(resolveTargets({ all: false, nodes: [nodeName(7)] }, inv)).toEqual({
+      nodes: [{ name: nodeName(7), managedInstanceId: nodeName(7), networkInterfaceIds: [], cidrs: [] }],
+      notFound: [],
+      sharedIps: reported,
+    });
+    expect(resolveTargets({ all: false, nodes: [instanceId(8)] }, inv)).toEqual({ nodes: [], notFound: [instanceId(8)], sharedIps: reported });
+    expect(resolveTargets({ all: true, nodes: [] }, inv)).toEqual({ nodes: [], notFound: [], sharedIps: reported });
+    // A teardown of some other node has no stake in it.
+    expect(resolveTargets({ all: false, nodes: [nodeName(5)] }, inv)).toEqual({ nodes: [], notFound: [nodeName(5)], sharedIps: [] });
+  });
+
   test('a pause tag on an ENI no node claims, naming a node that is on another instance, takes nothing and is reported', () => {
     // One node, one machine: the node's own ENI (by IP) wins; a tagged ENI of some other instance is left alone.
     const own = node(1);
