@@ -303,6 +303,8 @@ export function resolveTargets(
     contenders: NodeTarget[];
     /** Nodes its pause tags name that are not among the contenders (tags naming `mi-…` ids or requested names only). */
     pausedForOthers: string[];
+    /** Every value its ENIs' pause tags have, counting or not: several on a machine no node claims disagree. */
+    tagValues: string[];
     owner?: NodeTarget;
     /** Its owner would have been a node whose data points at several instances, or one already on another. */
     unsettled?: true;
@@ -313,18 +315,22 @@ export function resolveTargets(
     // A tag makes a claim only when it names a hybrid node (`mi-…`), or a node the request names (a Node named
     // by hostname, which an earlier teardown paused before its objects went): its value is data anyone with
     // CreateTags could write, and must not lead the teardown to some other node.
-    const tags = [...new Set(enis.map((eni) => eni.tags?.[inventory.pauseTagKey]).filter((tag): tag is string => tag !== undefined && tagCounts(tag)))];
+    const tagValues = [...new Set(enis.map((eni) => eni.tags?.[inventory.pauseTagKey]).filter((tag): tag is string => tag !== undefined && tag !== ''))].sort();
     const instanceId = enis[0]!.instanceId;
     return {
       enis,
       ips,
       ...(instanceId ? { instanceId } : {}),
       contenders,
-      pausedForOthers: tags.filter((tag) => !contenders.some((entry) => isNamed(entry, tag))).sort(),
+      pausedForOthers: tagValues.filter((tag) => tagCounts(tag) && !contenders.some((entry) => isNamed(entry, tag))),
+      tagValues,
     };
   });
+  /** Nodes whose data points at several instances: they own none, and take nothing else either. */
+  const split = new Set<NodeTarget>();
   /** One node, one machine: a node already on another instance cannot take this one. */
-  const canTake = (entry: NodeTarget, machine: Machine) => machine.instanceId === undefined || entry.instanceId === undefined || entry.instanceId === machine.instanceId;
+  const canTake = (entry: NodeTarget, machine: Machine) =>
+    !split.has(entry) && (machine.instanceId === undefined || entry.instanceId === undefined || entry.instanceId === machine.instanceId);
   const take = (entry: NodeTarget, machine: Machine) => {
     machine.owner = entry;
     for (const eni of machine.enis) {
@@ -337,6 +343,7 @@ export function resolveTargets(
   const takeUnlessSplit = (claims: { owner: NodeTarget; machine: Machine }[]) => {
     const instances = new Map<NodeTarget, Set<string>>();
     for (const { owner, machine } of claims) if (machine.instanceId) instances.set(owner, (instances.get(owner) ?? new Set()).add(machine.instanceId));
+    for (const [owner, ids] of instances) if (ids.size > 1) split.add(owner);
     for (const { owner, machine } of claims) {
       if ((instances.get(owner)?.size ?? 0) > 1 || !canTake(owner, machine)) machine.unsettled = true;
       else take(owner, machine);
@@ -365,7 +372,7 @@ export function resolveTargets(
   // the node's objects are gone). Not when several tags disagree, nor for a node on another instance.
   takeUnlessSplit(
     machines.flatMap((machine) => {
-      if (machine.contenders.length > 0 || machine.pausedForOthers.length !== 1) return [];
+      if (machine.contenders.length > 0 || machine.tagValues.length !== 1 || machine.pausedForOthers.length !== 1) return [];
       const tag = machine.pausedForOthers[0]!;
       return [{ owner: entryNamed(tag), machine }];
     }),
@@ -374,8 +381,11 @@ export function resolveTargets(
   const byNameOrder = (entries: NodeTarget[]) => [...entries].sort((a, b) => a.name.localeCompare(b.name));
   /** Claimed, and neither provably owned nor left over from an owner with inconsistent data. */
   const contested = machines.filter((machine) => machine.contenders.length > 0 && machine.owner === undefined && !machine.unsettled);
-  /** Claimed by no node, and paused for several: the tags disagree on whose it is, so it is nobody's. */
-  const tagsDisagree = (machine: Machine) => machine.contenders.length === 0 && machine.pausedForOthers.length > 1;
+  /**
+   * Claimed by no node, and paused for several (whatever the values, and whether or not they count here, so
+   * that what a request names does not decide it): the tags disagree on whose it is, so it is nobody's.
+   */
+  const tagsDisagree = (machine: Machine) => machine.contenders.length === 0 && machine.tagValues.length > 1;
   const sharedIps: SharedNodeIp[] = [];
   const report = (machine: Machine, disputants: string[]) => {
     const claimed = machine.ips.filter(isClaimed);
@@ -383,7 +393,8 @@ export function resolveTargets(
       if (!sharedIps.some((entry) => entry.ip === ip)) sharedIps.push({ ip, nodes: disputants });
     }
   };
-  const disputantsOf = (machine: Machine) => [...new Set([...machine.contenders.map((entry) => entry.name), ...machine.pausedForOthers])].sort();
+  const disputantsOf = (machine: Machine) =>
+    [...new Set([...machine.contenders.map((entry) => entry.name), ...machine.pausedForOthers, ...(tagsDisagree(machine) ? machine.tagValues : [])])].sort();
   /** Every node claiming the machine goes: the first of them by name that is on no other instance takes it. */
   const settleAmong = (machine: Machine) => {
     const taker = byNameOrder(machine.contenders).find((entry) => canTake(entry, machine));
@@ -429,7 +440,8 @@ export function resolveTargets(
     if (machine.owner !== undefined || (!machine.unsettled && machine.contenders.length === 0 && !tagsDisagree(machine))) continue;
     const disputants = disputantsOf(machine);
     const asked = request.nodes.some((id) => disputants.includes(id) || (machine.instanceId !== undefined && id === machine.instanceId));
-    if (!asked && !disputants.some((name) => chosen.has(name))) continue;
+    // A stake: the request names a disputant, or a node it chose is one (by name or by its managed instance).
+    if (!asked && !disputants.some((name) => [...chosen.values()].some((entry) => isNamed(entry, name)))) continue;
     // A node paused for and named by the request, with nothing else left of it, is found (with nothing to take).
     for (const pausedFor of machine.pausedForOthers) {
       if (!request.nodes.includes(pausedFor) || chosen.has(pausedFor)) continue;

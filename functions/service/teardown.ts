@@ -477,7 +477,8 @@ export class TeardownService {
         if (!eni.sourceDestCheck) remains.push(`source/dest check off on ${eni.networkInterfaceId}`);
         if (eni.tags?.[PAUSE_TAG_KEY] !== undefined) remains.push(`pause tag on ${eni.networkInterfaceId}`);
       }
-      // Left alone for want of a provable owner (naming every claimant, or a re-run once the others are gone, takes it).
+      // Left alone for want of a provable owner (naming every claimant, or a re-run once the others are gone, takes
+      // a claimed one; pause tags that disagree on an unclaimed one are for the operator to settle).
       for (const shared of snapshot.sharedIps ?? []) {
         if (!shared.nodes.includes(node.name)) continue;
         const others = shared.nodes.filter((name) => name !== node.name);
@@ -506,14 +507,18 @@ export class TeardownService {
     const remains: string[] = [];
     if (request.all && !request.dryRun) {
       for (const route of managedRoutes) remains.push(`managed route ${route.destination} in ${route.routeTableId} -> ${route.target}`);
-      // An ENI paused for a node "all" could not join (a tag naming a Node by hostname whose objects are gone: a
-      // tag alone never makes a target of everything): a teardown naming that node finishes it.
-      const taken = new Set(nodes.flatMap((node) => node.networkInterfaceIds));
-      for (const eni of enis) {
-        const pausedFor = eni.tags?.[PAUSE_TAG_KEY];
-        if (pausedFor !== undefined && !taken.has(eni.networkInterfaceId)) remains.push(`pause tag on ${eni.networkInterfaceId} (for ${pausedFor}: tear that node down by name)`);
-      }
     }
+    // ENIs still paused for a node that "all" did not make a target (a tag naming a Node by hostname whose objects
+    // are gone, or tags that disagree): said, not counted as left behind, since this workflow cannot settle them
+    // and the run would otherwise fail every time.
+    const taken = new Set(nodes.flatMap((node) => node.networkInterfaceIds));
+    const leftPaused =
+      request.all && !request.dryRun
+        ? enis.flatMap((eni) => {
+            const pausedFor = eni.tags?.[PAUSE_TAG_KEY];
+            return pausedFor !== undefined && !taken.has(eni.networkInterfaceId) ? [{ networkInterfaceId: eni.networkInterfaceId, pausedFor }] : [];
+          })
+        : [];
     if (request.deleteActivations && !request.dryRun && cluster.arn) {
       const left = (await this.deps.ssm.listActivations()).filter((activation) => activation.tags[ACTIVATION_CLUSTER_TAG] === cluster.arn);
       for (const activation of left) remains.push(`activation ${activation.activationId}`);
@@ -546,6 +551,10 @@ export class TeardownService {
         ({ ip, nodes: names }) => `${ip} is claimed by ${names.join(' and ')}, and whose machine it is could not be shown: its ENI and instance were left alone`,
       ),
       ...keptInstances.map((kept) => `${kept.instanceId} ${request.dryRun ? 'would not be' : 'was not'} terminated: ${kept.reason}`),
+      ...leftPaused.map(
+        ({ networkInterfaceId, pausedFor }) =>
+          `${networkInterfaceId} is still paused for ${pausedFor}: tear that node down by name if it is one, or remove the tag (aws ec2 delete-tags --resources ${networkInterfaceId} --tags Key=${PAUSE_TAG_KEY})`,
+      ),
     ];
     const rulesLeftDisabled = rules.filter((rule) => rule.state === 'DISABLED').map((rule) => rule.name);
     return {
@@ -573,6 +582,7 @@ export class TeardownService {
           : {}),
       },
       keptInstances,
+      leftPaused,
       remains,
       errors,
     };

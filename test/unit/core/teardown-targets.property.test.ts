@@ -286,13 +286,16 @@ function assignments(w: World, chosen: string[] | 'all'): { owner: (string | und
   const unsettled = units.map(() => false);
   const linked = new Map<string, Unit[]>();
   const instanceOf = (name: string) => (linked.get(name) ?? []).find((unit) => unit.instance !== undefined)?.instance;
-  const canTake = (name: string, unit: Unit) => unit.instance === undefined || instanceOf(name) === undefined || instanceOf(name) === unit.instance;
+  // A node found to own several instances owns none of them, and takes nothing else either.
+  const split = new Set<string>();
+  const canTake = (name: string, unit: Unit) => !split.has(name) && (unit.instance === undefined || instanceOf(name) === undefined || instanceOf(name) === unit.instance);
   const give = (index: number, name: string) => {
     owner[index] = name;
     linked.set(name, [...(linked.get(name) ?? []), units[index]!]);
   };
   const giveUnlessSplit = (claims: { index: number; name: string }[]) => {
     const instances = (name: string) => new Set(claims.flatMap((claim) => (claim.name === name && units[claim.index]!.instance !== undefined ? [units[claim.index]!.instance] : [])));
+    for (const { name } of claims) if (instances(name).size > 1) split.add(name);
     for (const { index, name } of claims) {
       if (instances(name).size > 1 || !canTake(name, units[index]!)) unsettled[index] = true;
       else give(index, name);
@@ -306,8 +309,9 @@ function assignments(w: World, chosen: string[] | 'all'): { owner: (string | und
   );
   giveUnlessSplit(
     units.flatMap((unit, index) => {
+      // An unclaimed unit paused for one node only (by every tag on it, counting here or not).
       const tags = tagsFor(unit, chosen);
-      return claimantsOf(w, unit).length === 0 && tags.length === 1 ? [{ index, name: tags[0]! }] : [];
+      return claimantsOf(w, unit).length === 0 && unit.tags.length === 1 && tags.length === 1 ? [{ index, name: tags[0]! }] : [];
     }),
   );
   units.forEach((unit, index) => {
@@ -334,12 +338,12 @@ function sharedOf(w: World, chosen: string[] | 'all'): SharedNodeIp[] {
   return units
     .flatMap((unit, index) => {
       const claimants = claimantsOf(w, unit);
-      // Claimed by nobody but paused for several: the tags disagree, and the unit is nobody's.
-      const tagsDisagree = claimants.length === 0 && tagsFor(unit, chosen).length > 1;
+      // Claimed by nobody but paused for several (any values): the tags disagree, and the unit is nobody's.
+      const tagsDisagree = claimants.length === 0 && unit.tags.length > 1;
       if (owner[index] !== undefined || (!unsettled[index] && claimants.length === 0 && !tagsDisagree)) return [];
       if (chosen === 'all' && !unsettled[index] && !tagsDisagree) return [];
       const others = tagsFor(unit, chosen).filter((tag) => !claimants.some((node) => node.name === tag));
-      const disputants = [...new Set([...claimants.map((node) => node.name), ...others])].sort();
+      const disputants = [...new Set([...claimants.map((node) => node.name), ...others, ...(tagsDisagree ? unit.tags : [])])].sort();
       const asked = chosen === 'all' || disputants.some((name) => chosen.includes(name));
       return asked ? reportedIps(w, unit).map((ip) => ({ ip, nodes: disputants })) : [];
     })
@@ -372,8 +376,8 @@ function tagOnlyTargets(w: World, chosen: string[] | 'all'): string[] {
     const claimants = claimantsOf(w, unit);
     const tags = tagsFor(unit, chosen);
     const unknown = tags.filter((tag) => !known.has(tag));
-    if (claimants.length === 0 && tags.length === 1) for (const tag of unknown) names.add(tag);
-    const nobodys = owner[index] === undefined && (unsettled[index] || claimants.length > 0 || tags.length > 1);
+    if (claimants.length === 0 && unit.tags.length === 1 && tags.length === 1) for (const tag of unknown) names.add(tag);
+    const nobodys = owner[index] === undefined && (unsettled[index] || claimants.length > 0 || unit.tags.length > 1);
     if (chosen !== 'all' && nobodys) for (const tag of unknown) if (chosen.includes(tag)) names.add(tag);
   });
   return [...names];

@@ -452,6 +452,56 @@ describe('resolveTargets', () => {
     expect(resolveTargets({ all: false, nodes: [nodeName(5)] }, inv)).toEqual({ nodes: [], notFound: [nodeName(5)], sharedIps: [] });
   });
 
+  test('a node whose data points at two instances takes neither, nor a third one its pause tag is on', () => {
+    // Its Node is on one instance, its agent (online) reports the address of another; a third carries its tag.
+    const inv = inventory({
+      kubeNodes: [kube(MI1, '10.20.1.11')],
+      managedInstances: [mi(MI1, '10.20.1.12')],
+      networkInterfaces: [
+        eni(eniId(1), '10.20.1.11', { instanceId: instanceId(1) }),
+        eni(eniId(2), '10.20.1.12', { instanceId: instanceId(2) }),
+        eni(eniId(3), '10.20.1.13', { instanceId: instanceId(3), tags: { [PAUSE_TAG_KEY]: MI1 } }),
+      ],
+    });
+    for (const request of [{ all: false, nodes: [MI1] }, { all: true, nodes: [] }]) {
+      const result = resolveTargets(request, inv);
+      expect(result.nodes.map((target) => [target.name, target.networkInterfaceIds, target.instanceId])).toEqual([[MI1, [], undefined]]);
+      expect(result.sharedIps.map((shared) => shared.ip)).toEqual(['10.20.1.11', '10.20.1.12', '10.20.1.13']);
+    }
+  });
+
+  test('an instance no node claims, paused for a node by one ENI and for a name that does not count by another: nobody\'s, whatever is named', () => {
+    // What the request names must not decide it: with only the `mi-…` tag counting, the machine would go to that
+    // node and the other tag (its only link to web-1) would be removed by the resume.
+    const inv = inventory({
+      networkInterfaces: [
+        eni(eniId(8), '10.20.8.8', { instanceId: instanceId(8), tags: { [PAUSE_TAG_KEY]: nodeName(7) } }),
+        eni(eniId(9), '10.20.8.9', { instanceId: instanceId(8), tags: { [PAUSE_TAG_KEY]: 'web-1' } }),
+      ],
+    });
+    const reported = ['10.20.8.8', '10.20.8.9'].map((ip) => ({ ip, nodes: [nodeName(7), 'web-1'] }));
+    for (const request of [{ all: false, nodes: [nodeName(7)] }, { all: false, nodes: [nodeName(7), 'web-1'] }, { all: false, nodes: ['web-1'] }, { all: true, nodes: [] }]) {
+      const result = resolveTargets(request, inv);
+      expect(result.nodes.flatMap((target) => target.networkInterfaceIds)).toEqual([]);
+      expect(result.sharedIps).toEqual(reported);
+    }
+  });
+
+  test('a machine no node claims, paused for two nodes, concerns a teardown of a hostname node named by the managed instance one tag names', () => {
+    const inv = inventory({
+      kubeNodes: [kube('web-1', '10.20.1.11')],
+      managedInstances: [{ ...mi(MI1, '10.20.1.11'), computerName: 'web-1' }],
+      networkInterfaces: [
+        eni(eniId(1), '10.20.1.11', { instanceId: instanceId(1) }),
+        eni(eniId(8), '10.20.8.8', { instanceId: instanceId(8), tags: { [PAUSE_TAG_KEY]: MI1 } }),
+        eni(eniId(9), '10.20.8.9', { instanceId: instanceId(8), tags: { [PAUSE_TAG_KEY]: nodeName(9) } }),
+      ],
+    });
+    const result = resolveTargets({ all: false, nodes: ['web-1'] }, inv);
+    expect(result.nodes.map((target) => [target.name, target.managedInstanceId, target.networkInterfaceIds])).toEqual([['web-1', MI1, [eniId(1)]]]);
+    expect(result.sharedIps).toEqual(['10.20.8.8', '10.20.8.9'].map((ip) => ({ ip, nodes: [MI1, nodeName(9)] })));
+  });
+
   test('a pause tag on an ENI no node claims, naming a node that is on another instance, takes nothing and is reported', () => {
     // One node, one machine: the node's own ENI (by IP) wins; a tagged ENI of some other instance is left alone.
     const own = node(1);
