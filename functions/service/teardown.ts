@@ -508,17 +508,22 @@ export class TeardownService {
     if (request.all && !request.dryRun) {
       for (const route of managedRoutes) remains.push(`managed route ${route.destination} in ${route.routeTableId} -> ${route.target}`);
     }
-    // ENIs still paused for a node that "all" did not make a target (a tag naming a Node by hostname whose objects
-    // are gone, or tags that disagree): said, not counted as left behind, since this workflow cannot settle them
-    // and the run would otherwise fail every time.
+    // ENIs still paused that "all" took for no node (a tag naming a Node by hostname whose objects are gone, tags
+    // that disagree, a machine whose owner could not be shown). A tag alone is said, not counted as left behind:
+    // this workflow cannot settle it, and the run would otherwise fail every time. An ENI that still forwards
+    // (source/dest check off) is left behind, and the run is incomplete.
     const taken = new Set(nodes.flatMap((node) => node.networkInterfaceIds));
     const leftPaused =
       request.all && !request.dryRun
         ? enis.flatMap((eni) => {
             const pausedFor = eni.tags?.[PAUSE_TAG_KEY];
-            return pausedFor !== undefined && !taken.has(eni.networkInterfaceId) ? [{ networkInterfaceId: eni.networkInterfaceId, pausedFor }] : [];
+            if (pausedFor === undefined || pausedFor === '' || taken.has(eni.networkInterfaceId)) return [];
+            return [{ networkInterfaceId: eni.networkInterfaceId, pausedFor, sourceDestCheck: eni.sourceDestCheck }];
           })
         : [];
+    for (const eni of leftPaused) {
+      if (!eni.sourceDestCheck) remains.push(`source/dest check off on ${eni.networkInterfaceId} (paused for ${eni.pausedFor}, taken for no node)`);
+    }
     if (request.deleteActivations && !request.dryRun && cluster.arn) {
       const left = (await this.deps.ssm.listActivations()).filter((activation) => activation.tags[ACTIVATION_CLUSTER_TAG] === cluster.arn);
       for (const activation of left) remains.push(`activation ${activation.activationId}`);
@@ -553,7 +558,7 @@ export class TeardownService {
       ...keptInstances.map((kept) => `${kept.instanceId} ${request.dryRun ? 'would not be' : 'was not'} terminated: ${kept.reason}`),
       ...leftPaused.map(
         ({ networkInterfaceId, pausedFor }) =>
-          `${networkInterfaceId} is still paused for ${pausedFor}: tear that node down by name if it is one, or remove the tag (aws ec2 delete-tags --resources ${networkInterfaceId} --tags Key=${PAUSE_TAG_KEY})`,
+          `${networkInterfaceId} is still paused for ${pausedFor} and was left alone (whose it is could not be shown): tear that node down by name, or settle it by hand (aws ec2 modify-network-interface-attribute --network-interface-id ${networkInterfaceId} --source-dest-check; aws ec2 delete-tags --resources ${networkInterfaceId} --tags Key=${PAUSE_TAG_KEY})`,
       ),
     ];
     const rulesLeftDisabled = rules.filter((rule) => rule.state === 'DISABLED').map((rule) => rule.name);

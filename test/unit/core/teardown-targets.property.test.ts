@@ -494,7 +494,7 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
         if (result.sharedIps.length > 0) sawDisputed += 1;
 
       }),
-      { numRuns: RUNS },
+      { numRuns: Math.max(RUNS, 1000) },
     );
     // The generator does produce both kinds of shared IP (otherwise the property says little).
     expect(sawDisputed).toBeGreaterThan(0);
@@ -567,11 +567,12 @@ describe('resolveTargets properties (several nodes on one IP)', () => {
           }
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: Math.max(RUNS, 1000) },
     );
     expect(sawNamedOnly).toBeGreaterThan(0);
     expect(sawUnproven).toBeGreaterThan(0);
-    // Proof by an agent that writes its IPv6 address otherwise than the Node does.
+    // Proof by an agent that writes its IPv6 address otherwise than the Node does (about one world in a hundred,
+    // hence the 1000 worlds at least: with 200, none appeared in about one run in eight).
     expect(sawIpv6SpelledOtherwise).toBeGreaterThan(0);
   });
 

@@ -1557,13 +1557,21 @@ describe('verify', () => {
         return world;
       };
 
-      // The tag alone names no node for "all" (a value anyone could write): the ENI is left, and said to be (not
-      // as left behind: the workflow cannot settle it, and the run would fail every time).
-      const all = rerun();
-      const everything = await service(all).verify(await runTeardown(all, { clusterName: TD_CLUSTER, nodes: 'all' }));
-      expect(everything.nodes.map((node) => node.node)).toEqual([N2.name, N3.name]);
-      expect(everything).toMatchObject({ complete: true, remains: [], leftPaused: [{ networkInterfaceId: N1.eni, pausedFor: 'edge-7' }] });
-      expect(everything.message).toContain(`${N1.eni} is still paused for edge-7: tear that node down by name if it is one, or remove the tag`);
+      // The tag alone names no node for "all" (a value anyone could write): the ENI is left, and said to be. Still
+      // forwarding (source/dest check off, as the first run left it), it is left behind; with the check back on,
+      // only the tag is left, which is not counted (the workflow cannot settle it: the run would fail every time).
+      for (const forwarding of [true, false]) {
+        const all = rerun();
+        all.interfaces[0]!.sourceDestCheck = !forwarding;
+        const everything = await service(all).verify(await runTeardown(all, { clusterName: TD_CLUSTER, nodes: 'all' }));
+        expect(everything.nodes.map((node) => node.node)).toEqual([N2.name, N3.name]);
+        expect(everything).toMatchObject({
+          complete: !forwarding,
+          remains: forwarding ? [`source/dest check off on ${N1.eni} (paused for edge-7, taken for no node)`] : [],
+          leftPaused: [{ networkInterfaceId: N1.eni, pausedFor: 'edge-7', sourceDestCheck: !forwarding }],
+        });
+        expect(everything.message).toContain(`${N1.eni} is still paused for edge-7 and was left alone (whose it is could not be shown): tear that node down by name`);
+      }
       // A request naming that node follows the tag.
 
       const world = rerun();
