@@ -326,7 +326,10 @@ export function resolveTargets(
       tagValues,
     };
   });
-  /** Nodes whose data points at several instances: they own none, and take nothing else either. */
+  /**
+   * Nodes whose data, in one pass, points at several instances: they get none of those, and take nothing after
+   * (a machine their IP claims proved in an earlier pass stays theirs).
+   */
   const split = new Set<NodeTarget>();
   /** One node, one machine: a node already on another instance cannot take this one. */
   const canTake = (entry: NodeTarget, machine: Machine) =>
