@@ -34,6 +34,7 @@ interface Summary {
   routes: { removed: unknown[]; wouldRemove?: unknown[] };
   autoHealing: { paused: boolean; rules: { name: string; state: string }[] };
   remains: string[];
+  keptInstances?: { node: string; instanceId: string; state: string; reason: string; terminateWith?: string }[];
 }
 
 let definition: TeardownDefinition;
@@ -299,6 +300,43 @@ describe('a node whose SSM agent never answers', () => {
       for (const table of TABLES) expect(eniRoutes(env.cloud, table).has(NODES.a.cidr)).toBe(false);
     } finally {
       await env.done();
+    }
+  });
+});
+
+describe('a node whose agent is offline, torn down with terminateInstances', () => {
+  test('its instance is kept and named in the summary; named with its instance id, it is terminated', async () => {
+    for (const named of [false, true]) {
+      const env = await convergedCloud();
+      try {
+        // Nothing live shows that the instance on the node's address is still the node's machine.
+        env.cloud.state.managedInstances.get(NODES.b.name)!.pingStatus = 'ConnectionLost';
+        const nodes = named ? [NODES.b.name, NODES.b.instance] : [NODES.b.name];
+        const result = await teardown({ ...sample('teardown-one-node.json'), nodes, terminateInstances: true });
+        const instance = env.cloud.state.instances.get(NODES.b.instance)!;
+        // Everything else of the node is gone either way: its objects and its routes.
+        for (const table of TABLES) expect(eniRoutes(env.cloud, table).has(NODES.b.cidr)).toBe(false);
+        expect(env.cloud.state.ciliumNodes.has(NODES.b.name)).toBe(false);
+        if (named) {
+          expect(result.status).toBe('SUCCEEDED');
+          expect(instance.state).toBe('terminated');
+          // Terminating deleted its primary ENI.
+          expect(env.cloud.state.networkInterfaces.has(NODES.b.eni)).toBe(false);
+          expect(result.summary.keptInstances).toEqual([]);
+        } else {
+          expect(result.status).toBe('FAILED');
+          expect(result.error).toBe('TeardownIncomplete');
+          expect(instance.state).toBe('running');
+          // Its ENI no longer forwards and is no longer paused.
+          expect(env.cloud.state.networkInterfaces.get(NODES.b.eni)).toMatchObject({ sourceDestCheck: true, tags: {} });
+          expect(result.summary.keptInstances).toEqual([
+            { node: NODES.b.name, instanceId: NODES.b.instance, state: 'running', reason: expect.stringContaining('nothing shows'), terminateWith: `aws ec2 terminate-instances --instance-ids ${NODES.b.instance}` },
+          ]);
+          expect(result.summary.nodes[0]).toMatchObject({ status: 'incomplete', remains: [`instance ${NODES.b.instance} running (kept: not shown to be this node's machine)`] });
+        }
+      } finally {
+        await env.done();
+      }
     }
   });
 });
