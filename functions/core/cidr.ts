@@ -96,6 +96,11 @@ export function canonicalIpText(text: string): string {
   return parsed.ok ? parsed.value.text : text;
 }
 
+/** Two texts that are the same address, however each is spelled. */
+export function sameIpAddress(a: string, b: string): boolean {
+  return canonicalIpText(a) === canonicalIpText(b);
+}
+
 /** Parses `address/prefix`; host bits must be zero (EC2 and Cilium both use network addresses). */
 export function parseCidr(text: string): CidrParseResult {
   return memo(cidrCache, text, parseCidrUncached);

@@ -6,7 +6,7 @@
  */
 import * as z from 'zod';
 import { type ClaimSet, collectClaims } from './claims.js';
-import { canonicalIpText, cidrsOverlap, parseCidr, parseIp } from './cidr.js';
+import { canonicalIpText, cidrsOverlap, parseCidr, parseIp, sameIpAddress } from './cidr.js';
 import { ConfigError } from './errors.js';
 import type { RouteAction } from './plan.js';
 import type { KubeNodeRecord, ManagedInstanceRecord, PodRecord } from './ports.js';
@@ -211,6 +211,9 @@ export function resolveTargets(
   inventory: Inventory,
 ): { nodes: NodeTarget[]; notFound: string[]; sharedIps: SharedNodeIp[] } {
   const claims: ClaimSet = collectClaims(inventory.ciliumNodes, inventory.scope);
+  // A pause tag makes a claim only when it names a hybrid node (`mi-…`), or a node the request names (a Node
+  // named by hostname, which an earlier teardown paused before its objects went): its value is data anyone with
+  // CreateTags could write, and must not lead the teardown to some other node.
   const tagCounts = (tag: string) => MANAGED_INSTANCE_ID.test(tag) || (!request.all && !INSTANCE_ID.test(tag) && request.nodes.includes(tag));
   const cidrsOf = new Map(claims.nodes.map((claim) => [claim.node, claim.cidrs.map((cidr) => cidr.text)]));
   const byName = new Map<string, NodeTarget>();
@@ -278,7 +281,7 @@ export function resolveTargets(
       hostAgent.instanceId !== mi.instanceId &&
       hostAgent.ipAddress !== undefined &&
       mi.ipAddress !== undefined &&
-      canonicalIpText(hostAgent.ipAddress) === canonicalIpText(mi.ipAddress);
+      sameIpAddress(hostAgent.ipAddress, mi.ipAddress);
     if (mi.ipAddress) {
       entry.ip ??= mi.ipAddress;
       if (!duplicate) claim(mi.ipAddress, entry);
@@ -312,9 +315,6 @@ export function resolveTargets(
   const machines: Machine[] = [...byMachine.values()].map((enis) => {
     const ips = enis.flatMap((eni) => [...eni.privateIpAddresses, ...eni.ipv6Addresses]);
     const contenders = [...new Set(ips.flatMap(claimantsOf))];
-    // A tag makes a claim only when it names a hybrid node (`mi-…`), or a node the request names (a Node named
-    // by hostname, which an earlier teardown paused before its objects went): its value is data anyone with
-    // CreateTags could write, and must not lead the teardown to some other node.
     const tagValues = [...new Set(enis.map((eni) => eni.tags?.[inventory.pauseTagKey]).filter((tag): tag is string => tag !== undefined && tag !== ''))].sort();
     const instanceId = enis[0]!.instanceId;
     return {
@@ -353,17 +353,22 @@ export function resolveTargets(
     }
   };
 
+  /** The node's own agent is online and reports one of the machine's addresses. */
+  const onlineOn = (entry: NodeTarget, machine: Machine) => {
+    const agent = agentOf(entry);
+    const reported = agent?.pingStatus === 'Online' ? agent.ipAddress : undefined;
+    return reported !== undefined && machine.ips.some((ip) => sameIpAddress(ip, reported));
+  };
   /**
    * Whose a machine is, among the nodes claiming its IPs: a sole claimant, unless a pause tag names another node
    * (an earlier teardown of that one paused it); else the one claimant whose agent is online, and only when it
    * reports one of the machine's IPs (an agent online elsewhere says nothing about this machine).
    */
   const ownerOf = (machine: Machine): NodeTarget | undefined => {
-    const { contenders, pausedForOthers, ips } = machine;
+    const { contenders, pausedForOthers } = machine;
     if (contenders.length === 1 && pausedForOthers.length === 0) return contenders[0];
     const live = contenders.filter((entry) => agentOf(entry)?.pingStatus === 'Online');
-    const reported = live.length === 1 ? agentOf(live[0]!)?.ipAddress : undefined;
-    return reported !== undefined && ips.some((ip) => canonicalIpText(ip) === canonicalIpText(reported)) ? live[0] : undefined;
+    return live.length === 1 && onlineOn(live[0]!, machine) ? live[0] : undefined;
   };
   takeUnlessSplit(
     machines.flatMap((machine) => {
@@ -415,11 +420,10 @@ export function resolveTargets(
    * any instance in the remote VPC terminated.
    */
   const proveInstances = (namedIds: readonly string[]) => {
-    for (const { owner, instanceId, ips } of machines) {
+    for (const machine of machines) {
+      const { owner, instanceId } = machine;
       if (!owner || !instanceId || owner.instanceId !== instanceId) continue;
-      const agent = agentOf(owner);
-      const reported = agent?.pingStatus === 'Online' ? agent.ipAddress : undefined;
-      if (reported !== undefined && ips.some((ip) => canonicalIpText(ip) === canonicalIpText(reported))) owner.instanceProof = 'online-agent';
+      if (onlineOn(owner, machine)) owner.instanceProof = 'online-agent';
       else if (namedIds.includes(instanceId)) owner.instanceProof = 'named';
     }
   };

@@ -17,7 +17,7 @@ import type {
   TeardownEc2Port,
   TeardownSsmPort,
 } from '../core/ports.js';
-import { canonicalIpText } from '../core/cidr.js';
+import { canonicalIpText, sameIpAddress } from '../core/cidr.js';
 import { buildScope } from '../core/scope.js';
 import { PAUSE_TAG_KEY } from '../core/teardown-steps.js';
 import {
@@ -137,7 +137,7 @@ export class TeardownService {
     ].filter((node) => !MANAGED_INSTANCE_ID.test(node.name));
     const ownAgentOfHostnameNode = (mi: ManagedInstanceRecord) =>
       hostnameNodes.some(
-        (node) => sameHost(mi.computerName, node.name) && mi.ipAddress !== undefined && node.ips.some((ip) => canonicalIpText(ip) === canonicalIpText(mi.ipAddress!)),
+        (node) => sameHost(mi.computerName, node.name) && mi.ipAddress !== undefined && node.ips.some((ip) => sameIpAddress(ip, mi.ipAddress!)),
       );
     const evidence = request.all ? byActivation : byActivation.filter((mi) => mi.pingStatus === 'Online' || ownAgentOfHostnameNode(mi));
     const managedInstances = uniqueBy([...byId, ...evidence], (mi) => mi.instanceId);
@@ -467,6 +467,8 @@ export class TeardownService {
         .map((route) => ({ routeTableId: table.routeTableId, destination: route.destination, target: routeTarget(route), state: route.state })),
     );
 
+    // Instances the terminate step kept (or in a dry run would keep) for want of proof that they are the node's.
+    const keptInstances: { node: string; instanceId: string; state: string; reason: string; terminateWith?: string }[] = [];
     const nodeSummaries = nodes.map((node) => {
       const result: NodeResult | undefined = results.find((entry) => entry.node === node.name);
       const remains: string[] = [];
@@ -488,6 +490,9 @@ export class TeardownService {
       if (request.terminateInstances && instance && !GONE_STATES.includes(instance.state)) {
         const kept = !node.instanceProof && result?.status === 'done';
         remains.push(`instance ${instance.instanceId} ${instance.state}${kept ? ' (kept: not shown to be this node\'s machine)' : ''}`);
+        // No command in a dry run: the node is still in service then.
+        const terminateWith = request.dryRun ? {} : { terminateWith: `aws ec2 terminate-instances --instance-ids ${instance.instanceId}` };
+        if (kept) keptInstances.push({ node: node.name, instanceId: instance.instanceId, state: instance.state, reason: unprovenInstance(node, request), ...terminateWith });
       }
       for (const route of managedRoutes) {
         if (node.networkInterfaceIds.includes(route.target) || node.cidrs.includes(route.destination)) remains.push(`route ${route.destination} in ${route.routeTableId}`);
@@ -528,17 +533,6 @@ export class TeardownService {
       const left = (await this.deps.ssm.listActivations()).filter((activation) => activation.tags[ACTIVATION_CLUSTER_TAG] === cluster.arn);
       for (const activation of left) remains.push(`activation ${activation.activationId}`);
     }
-    // Instances the terminate step kept (or in a dry run would keep) for want of proof that they are the node's.
-    const keptInstances = request.terminateInstances
-      ? nodes.flatMap((node) => {
-          const instance = instances.find((entry) => entry.instanceId === node.instanceId);
-          const ran = results.find((entry) => entry.node === node.name)?.status === 'done';
-          if (!ran || node.instanceProof || !instance || GONE_STATES.includes(instance.state)) return [];
-          // No command in a dry run: the node is still in service then.
-          const terminateWith = request.dryRun ? {} : { terminateWith: `aws ec2 terminate-instances --instance-ids ${instance.instanceId}` };
-          return [{ node: node.name, instanceId: instance.instanceId, state: instance.state, reason: unprovenInstance(node, request), ...terminateWith }];
-        })
-      : [];
     const routes = state.routes as { removed?: unknown[]; wouldRemove?: unknown[]; failed?: unknown[]; vetoed?: unknown[] } | undefined;
     const failedNodes = nodeSummaries.filter((node) => node.status === 'failed' || node.status === 'not-run');
     const incompleteNodes = nodeSummaries.filter((node) => node.status === 'incomplete');

@@ -1,6 +1,7 @@
 import {
   type Cidr,
   CidrMap,
+  canonicalIpText,
   cidrContains,
   cidrContainsIp,
   cidrsOverlap,
@@ -8,6 +9,7 @@ import {
   mustParseCidr,
   parseCidr,
   parseIp,
+  sameIpAddress,
 } from '../../../functions/core/cidr.js';
 
 const c = mustParseCidr;
@@ -77,6 +79,23 @@ describe('parseIp', () => {
 
   test.each([[undefined], [null], [42], [{}]])('non-string %p is rejected, not thrown', (value) => {
     expect(parseIp(value as unknown as string).ok).toBe(false);
+  });
+});
+
+describe('canonicalIpText and sameIpAddress', () => {
+  test.each([
+    ['fd00:20:0:0:0:0:0:b', 'fd00:20::b'],
+    ['FD00:20::B', 'fd00:20::b'],
+    ['10.20.1.11', '10.20.1.11'],
+    ['not an address', 'not an address'],
+  ])('%s is spelled %s', (text, canonical) => {
+    expect(canonicalIpText(text)).toBe(canonical);
+  });
+
+  test('the same address in two spellings is one address; two addresses are two', () => {
+    expect(sameIpAddress('fd00:20::b', 'fd00:0020:0:0:0:0:0:000b')).toBe(true);
+    expect(sameIpAddress('10.20.1.11', '10.20.1.12')).toBe(false);
+    expect(sameIpAddress('fd00:20::b', 'fd00:20::c')).toBe(false);
   });
 });
 
