@@ -140,7 +140,13 @@ export function managedDestination(route: RouteRecord, scope: Scope): Cidr | und
   return parsed.ok && inPodScope(scope, parsed.value) ? parsed.value : undefined;
 }
 
-/** Resolves each node IP to exactly one ENI in the remote VPC. */
+/**
+ * Resolves each node IP to exactly one ENI in the remote VPC, attached to an EC2 instance. A hybrid node is an
+ * instance, so an ENI carrying its IP with no instance behind it (detached, or one that AWS manages for a NAT
+ * gateway, an interface endpoint, a load balancer or a Lambda function) is not the node's: the node's address has
+ * gone to something else. Routing the node's pod CIDRs there, or turning that ENI's source/dest check off, would
+ * act on a machine that is not a node, so the node is unresolved and its CIDRs are protected instead.
+ */
 function resolveNodes(nodes: NodeClaim[], interfaces: NetworkInterfaceRecord[], vpcId: string | undefined) {
   const byIp = new Map<string, NetworkInterfaceRecord[]>();
   for (const eni of interfaces) {
@@ -158,8 +164,11 @@ function resolveNodes(nodes: NodeClaim[], interfaces: NetworkInterfaceRecord[], 
     const candidates = byIp.get(claim.ip.key) ?? [];
     const inVpc = candidates.filter((eni) => vpcId === undefined || eni.vpcId === vpcId);
     const base = { node: claim.node, ip: claim.ip.text, cidrs: claim.cidrs.map((cidr) => cidr.text) };
-    if (inVpc.length === 1) {
+    if (inVpc.length === 1 && inVpc[0]!.instanceId !== undefined) {
       resolved.push({ claim, eni: inVpc[0]! });
+    } else if (inVpc.length === 1) {
+      const eni = inVpc[0]!;
+      unresolved.push({ ...base, reason: `the ENI carrying ${claim.ip.text} (${eni.networkInterfaceId}, status ${eni.status ?? 'unknown'}) is not attached to an EC2 instance, so it is not this node's` });
     } else if (inVpc.length > 1) {
       unresolved.push({ ...base, reason: `several ENIs carry ${claim.ip.text}: ${inVpc.map((eni) => eni.networkInterfaceId).join(', ')}` });
     } else if (candidates.length > 0) {

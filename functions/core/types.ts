@@ -39,6 +39,7 @@ export interface NetworkInterfaceRecord {
   privateIpAddresses: string[];
   ipv6Addresses: string[];
   sourceDestCheck: boolean;
+  /** `Attachment.InstanceId`: the EC2 instance the ENI is attached to; absent when detached or AWS-managed. */
   instanceId?: string;
   status?: string;
   /** The ENI's tags (TagSet); teardown marks the nodes it pauses with one. */

@@ -75,9 +75,15 @@ export interface EniOptions {
   vpcId?: string;
   sourceDestCheck?: boolean;
   ipv6?: string[];
-  instanceId?: string;
+  /** The instance it is attached to; by default one named after the ENI, `null` for a detached ENI. */
+  instanceId?: string | null;
   secondaryIps?: string[];
   tags?: Record<string, string>;
+}
+
+/** The id of the instance an ENI built here is attached to unless told otherwise: `eni-…` → `i-…`. */
+export function instanceIdFor(networkInterfaceId: string): string {
+  return `i-${networkInterfaceId.replace(/^eni-/, '')}`;
 }
 
 export function eni(id: string, ip: string, options: EniOptions = {}): NetworkInterfaceRecord {
@@ -88,9 +94,9 @@ export function eni(id: string, ip: string, options: EniOptions = {}): NetworkIn
     ipv6Addresses: options.ipv6 ?? [],
     // Off already, as after a correct run; tests that need it on say so.
     sourceDestCheck: options.sourceDestCheck ?? false,
-    ...(options.instanceId ? { instanceId: options.instanceId } : {}),
+    ...(options.instanceId === null ? {} : { instanceId: options.instanceId ?? instanceIdFor(id) }),
     ...(options.tags ? { tags: options.tags } : {}),
-    status: 'in-use',
+    status: options.instanceId === null ? 'available' : 'in-use',
   };
 }
 

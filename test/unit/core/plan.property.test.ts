@@ -48,13 +48,14 @@ const ciliumNodes = fc.uniqueArray(
   ),
 );
 
-/** ENIs: most node IPs have one in the remote VPC; some are missing, some elsewhere. */
+/** ENIs: most node IPs have one in the remote VPC; some are missing, some elsewhere, some with no instance. */
 const networkInterfaces = fc
   .array(
     fc.record({
       index: fc.integer({ min: 1, max: 14 }),
       inVpc: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
       sourceDestCheck: fc.boolean(),
+      attached: fc.oneof({ weight: 8, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
     }),
     { maxLength: 14 },
   )
@@ -69,6 +70,7 @@ const networkInterfaces = fc
           privateIpAddresses: [`10.20.1.${item.index}`],
           ipv6Addresses: item.index === 7 ? ['fd00:20::7'] : [],
           sourceDestCheck: item.sourceDestCheck,
+          ...(item.attached ? { instanceId: `i-${String(item.index).padStart(17, '0')}` } : {}),
         }),
       );
   });
@@ -127,7 +129,7 @@ describe('planRoutes properties', () => {
         const claims = collectClaims(nodes, scope);
         for (const node of claims.nodes) {
           const eni = enis.filter((e) => e.vpcId === VPC && [...e.privateIpAddresses, ...e.ipv6Addresses].includes(node.ip.text));
-          if (eni.length !== 1) continue;
+          if (eni.length !== 1 || eni[0]!.instanceId === undefined) continue;
           for (const table of after) {
             for (const cidr of node.cidrs) {
               const route = table.routes.find((r) => parseCidr(r.destination).ok && mustParseCidr(r.destination).text === cidr.text);

@@ -247,6 +247,21 @@ const cases: PlanCase[] = [
     unresolved: { [`${n(1)} 10.20.1.1`]: new RegExp(`${E(1)}\\) is in ${OTHER_VPC}, not the remote VPC`) },
   },
   {
+    // The node's machine is gone and its address went to an ENI that no instance owns (detached, or one AWS
+    // manages for an endpoint or a NAT gateway): it is not the node's, so its route is neither rewritten nor
+    // deleted, and the missing route is not created.
+    name: 'unresolved: the ENI carrying the node IP is attached to no instance',
+    nodes: [node(1), node(2)],
+    enis: [nic(1, { instanceId: null, sourceDestCheck: true }), nic(2, { instanceId: null })],
+    tables: [tbl(T1, [route.managed(pod(1), E9)])],
+    actions: [`keep ${T1} 10.30.1.0/24`],
+    protectedRoutes: [`${T1} 10.30.1.0/24 ${n(1)}`],
+    unresolved: {
+      [`${n(1)} 10.20.1.1`]: new RegExp(`^the ENI carrying 10\\.20\\.1\\.1 \\(${E(1)}, status available\\) is not attached to an EC2 instance, so it is not this node's$`),
+      [`${n(2)} 10.20.1.2`]: new RegExp(`\\(${E(2)}, status available\\) is not attached to an EC2 instance`),
+    },
+  },
+  {
     // A Node and CiliumNode that outlived their machine, which rejoined under a new name: both claim the IP.
     // Routing the stale node's CIDR to the ENI costs nothing (no pod answers there, and Cilium keeps the CIDR
     // allocated to the stale CiliumNode, so no other node can get it); the route goes when the stale
@@ -567,6 +582,12 @@ describe('planRoutes details', () => {
     const result = plan({ nodes: [node(1, [pod(1), pod(2)])], enis: [], tables: [tbl(T1, [])] });
     expect(result.unresolved).toEqual([{ node: n(1), ip: ipOf(1), cidrs: [pod(1), pod(2)], reason: expect.any(String) }]);
     expect(result.actions).toEqual([]);
+  });
+
+  test('an ENI with no instance behind it keeps its source/dest check: it is not a node’s', () => {
+    const result = plan({ nodes: [node(1), node(2)], enis: [nic(1, { instanceId: null, sourceDestCheck: true }), nic(2, { sourceDestCheck: true })], tables: [] });
+    expect(result.sourceDestCheck).toEqual([{ networkInterfaceId: E(2), node: n(2), action: 'disable' }]);
+    expect(result.unresolved.map((entry) => entry.node)).toEqual([n(1)]);
   });
 
   test('no route tables: nothing to do, but source/dest check is still planned', () => {

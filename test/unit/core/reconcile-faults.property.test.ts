@@ -122,7 +122,7 @@ const ciliumNodes: fc.Arbitrary<CiliumNodeRecord[]> = fc.oneof(
   },
 );
 
-/** ENIs: node j's IP on ENI j, mostly in the remote VPC; some elsewhere, some twice, some paused by a teardown. */
+/** ENIs: node j's IP on ENI j, mostly in the remote VPC; some elsewhere, some twice, some detached, some paused by a teardown. */
 const networkInterfaces: fc.Arbitrary<NetworkInterfaceRecord[]> = fc
   .tuple(
     ...Array.from({ length: 12 }, (_, i) =>
@@ -131,6 +131,7 @@ const networkInterfaces: fc.Arbitrary<NetworkInterfaceRecord[]> = fc
         present: fc.oneof({ weight: 6, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
         inVpc: fc.oneof({ weight: 8, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
         sourceDestCheck: fc.boolean(),
+        attached: fc.oneof({ weight: 10, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
         duplicate: fc.oneof({ weight: 20, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
         paused: fc.oneof(
           { weight: 12, arbitrary: fc.constant<'no' | 'self' | 'other'>('no') },
@@ -147,7 +148,8 @@ const networkInterfaces: fc.Arbitrary<NetworkInterfaceRecord[]> = fc
         privateIpAddresses: [`10.20.1.${item.index}`],
         ipv6Addresses: [`fd00:20::${item.index.toString(16)}`],
         sourceDestCheck: item.sourceDestCheck,
-        status: 'in-use',
+        ...(item.attached ? { instanceId: `i-${String(item.index).padStart(17, '0')}` } : {}),
+        status: item.attached ? 'in-use' : 'available',
         ...(item.paused === 'no' ? {} : { tags: { [PAUSE_TAG_KEY]: item.paused === 'self' ? nodeName(item.index) : nodeName(item.index + 50) } }),
       };
       if (!item.duplicate) return [base];
@@ -303,7 +305,8 @@ function oracleOf(world: World, config: ControllerConfig): Oracle {
     const carriers = ip
       ? world.enis.filter((eni) => eni.vpcId === VPC && [...eni.privateIpAddresses, ...eni.ipv6Addresses].some((text) => ipKey(text) === ip.key))
       : [];
-    const eni = carriers.length === 1 ? carriers[0]! : undefined;
+    // …and it is attached to an instance: an ENI with none behind it is not a node's.
+    const eni = carriers.length === 1 && carriers[0]!.instanceId !== undefined ? carriers[0]! : undefined;
     const paused = eni?.tags?.[PAUSE_TAG_KEY] === node.name;
     return { node, refused, own, networks, eni: eni && !paused ? eni.networkInterfaceId : undefined };
   });

@@ -186,6 +186,8 @@ const nodesAndInterfaces = fc
           { weight: 1, arbitrary: fc.integer({ min: 0, max: 31 }).map((pick) => ({ kind: 'other' as const, pick })) },
         ),
         sourceDestCheck: fc.boolean(),
+        // Now and then an ENI with no instance behind it (detached or AWS-managed): it is nobody's.
+        attached: fc.oneof({ weight: 8, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
       }),
       { selector: (entry) => entry.index, maxLength: 14 },
     ),
@@ -203,6 +205,7 @@ const nodesAndInterfaces = fc
         privateIpAddresses: [addresses[0]!],
         ipv6Addresses: addresses.slice(1),
         sourceDestCheck: entry.sourceDestCheck,
+        ...(entry.attached ? { instanceId: `i-${String(entry.index).padStart(17, '0')}` } : {}),
         tags: value === undefined ? { Name: 'hybrid' } : { [PAUSE_TAG_KEY]: value, Name: 'hybrid' },
       };
     });
@@ -243,7 +246,7 @@ const guards = fc.record({
 
 /**
  * The paused nodes, worked out from the input alone: a node whose claim is accepted and whose IP is carried
- * by exactly one ENI in the remote VPC, that ENI carrying the pause tag with this node's name as its value.
+ * by exactly one ENI in the remote VPC, attached to an instance, that ENI carrying the pause tag with this node's name as its value.
  * Its CIDRs: every valid in-scope CIDR the CiliumNode lists.
  */
 function pausedNodes(nodes: CiliumNodeRecord[], enis: NetworkInterfaceRecord[]): { node: string; eni: string; cidrs: Cidr[] }[] {
@@ -254,7 +257,7 @@ function pausedNodes(nodes: CiliumNodeRecord[], enis: NetworkInterfaceRecord[]):
         candidate.vpcId === VPC &&
         [...candidate.privateIpAddresses, ...candidate.ipv6Addresses].some((text) => sameIp(text, claim.ip.key)),
     );
-    if (carrying.length !== 1 || carrying[0]!.tags?.[PAUSE_TAG_KEY] !== claim.node) return [];
+    if (carrying.length !== 1 || carrying[0]!.instanceId === undefined || carrying[0]!.tags?.[PAUSE_TAG_KEY] !== claim.node) return [];
     const record = nodes.find((candidate) => candidate.name === claim.node)!;
     const cidrs = [...record.podCIDRs, ...record.poolCIDRs.flatMap((pool) => pool.cidrs)].flatMap((text) => {
       const parsed = parseCidr(text);
