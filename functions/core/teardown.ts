@@ -34,6 +34,16 @@ const seconds = (field: string, min: number, max: number) =>
     .max(max, `${field} must be at most ${max}`);
 
 const NODE_ID = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const NODE_ID_MESSAGE = 'must be a node name, a managed-instance id (mi-…) or an EC2 instance id (i-…)';
+
+// The path is put into a shell command run as root on the node: nothing but path characters.
+const NODEADM_PATH = z.string().regex(/^(\/[A-Za-z0-9._-]+)+$|^nodeadm$/, 'must be an absolute path such as /usr/local/bin/nodeadm');
+const TIMEOUTS = {
+  drainSeconds: seconds('drainSeconds', 1, 3600),
+  uninstallSeconds: seconds('uninstallSeconds', 1, 3600),
+  pollSeconds: seconds('pollSeconds', 1, 300),
+};
+const CONCURRENCY = z.number().int().min(1).max(40);
 
 /** The execution input as the operator writes it (console, CLI, events/teardown-*.json). */
 export const TeardownInputSchema = z
@@ -46,19 +56,16 @@ export const TeardownInputSchema = z
     terminateInstances: z.boolean().default(false),
     deleteActivations: z.boolean().default(false),
     dryRun: z.boolean().default(false),
-    concurrency: z.number().int().min(1).max(40).default(TEARDOWN_DEFAULTS.concurrency),
+    concurrency: CONCURRENCY.default(TEARDOWN_DEFAULTS.concurrency),
     timeouts: z
       .object({
-        drainSeconds: seconds('drainSeconds', 1, 3600).default(TEARDOWN_DEFAULTS.drainSeconds),
-        uninstallSeconds: seconds('uninstallSeconds', 1, 3600).default(TEARDOWN_DEFAULTS.uninstallSeconds),
-        pollSeconds: seconds('pollSeconds', 1, 300).default(TEARDOWN_DEFAULTS.pollSeconds),
+        drainSeconds: TIMEOUTS.drainSeconds.default(TEARDOWN_DEFAULTS.drainSeconds),
+        uninstallSeconds: TIMEOUTS.uninstallSeconds.default(TEARDOWN_DEFAULTS.uninstallSeconds),
+        pollSeconds: TIMEOUTS.pollSeconds.default(TEARDOWN_DEFAULTS.pollSeconds),
       })
       .strict()
       .default({ drainSeconds: TEARDOWN_DEFAULTS.drainSeconds, uninstallSeconds: TEARDOWN_DEFAULTS.uninstallSeconds, pollSeconds: TEARDOWN_DEFAULTS.pollSeconds }),
-    nodeadmPath: z
-      .string()
-      .regex(/^(\/[A-Za-z0-9._-]+)+$|^nodeadm$/, 'must be an absolute path such as /usr/local/bin/nodeadm')
-      .default(TEARDOWN_DEFAULTS.nodeadmPath),
+    nodeadmPath: NODEADM_PATH.default(TEARDOWN_DEFAULTS.nodeadmPath),
   })
   .strict()
   .superRefine((value, context) => {
@@ -67,7 +74,7 @@ export const TeardownInputSchema = z
     if (value.nodes.length > MAX_NODES_PER_TEARDOWN) context.addIssue({ code: 'custom', path: ['nodes'], message: `at most ${MAX_NODES_PER_TEARDOWN} nodes per teardown` });
     value.nodes.forEach((id, index) => {
       if (id.length > 253 || !NODE_ID.test(id)) {
-        context.addIssue({ code: 'custom', path: ['nodes', index], message: 'must be a node name, a managed-instance id (mi-…) or an EC2 instance id (i-…)' });
+        context.addIssue({ code: 'custom', path: ['nodes', index], message: NODE_ID_MESSAGE });
       }
     });
   });
@@ -86,6 +93,47 @@ export interface TeardownRequest {
   concurrency: number;
   timeouts: { drainSeconds: number; uninstallSeconds: number; pollSeconds: number };
   nodeadmPath: string;
+}
+
+export const INSTANCE_PROOFS = ['online-agent', 'named'] as const;
+export type InstanceProof = (typeof INSTANCE_PROOFS)[number];
+
+/**
+ * The request as every step after the snapshot receives it (the snapshot's output, passed on by the state
+ * machine). Checked again in each step, as strictly as the execution input: the task function acts with the
+ * teardown's permissions (a shell command as root through Run Command, TerminateInstances), so a payload that did
+ * not come from the snapshot, such as a direct invoke, must not widen what a request can do.
+ */
+export const TeardownRequestSchema = z.object({
+  clusterName: z.string().min(1),
+  all: z.boolean(),
+  nodes: z.array(z.string().max(253).regex(NODE_ID, NODE_ID_MESSAGE)).max(MAX_NODES_PER_TEARDOWN),
+  terminateInstances: z.boolean(),
+  deleteActivations: z.boolean(),
+  dryRun: z.boolean(),
+  concurrency: CONCURRENCY,
+  timeouts: z.object(TIMEOUTS),
+  nodeadmPath: NODEADM_PATH,
+});
+
+const ipAddress = z.string().refine((text) => parseIp(text).ok, 'must be an IP address');
+
+/** A NodeTarget as the snapshot wrote it: ids in their AWS forms, so none can smuggle anything into a call. */
+export const NodeTargetSchema = z.object({
+  name: z.string().min(1).max(253).regex(NODE_ID, 'must be a Kubernetes node name'),
+  managedInstanceId: z.string().regex(/^mi-[0-9a-f]{17}$/, 'must be a managed-instance id such as mi-0123456789abcdef0').optional(),
+  instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, 'must be an EC2 instance id such as i-0123456789abcdef0').optional(),
+  ip: ipAddress.optional(),
+  networkInterfaceIds: z.array(z.string().regex(/^eni-[0-9a-f]{8,17}$/, 'must be an ENI id such as eni-0123456789abcdef0')),
+  cidrs: z.array(z.string().refine((text) => parseCidr(text).ok, 'must be a CIDR')),
+  instanceProof: z.enum(INSTANCE_PROOFS).optional(),
+});
+
+/** A step's request must be for the cluster this teardown is deployed for, as the snapshot checked. */
+export function checkStepRequest(request: TeardownRequest, deployedCluster: string): void {
+  if (request.clusterName !== deployedCluster) {
+    throw new ConfigError('request.clusterName', `this teardown is deployed for cluster ${deployedCluster}, not ${request.clusterName}`);
+  }
 }
 
 /** Validates the execution input. The error names the offending field; the deployed cluster must be the one named. */
@@ -155,8 +203,6 @@ export interface NodeTarget {
   instanceProof?: InstanceProof;
 }
 
-export const INSTANCE_PROOFS = ['online-agent', 'named'] as const;
-export type InstanceProof = (typeof INSTANCE_PROOFS)[number];
 
 export interface Inventory {
   kubeNodes: KubeNodeRecord[];

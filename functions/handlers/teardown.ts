@@ -14,7 +14,7 @@ import * as z from 'zod';
 import { ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { TEARDOWN_ENV, TEARDOWN_STEPS, TRANSIENT_ERROR, type TeardownStep } from '../core/teardown-steps.js';
-import { INSTANCE_PROOFS, type NodeTarget, type TeardownRequest } from '../core/teardown.js';
+import { type NodeTarget, NodeTargetSchema, type TeardownRequest, TeardownRequestSchema, checkStepRequest } from '../core/teardown.js';
 import { createTeardownDeps } from '../service/teardown-dependencies.js';
 import type { TeardownDeps, TeardownSettings } from '../service/teardown.js';
 import { TeardownService } from '../service/teardown.js';
@@ -27,28 +27,12 @@ export interface TeardownHandlerOptions {
   createDeps: (settings: TeardownSettings) => Promise<TeardownDeps>;
 }
 
-// The state machine builds these payloads; they are checked anyway, so a hand-started or edited
-// execution fails with the field named instead of halfway through a step.
-const request = z.looseObject({
-  clusterName: z.string(),
-  all: z.boolean(),
-  nodes: z.array(z.string()),
-  terminateInstances: z.boolean(),
-  deleteActivations: z.boolean(),
-  dryRun: z.boolean(),
-  concurrency: z.number(),
-  timeouts: z.object({ drainSeconds: z.number(), uninstallSeconds: z.number(), pollSeconds: z.number() }),
-  nodeadmPath: z.string(),
-});
-const node = z.looseObject({
-  name: z.string().min(1),
-  managedInstanceId: z.string().optional(),
-  instanceId: z.string().optional(),
-  ip: z.string().optional(),
-  networkInterfaceIds: z.array(z.string()),
-  cidrs: z.array(z.string()),
-  instanceProof: z.enum(INSTANCE_PROOFS).optional(),
-});
+// The state machine builds these payloads from the snapshot's output; they are checked as strictly as the
+// execution input anyway, so a hand-started or edited execution fails with the field named instead of halfway
+// through a step, and a direct invoke of this function cannot put a shell command into the uninstall step or
+// an arbitrary id into any call (TeardownRequestSchema, NodeTargetSchema).
+const request = TeardownRequestSchema;
+const node = NodeTargetSchema;
 const nodeStep = { request, node };
 const PayloadSchema = z.discriminatedUnion('step', [
   z.object({ step: z.literal('snapshot'), input: z.unknown() }),
@@ -66,7 +50,7 @@ const PayloadSchema = z.discriminatedUnion('step', [
     step: z.literal('resume'),
     state: z.looseObject({ request, nodes: z.array(node), pause: z.unknown().optional(), nodeResults: z.unknown().optional(), routes: z.unknown().optional() }),
   }),
-  z.object({ step: z.literal('verify'), state: z.looseObject({ request }) }),
+  z.object({ step: z.literal('verify'), state: z.looseObject({ request, nodes: z.array(node).optional() }) }),
 ]);
 type Payload = z.infer<typeof PayloadSchema>;
 
@@ -114,6 +98,8 @@ function parsePayload(event: unknown): Payload {
 }
 
 async function runStep(service: TeardownService, payload: Payload, signal: AbortSignal | undefined): Promise<unknown> {
+  // The snapshot checks the execution input itself; every later step's request must still be for this cluster.
+  if (payload.step !== 'snapshot') checkStepRequest('request' in payload ? payload.request : payload.state.request, service.clusterName);
   switch (payload.step) {
     case 'snapshot':
       return service.snapshot(payload.input);

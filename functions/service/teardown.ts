@@ -86,6 +86,11 @@ export class TeardownService {
     return this.settings.config;
   }
 
+  /** The cluster this teardown is deployed for. */
+  get clusterName(): string {
+    return this.config.clusterName;
+  }
+
   private async kubernetes() {
     const cluster = await this.deps.cluster.describeCluster(this.config.clusterName);
     return { cluster, api: await this.deps.clusterNodes(cluster) };

@@ -314,7 +314,8 @@ export class Teardown extends Construct {
     // it to this account and Region. The workflow terminates only the instance its snapshot step found attached
     // to the node's ENI in the remote VPC, only when the execution input asks for termination, and only when
     // the instance was shown to be the node's (its agent online there, or its id in the input: instanceProof);
-    // the task acts on the node in its payload (in this stack only the state machine's role may invoke it).
+    // the task acts on the node in its payload, checked in every step (handlers/teardown.ts); in this stack only
+    // the state machine's role may invoke it, and invoke permission on it amounts to running teardown steps.
     add({ sid: 'TerminateNodeInstances', actions: ['ec2:TerminateInstances'], resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })] });
 
     // SSM reads: no resource-level permissions.

@@ -213,6 +213,18 @@ describe('a bad payload', () => {
     ['resume without the nodes', { step: 'resume', state: { request, pause: {}, nodeResults: [] } }, /^step resume: state\.nodes: /],
     ['resume in the old shape (no state)', { step: 'resume', request, nodes: [node], pause: {} }, /^step resume: state: /],
     ['verify without the request', { step: 'verify', state: { nodes: [] } }, /^step verify: state\.request: /],
+    // A payload that did not come from the snapshot (a direct invoke) is held to the execution input's rules.
+    ['a shell command as nodeadmPath', { step: 'uninstall', request: { ...request, nodeadmPath: 'curl http://x/y | sh; nodeadm' }, node }, /^step uninstall: request\.nodeadmPath: must be an absolute path/],
+    ['a relative nodeadmPath', { step: 'uninstall', request: { ...request, nodeadmPath: 'bin/nodeadm' }, node }, /^step uninstall: request\.nodeadmPath: /],
+    ['a managed-instance id with a shell command', { step: 'uninstall', request, node: { ...node, managedInstanceId: 'mi-0123456789abcdef0; reboot' } }, /^step uninstall: node\.managedInstanceId: must be a managed-instance id/],
+    ['an instance id that is no EC2 id', { step: 'terminate', request, node: { ...node, instanceId: 'i-*' } }, /^step terminate: node\.instanceId: must be an EC2 instance id/],
+    ['an ENI id that is no ENI id', { step: 'restore-source-dest-check', request, node: { ...node, networkInterfaceIds: ['eni-1 eni-2'] } }, /^step restore-source-dest-check: node\.networkInterfaceIds\[0\]: /],
+    ['a node name that is no Kubernetes name', { step: 'delete-objects', request, node: { ...node, name: '../../api/v1/nodes' } }, /^step delete-objects: node\.name: must be a Kubernetes node name/],
+    ['an address that is no IP', { step: 'routes', request, nodes: [{ ...node, ip: '10.20.1' }], nodeResults: [] }, /^step routes: nodes\[0\]\.ip: must be an IP address/],
+    ['a CIDR that is no CIDR', { step: 'routes', request, nodes: [{ ...node, cidrs: ['10.30.1.0/33'] }], nodeResults: [] }, /^step routes: nodes\[0\]\.cidrs\[0\]: must be a CIDR/],
+    ['a concurrency over the limit', { step: 'pause', request: { ...request, concurrency: 1000 }, nodes: [node] }, /^step pause: request\.concurrency: /],
+    ['a requested node that is no node name', { step: 'terminate', request: { ...request, nodes: ['i-0123456789abcdef0 --force'] }, node }, /^step terminate: request\.nodes\[0\]: must be a node name/],
+    ['a verify whose nodes are malformed', { step: 'verify', state: { request, nodes: [{ ...node, instanceId: 'x' }] } }, /^step verify: state\.nodes\[0\]\.instanceId: /],
   ])('%s: InvalidTeardownPayload naming the field; nothing is set up or called', async (_label, event, message) => {
     const { failure, world, loadSettings, createDeps } = harness();
 
@@ -244,6 +256,19 @@ describe('errors are named for the state machine', () => {
     const error = await failure({ step: 'snapshot', input: { clusterName: 'prod', nodes: 'all' } });
     expect(error.name).toBe('InvalidTeardownInput');
     expect(error.message).toBe(`clusterName: this teardown is deployed for cluster ${TD_CLUSTER}, not prod`);
+  });
+
+  test.each(TEARDOWN_STEPS.filter((step) => step !== 'snapshot'))('step %s for another cluster: InvalidTeardownInput naming request.clusterName, nothing called', async (step) => {
+    const { failure, world } = harness();
+    const payload = structuredClone(DISPATCH[step].payload);
+    if ('request' in payload) payload.request.clusterName = 'prod';
+    else payload.state.request.clusterName = 'prod';
+
+    const error = await failure(payload);
+
+    expect(error.name).toBe('InvalidTeardownInput');
+    expect(error.message).toBe(`request.clusterName: this teardown is deployed for cluster ${TD_CLUSTER}, not prod`);
+    expect(world.calls).toEqual([]);
   });
 
   test.each<[string, string, () => unknown, TeardownStep]>([
