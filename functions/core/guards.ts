@@ -32,9 +32,9 @@ function shareOf(managedRouteCount: number, options: GuardOptions): number {
   return Math.floor(Number((options.maxDeleteFraction * managedRouteCount).toFixed(6)));
 }
 
-/** Deletions of active routes one run may make: the share, or the minimum budget if that is larger. */
-export function deletionBudget(managedRouteCount: number, options: GuardOptions): number {
-  return Math.max(options.minDeleteBudget, shareOf(managedRouteCount, options));
+/** Deletions of active routes one run may make: the share of the active managed routes, or the minimum budget if that is larger. */
+export function deletionBudget(activeManagedRouteCount: number, options: GuardOptions): number {
+  return Math.max(options.minDeleteBudget, shareOf(activeManagedRouteCount, options));
 }
 
 export function judgeDeletions<T extends ProposedDeletion>(
@@ -52,9 +52,11 @@ export function judgeDeletions<T extends ProposedDeletion>(
     return { allowed: [], vetoed: deletions.map((deletion) => ({ deletion, guard: 'empty-node-list', reason })) };
   }
 
+  // The budget is a share of the routes that carry traffic: blackholed ones count neither as deletions nor in
+  // the base, or stale blackholes would widen the share until one run could take every working route.
   const active = deletions.filter((deletion) => !deletion.blackhole);
-  const budget = deletionBudget(context.managedRouteCount, options);
-  const withinShare = active.length <= shareOf(context.managedRouteCount, options);
+  const budget = deletionBudget(context.activeManagedRouteCount, options);
+  const withinShare = active.length <= shareOf(context.activeManagedRouteCount, options);
   // The minimum budget lets small clusters lose a node, but never lets one run empty the tables of
   // working routes: only the configured share (or force) can allow that.
   // (An empty CiliumNode list that the operator explicitly allowed is that approval already.)
@@ -65,7 +67,7 @@ export function judgeDeletions<T extends ProposedDeletion>(
       active.length <= budget
         ? `every active managed route (${active.length}) would be deleted; the minimum budget never allows that, ` +
           'so nothing active is deleted unless forced (force / --force)'
-        : `${active.length} of ${context.managedRouteCount} managed routes would be deleted, more than the budget of ${budget} ` +
+        : `${active.length} of ${context.activeManagedRouteCount} active managed routes would be deleted, more than the budget of ${budget} ` +
           `(${Math.round(options.maxDeleteFraction * 100)} %, at least ${options.minDeleteBudget}); ` +
           'nothing active is deleted unless forced (force / --force)';
     return {

@@ -106,7 +106,34 @@ describe('judgeDeletions', () => {
       allowed: ['b1', 'b2'],
       vetoed: ids(deletions(6)),
       guard: 'deletion-budget',
-      reason: /6 of 10 managed routes would be deleted, more than the budget of 5 \(50 %, at least 3\).*force/,
+      reason: /6 of 10 active managed routes would be deleted, more than the budget of 5 \(50 %, at least 3\).*force/,
+    },
+    {
+      // Stale blackholes (stopped nodes) must not widen the share: 50 % of 12 managed routes would allow 6.
+      name: 'the share is of the active routes: 5 of 8 active (12 managed, 4 blackholed) is over the budget of 4',
+      proposed: deletions(5),
+      context: { nodeCount: 5, managedRouteCount: 12, activeManagedRouteCount: 8 },
+      allowed: [],
+      vetoed: ids(deletions(5)),
+      guard: 'deletion-budget',
+      reason: /^5 of 8 active managed routes would be deleted, more than the budget of 4 \(50 %, at least 3\)/,
+    },
+    {
+      name: 'the share is of the active routes: 4 of 8 active (12 managed, 4 blackholed) is within it',
+      proposed: deletions(4),
+      context: { nodeCount: 5, managedRouteCount: 12, activeManagedRouteCount: 8 },
+      allowed: ids(deletions(4)),
+      vetoed: [],
+    },
+    {
+      // Blackholed routes of stopped nodes that are still listed stay; the two working routes would both go.
+      name: 'blackholed routes never make room to delete every working route (2 active, 4 blackholed)',
+      proposed: deletions(2),
+      context: { nodeCount: 6, managedRouteCount: 6, activeManagedRouteCount: 2 },
+      allowed: [],
+      vetoed: ids(deletions(2)),
+      guard: 'deletion-budget',
+      reason: /^every active managed route \(2\) would be deleted/,
     },
     {
       name: 'the minimum budget never lets a run delete every active managed route',

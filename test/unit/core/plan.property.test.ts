@@ -183,7 +183,11 @@ describe('planRoutes properties', () => {
         if (nodes.length === 0 && result.counts.managedRoutes > 0 && !guards.allowEmpty) expect(deletions).toEqual([]);
         if (!guards.force) {
           const active = deletions.filter((d) => !d.blackhole);
-          expect(active.length).toBeLessThanOrEqual(deletionBudget(result.counts.managedRoutes, guards));
+          const working = tables.flatMap((table) => table.routes).filter((route) => managedDestination(route, scope) && route.state !== 'blackhole').length;
+          expect(active.length).toBeLessThanOrEqual(deletionBudget(working, guards));
+          // Only the configured share (all of them) or an approved empty list can take every working route.
+          const approvedEmpty = collectClaims(nodes, scope).nodeCount === 0 && guards.allowEmpty;
+          if (working > 0 && guards.maxDeleteFraction < 1 && !approvedEmpty) expect(active.length).toBeLessThan(working);
         }
       }),
       { numRuns: RUNS },

@@ -460,8 +460,9 @@ function checkRun(
     rule(deletions.length === 0, `${name}: deletions on an empty CiliumNode list`, counts);
   }
   if (!guards.force) {
-    // The README's rule, written out: the share of the managed routes (rounded down), at least the minimum budget.
-    const share = Math.floor(Number((guards.maxDeleteFraction * managed.length).toFixed(6)));
+    // The README's rule, written out: the share of the working (not blackholed) managed routes, rounded down,
+    // at least the minimum budget.
+    const share = Math.floor(Number((guards.maxDeleteFraction * activeManaged).toFixed(6)));
     rule(activeDeletions <= Math.max(guards.minDeleteBudget, share), `${name}: more deletions than the budget`, counts);
     const approvedEmpty = oracle.nodeCount === 0 && guards.allowEmpty;
     // Emptying the tables of working routes takes the configured share (or force), never the minimum budget.
