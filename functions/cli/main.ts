@@ -58,7 +58,7 @@ function withReconcileOptions(command: Command): Command {
     .option('--vpc-id <id>', 'the remote VPC; the managed tables must be in it (env REMOTE_VPC_ID)')
     .option('--pod-networks <cidrs>', "narrow the managed pod networks (must lie inside the cluster's)")
     .option('--node-networks <cidrs>', "narrow the node networks (must lie inside the cluster's)")
-    .option('--max-delete-fraction <share>', 'largest share of managed routes one run may delete (0..1, default 0.5)')
+    .option('--max-delete-fraction <share>', 'largest share of the managed routes that are not blackholed one run may delete (0..1, default 0.5)')
     .option('--min-delete-budget <routes>', 'deletions always allowed per run (default 3)')
     .option('--allow-empty', 'allow deletions when the CiliumNode list is empty')
     .option('--force', 'allow deletions beyond the deletion budget')
