@@ -50,6 +50,11 @@ export interface ClaimSet {
   protected: ProtectedCidr[];
   /** Nodes in scope that have no pod CIDR allocated yet. */
   pending: { node: string; ip: string }[];
+  /**
+   * Refused nodes whose IP is in the node networks. A refused node's pod CIDRs may not all be known (one that
+   * cannot be parsed names no network), so the routes pointing at its ENI are protected as well as its CIDRs.
+   */
+  refusedNodeIps: { node: string; ip: IpAddress }[];
 }
 
 interface CidrEntry {
@@ -188,8 +193,9 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
     nodes.push({ node: candidate.record.name, ip: candidate.ip, cidrs: candidate.cidrs.filter((cidr) => !own?.has(cidr.text)) });
     if (candidate.entryCount === 0) pending.push({ node: candidate.record.name, ip: candidate.ip.text });
   }
+  const refusedNodeIps = candidates.flatMap((candidate) => (candidate.refused && candidate.ip ? [{ node: candidate.record.name, ip: candidate.ip }] : []));
   const nodeCount = candidates.filter((candidate) => candidate.ip !== undefined || candidate.cidrs.length > 0).length;
-  return { nodeCount, nodes, refused, protected: protectedCidrs, pending };
+  return { nodeCount, nodes, refused, protected: protectedCidrs, pending, refusedNodeIps };
 }
 
 /**

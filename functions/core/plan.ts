@@ -140,14 +140,8 @@ export function managedDestination(route: RouteRecord, scope: Scope): Cidr | und
   return parsed.ok && inPodScope(scope, parsed.value) ? parsed.value : undefined;
 }
 
-/**
- * Resolves each node IP to exactly one ENI in the remote VPC, attached to an EC2 instance. A hybrid node is an
- * instance, so an ENI carrying its IP with no instance behind it (detached, or one that AWS manages for a NAT
- * gateway, an interface endpoint, a load balancer or a Lambda function) is not the node's: the node's address has
- * gone to something else. Routing the node's pod CIDRs there, or turning that ENI's source/dest check off, would
- * act on a machine that is not a node, so the node is unresolved and its CIDRs are protected instead.
- */
-function resolveNodes(nodes: NodeClaim[], interfaces: NetworkInterfaceRecord[], vpcId: string | undefined) {
+/** The ENIs carrying each address (IPv4 and IPv6, by canonical key). */
+function networkInterfacesByIp(interfaces: NetworkInterfaceRecord[]): Map<string, NetworkInterfaceRecord[]> {
   const byIp = new Map<string, NetworkInterfaceRecord[]>();
   for (const eni of interfaces) {
     for (const text of [...eni.privateIpAddresses, ...eni.ipv6Addresses]) {
@@ -158,6 +152,17 @@ function resolveNodes(nodes: NodeClaim[], interfaces: NetworkInterfaceRecord[], 
       byIp.set(ip.value.key, list);
     }
   }
+  return byIp;
+}
+
+/**
+ * Resolves each node IP to exactly one ENI in the remote VPC, attached to an EC2 instance. A hybrid node is an
+ * instance, so an ENI carrying its IP with no instance behind it (detached, or one that AWS manages for a NAT
+ * gateway, an interface endpoint, a load balancer or a Lambda function) is not the node's: the node's address has
+ * gone to something else. Routing the node's pod CIDRs there, or turning that ENI's source/dest check off, would
+ * act on a machine that is not a node, so the node is unresolved and its CIDRs are protected instead.
+ */
+function resolveNodes(nodes: NodeClaim[], byIp: Map<string, NetworkInterfaceRecord[]>, vpcId: string | undefined) {
   const resolved: { claim: NodeClaim; eni: NetworkInterfaceRecord }[] = [];
   const unresolved: UnresolvedNode[] = [];
   for (const claim of nodes) {
@@ -182,7 +187,8 @@ function resolveNodes(nodes: NodeClaim[], interfaces: NetworkInterfaceRecord[], 
 
 export function planRoutes(input: PlanInput): RoutePlan {
   const { scope, claims } = input;
-  const resolution = resolveNodes(claims.nodes, input.networkInterfaces, input.vpcId);
+  const byIp = networkInterfacesByIp(input.networkInterfaces);
+  const resolution = resolveNodes(claims.nodes, byIp, input.vpcId);
   const { unresolved } = resolution;
   // A paused node is being torn down: re-adding its routes or turning its source/dest check off again would
   // undo the teardown, and deleting them is the teardown's job, so its CIDRs are protected like a refused node's.
@@ -215,6 +221,19 @@ export function planRoutes(input: PlanInput): RoutePlan {
       if (parsed.ok) protectedCidrs.set(parsed.value, { node: node.node, reason: `claimed by an unresolved node (${node.reason})` });
     }
   }
+
+  // A refused node's data is not trusted whole: a pod CIDR it lists may be unreadable and so name no network to
+  // protect. What is known is its ENI, so a route pointing there is not shown to be stale either.
+  const protectedTargets = new Map<string, { node: string; reason: string }>();
+  for (const { node, ip } of claims.refusedNodeIps) {
+    for (const eni of byIp.get(ip.key) ?? []) {
+      if (input.vpcId !== undefined && eni.vpcId !== input.vpcId) continue;
+      protectedTargets.set(eni.networkInterfaceId, { node, reason: `points at ${eni.networkInterfaceId}, the ENI of a refused node whose pod CIDRs cannot all be read` });
+    }
+  }
+  /** Why a route may be neither rewritten nor deleted: its destination is in dispute, or it points at a refused node. */
+  const guardOf = (cidr: Cidr, route: RouteRecord) =>
+    protectedCidrs.findOverlapping(cidr)?.value ?? (route.networkInterfaceId === undefined ? undefined : protectedTargets.get(route.networkInterfaceId));
 
   const actions: RouteAction[] = [];
   // Sort keys are made once from the parsed destination, so ordering the output parses nothing again.
@@ -266,11 +285,11 @@ export function planRoutes(input: PlanInput): RoutePlan {
       const blackhole = route.state === 'blackhole';
       const sameTarget = route.networkInterfaceId === want.networkInterfaceId;
       const common = { ...base, destination: route.destination, previousTarget: routeTarget(route), ...(blackhole ? { blackhole } : {}) };
-      const guard = sameTarget ? undefined : protectedCidrs.findOverlapping(want.cidr);
+      const guard = sameTarget ? undefined : guardOf(want.cidr, route);
       if (guard) {
         // The node's claim is fine, but the existing route also covers a CIDR in dispute: not rewritten.
-        const reason = `protected: ${guard.value.reason} (${guard.value.node})`;
-        protectedRoutes.push({ routeTableId, destination: route.destination, node: guard.value.node, reason });
+        const reason = `protected: ${guard.reason} (${guard.node})`;
+        protectedRoutes.push({ routeTableId, destination: route.destination, node: guard.node, reason });
         push({ ...common, action: 'keep', node: want.node, reason }, want.cidr);
       } else if (sameTarget) {
         push({
@@ -296,11 +315,11 @@ export function planRoutes(input: PlanInput): RoutePlan {
       if (desired.has(text)) continue;
       const blackhole = route.state === 'blackhole';
       const common = { routeTableId, destination: route.destination, previousTarget: routeTarget(route), ...(blackhole ? { blackhole } : {}) };
-      const guard = protectedCidrs.findOverlapping(cidr);
+      const guard = guardOf(cidr, route);
       if (guard) {
-        const reason = `protected: ${guard.value.reason} (${guard.value.node})`;
-        protectedRoutes.push({ routeTableId, destination: route.destination, node: guard.value.node, reason });
-        push({ ...common, action: 'keep', node: guard.value.node, reason }, cidr);
+        const reason = `protected: ${guard.reason} (${guard.node})`;
+        protectedRoutes.push({ routeTableId, destination: route.destination, node: guard.node, reason });
+        push({ ...common, action: 'keep', node: guard.node, reason }, cidr);
         continue;
       }
       const deletion: RouteAction = {

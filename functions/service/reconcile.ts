@@ -52,10 +52,11 @@ export async function observe(deps: ReconcileDeps, config: ControllerConfig): Pr
   ]);
   const vpcId = checkRouteTableRead(config.routeTables, routeTables, config.vpcId);
   const claims = collectClaims(ciliumNodes, scope);
-  const ips = claims.nodes.map((node) => node.ip.text);
-  if (vpcId === undefined && ips.length > 0) {
+  if (vpcId === undefined && claims.nodes.length > 0) {
     throw new IncompleteReadError('route-tables', 'no managed route table was found, so the remote VPC is unknown; name the tables or the VPC');
   }
+  // Refused nodes' ENIs are looked up too: the routes pointing at them are protected (ClaimSet.refusedNodeIps).
+  const ips = [...new Set([...claims.nodes, ...claims.refusedNodeIps].map((node) => node.ip.text))];
   const networkInterfaces = vpcId === undefined ? [] : await read('network-interfaces', () => deps.ec2.findNetworkInterfaces(vpcId, ips));
   return { cluster, scope, ...(vpcId ? { vpcId } : {}), routeTables, ciliumNodes, claims, networkInterfaces };
 }

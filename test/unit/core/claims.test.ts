@@ -358,6 +358,20 @@ describe('collectClaims', () => {
     expect(refusal?.field).toMatch(/^spec\./);
   });
 
+  test('refusedNodeIps: the refused nodes whose IP is in the node networks, for the planner to protect their ENIs', () => {
+    const claims = collectClaims(
+      [
+        ciliumNode(A, '10.20.1.10', ['10.30.0.0/24x']),
+        ciliumNode(B, '10.20.1.11', ['10.30.1.0/24']),
+        ciliumNode(R, '10.10.5.5', ['10.30.9.0/24']),
+        ciliumNode(C, '10.20.1.12', ['192.168.0.0/24', '10.30.2.0/24']),
+      ],
+      labScope(),
+    );
+    expect(claims.refusedNodeIps.map(({ node, ip }) => `${node} ${ip.text}`)).toEqual([`${A} 10.20.1.10`]);
+    expect(claims.nodes.map((claim) => claim.node)).toEqual([B, C]);
+  });
+
   test('protected reasons say why', () => {
     const claims = collectClaims(
       [ciliumNode(R, '10.10.5.5', ['10.30.9.0/24']), ciliumNode(A, '10.20.1.10', ['10.30.0.0/24']), ciliumNode(B, '10.20.1.11', ['10.30.0.0/24'])],

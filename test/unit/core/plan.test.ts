@@ -201,6 +201,21 @@ const cases: PlanCase[] = [
     protectedRoutes: [`${T1} 10.30.9.0/24 mi-0000000000000refd`],
   },
   {
+    // Node 2 lists a pod CIDR no network can be read from: it is refused, and what it claims is unknown. Its
+    // ENI is known, so a route pointing there is not shown to be stale: neither deleted nor rewritten, even for
+    // a CIDR another node claims. A route to an ENI no node is on still goes.
+    name: 'protected: routes pointing at the ENI of a node refused for an unreadable CIDR are kept',
+    nodes: [node(1, [pod(1), pod(4)]), ciliumNode(n(2), ipOf(2), ['10.30.2.0/24x'])],
+    enis: [nic(1), nic(2)],
+    tables: [tbl(T1, [route.managed(pod(2), E(2)), route.managed(pod(4), E(2)), route.managed(pod(5), E9)])],
+    actions: [`create ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.2.0/24`, `keep ${T1} 10.30.4.0/24`, `delete ${T1} 10.30.5.0/24`],
+    reasons: {
+      [`keep ${T1} 10.30.2.0/24`]: new RegExp(`^protected: points at ${E(2)}, the ENI of a refused node whose pod CIDRs cannot all be read \\(${n(2)}\\)$`),
+      [`keep ${T1} 10.30.4.0/24`]: new RegExp(`^protected: points at ${E(2)}, the ENI of a refused node`),
+    },
+    protectedRoutes: [`${T1} 10.30.2.0/24 ${n(2)}`, `${T1} 10.30.4.0/24 ${n(2)}`],
+  },
+  {
     name: 'protected: a blackholed route of a refused node is kept too',
     nodes: [node(1), refusedNode],
     enis: [nic(1)],

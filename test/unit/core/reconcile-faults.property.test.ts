@@ -246,6 +246,8 @@ interface Oracle {
    * by an unresolved or paused node, or by two trusted nodes at once.
    */
   protectedNetworks: Cidr[];
+  /** ENIs of the remote VPC carrying a refused node's IP: routes pointing there are never rewritten nor deleted. */
+  protectedTargets: Set<string>;
   /** Networks any CiliumNode names in its pod CIDR fields (malformed ones by their network when it can be read). */
   claimedNetworks: Cidr[];
   /** CiliumNodes that belong to the scope (the empty-list guard's count). */
@@ -308,7 +310,7 @@ function oracleOf(world: World, config: ControllerConfig): Oracle {
     // …and it is attached to an instance: an ENI with none behind it is not a node's.
     const eni = carriers.length === 1 && carriers[0]!.instanceId !== undefined ? carriers[0]! : undefined;
     const paused = eni?.tags?.[PAUSE_TAG_KEY] === node.name;
-    return { node, refused, own, networks, eni: eni && !paused ? eni.networkInterfaceId : undefined };
+    return { node, ip, refused, own, networks, carriers, eni: eni && !paused ? eni.networkInterfaceId : undefined };
   });
 
   // Two trusted nodes claiming overlapping CIDRs: both CIDRs are disputed.
@@ -325,6 +327,8 @@ function oracleOf(world: World, config: ControllerConfig): Oracle {
     ...facts.filter((fact) => !fact.refused && fact.eni === undefined).flatMap((fact) => fact.own),
     ...disputed,
   ];
+  // A refused node's CIDRs may not all be readable; its ENI is known, so routes to it are kept.
+  const protectedTargets = new Set(facts.filter((fact) => fact.refused && fact.ip).flatMap((fact) => fact.carriers.map((eni) => eni.networkInterfaceId)));
   const routable = new Map<string, Set<string>>();
   const desired = new Map<string, string>();
   for (const fact of facts) {
@@ -338,7 +342,7 @@ function oracleOf(world: World, config: ControllerConfig): Oracle {
     if (fact.own.some((cidr) => others.some((other) => cidrsOverlap(cidr, other)))) continue;
     for (const cidr of fact.own) desired.set(cidr.text, fact.eni);
   }
-  return { podScope, selected, desired, routable, protectedNetworks, claimedNetworks, nodeCount, nodeIps };
+  return { podScope, selected, desired, routable, protectedNetworks, protectedTargets, claimedNetworks, nodeCount, nodeIps };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -442,6 +446,8 @@ function checkRun(
     if (call.method !== 'createRoute' && parsed.ok) {
       const guard = oracle.protectedNetworks.find((network) => cidrsOverlap(network, parsed.value));
       rule(guard === undefined, `${what}: the route covers ${guard?.text}, which is protected (refused, unresolved, paused or disputed)`);
+      const current = routeAt(routeTableId, destination)?.networkInterfaceId;
+      rule(current === undefined || !oracle.protectedTargets.has(current), `${what}: the route points at ${current}, a refused node's ENI`);
     }
     const wanted = key === undefined ? undefined : oracle.desired.get(key);
     // A route a healthy node alone claims is never deleted, and only ever pointed at that node's ENI.
@@ -536,6 +542,8 @@ async function checkCase(world: World): Promise<void> {
     const id = tableAfter.routeTableId;
     for (const [destination, eni] of oracle.desired) {
       const route = tableAfter.routes.find((candidate) => canonical(candidate.destination) === destination);
+      // Left where it was: it points at a refused node's ENI.
+      if (route?.networkInterfaceId !== undefined && oracle.protectedTargets.has(route.networkInterfaceId)) continue;
       if (route && !isManaged(route, oracle.podScope)) {
         rule(
           plan3.conflicts.some((conflict) => conflict.routeTableId === id && canonical(conflict.destination) === destination),
@@ -550,6 +558,7 @@ async function checkCase(world: World): Promise<void> {
     for (const route of tableAfter.routes.filter((candidate) => isManaged(candidate, oracle.podScope))) {
       const destination = parseCidr(route.destination);
       if (!destination.ok || oracle.claimedNetworks.some((claimed) => cidrsOverlap(claimed, destination.value))) continue;
+      if (route.networkInterfaceId !== undefined && oracle.protectedTargets.has(route.networkInterfaceId)) continue;
       const vetoed = report.plan.vetoed.some((veto) => veto.routeTableId === id && veto.destination === route.destination);
       rule(report.status === 'vetoed' && vetoed, `after convergence: stale route ${route.destination} in ${id} kept without a reported veto`, { status: report.status, route });
     }

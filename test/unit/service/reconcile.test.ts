@@ -181,6 +181,22 @@ describe('observe: any failed or inconsistent read aborts the run before the fir
     expect(world.ec2.mutations()).toEqual([]);
   });
 
+  test('a node refused for an unreadable pod CIDR: its ENI is looked up in the same call, and its routes are kept', async () => {
+    const world = fakeWorld({
+      nodes: [factsNode(), ciliumNode(NODE_B, NODE_B_IP, ['10.30.1.0/24x'])],
+      tables: [table(T1, [...foreignRoutes(), route.managed(NODE_B_CIDR, ENI_B), route.managed(STALE_CIDR, ENI_B)]), table(T2, foreignRoutes())],
+      interfaces: driftInterfaces(),
+    });
+
+    const report = await reconcile(world.deps, config(), 'apply');
+
+    const lookups = world.ec2.calls.filter((call) => call.method === 'findNetworkInterfaces');
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0]!.args[1]).toEqual([LAB_NODE_IP, NODE_B_IP]);
+    expect(mutationLines(world).filter((line) => line.includes(ENI_B) || line.startsWith('deleteRoute'))).toEqual([]);
+    expect(report.plan.protected.map((entry) => `${entry.destination} ${entry.node}`).sort()).toEqual([`${NODE_B_CIDR} ${NODE_B}`, `${STALE_CIDR} ${NODE_B}`]);
+  });
+
   test('a tag that matches no table while nodes exist → IncompleteReadError (the remote VPC is unknown), nothing mutated', async () => {
     const world = driftWorld();
     const error = await incompleteRead(reconcile(world.deps, config({ routeTableIds: undefined, routeTableTag: 'nobody=uses-this' }), 'apply'));
