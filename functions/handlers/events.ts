@@ -224,6 +224,7 @@ export function parseTrigger(event: unknown): Trigger {
 }
 
 export interface TriggerBatch {
+  /** Empty only for a queued batch whose every message was invalid: the handler then drops it. */
   triggers: Trigger[];
   /** SQS messages that were not triggers: logged and dropped, so one bad message cannot block the queue. */
   invalid: { messageId: string; error: string }[];
@@ -251,8 +252,7 @@ export function parseTriggers(event: unknown): TriggerBatch {
       invalid.push({ messageId: record.messageId, error: error instanceof Error ? error.message : String(error) });
     }
   }
-  if (triggers.length === 0) {
-    throw new InvalidEventError(`Records: none of the ${batch.Records.length} SQS messages is a trigger (first: ${invalid[0]?.error ?? 'empty batch'})`, ['Records']);
-  }
+  // No trigger at all (every message malformed) is still no reason to fail: a failed batch would come back
+  // after the visibility timeout, hold up the FIFO group (schedule included) meanwhile, and fail again.
   return { triggers, invalid };
 }

@@ -65,6 +65,12 @@ function hasKey(value: unknown, key: string): boolean {
   return typeof value === 'object' && value !== null && key in value;
 }
 
+/** A queued batch none of whose messages is a trigger: logged, counted (InvalidEvents) and dropped, not failed. */
+export interface DroppedBatchResult {
+  status: 'dropped';
+  invalidMessages: number;
+}
+
 export interface ReconcileResult {
   status: RunReport['status'];
   mode: RunMode;
@@ -221,7 +227,7 @@ export function createHandler(options: HandlerOptions) {
   // middy aborts `invocationEnds` just before the Lambda's deadline and ends the invocation; the run then starts no
   // further mutation, so it cannot write alongside the next invocation of this container. The run's own stop
   // comes earlier (APPLY_TIME_RESERVE_MS), so that normally it ends on its own, with a report.
-  const reconcileHandler = async (event: unknown, context: Context, { signal: invocationEnds }: { signal?: AbortSignal } = {}): Promise<ReconcileResult> => {
+  const reconcileHandler = async (event: unknown, context: Context, { signal: invocationEnds }: { signal?: AbortSignal } = {}): Promise<ReconcileResult | DroppedBatchResult> => {
     const timeUp = AbortSignal.timeout(Math.max(0, context.getRemainingTimeInMillis() - applyTimeReserveMs));
     const signal = invocationEnds ? AbortSignal.any([invocationEnds, timeUp]) : timeUp;
     let batch: TriggerBatch;
@@ -235,6 +241,10 @@ export function createHandler(options: HandlerOptions) {
     const { triggers } = batch;
     if (batch.invalid.length > 0) {
       metrics.addMetric('InvalidEvents', MetricUnit.Count, batch.invalid.length);
+      if (triggers.length === 0) {
+        logger.error('no queued message is a trigger: the batch is dropped; nothing was read or changed', { invalid: batch.invalid });
+        return { status: 'dropped', invalidMessages: batch.invalid.length };
+      }
       logger.error('queued messages that are not triggers were dropped; the run goes on for the others', { invalid: batch.invalid });
     }
     // A queued batch has no top-level EventBridge id: correlate with the first event's.

@@ -37,6 +37,8 @@ export const FUNCTION_LOGICAL_ID = 'ReconcileFunction';
 export const EC2_STATES = ['running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
 
 export const FUNCTION_TIMEOUT = Duration.minutes(5);
+/** How long a received batch stays invisible: after a failed run, the wait before the batch (and the FIFO group) goes on. */
+export const TRIGGER_VISIBILITY_TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT.toSeconds() + 120);
 
 /** How long every run may stay `unfinished` (changes left unstarted at its deadline) before the alarm fires. */
 export const UNFINISHED_RUNS_ALARM_MINUTES = 60;
@@ -272,8 +274,12 @@ export class RouteSync extends Construct {
       fifo: true,
       // An event EventBridge delivers twice has the same body (and event id): it is dropped once.
       contentBasedDeduplication: true,
-      // AWS guidance for an SQS event source: at least six times the function timeout.
-      visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
+      // A failed run's batch is redelivered only when this expires, and the one FIFO group (schedule included)
+      // waits for it: the function timeout plus two minutes, not AWS's general advice of six times it, which
+      // is headroom for throttled invocations. Here only a direct invoke can throttle a batch (reserved
+      // concurrency 1) and it ends within the function timeout; healing must not stall half an hour after one
+      // transient failure. (infra/README.md, "The visibility timeout")
+      visibilityTimeout: TRIGGER_VISIBILITY_TIMEOUT,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 3 },
@@ -402,8 +408,16 @@ export class RouteSync extends Construct {
       }),
       deadLetters: new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
         ...common,
-        alarmDescription: `${who}: trigger events failed three runs in a row and were dead-lettered. The schedule keeps reconciling, but something fails every run: check the Errors alarm and the logs, then purge or redrive the DLQ.`,
+        alarmDescription: `${who}: trigger events failed three runs in a row and were dead-lettered. Nothing is lost (the next run reads everything again), but something fails every run: check the Errors alarm and the logs, then purge the DLQ.`,
         metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+        evaluationPeriods: 1,
+      }),
+      // A batch of only malformed messages is dropped rather than failed (so it cannot hold up the FIFO group),
+      // so neither Errors nor the dead-letter queue sees it: this does.
+      invalidEvents: new cloudwatch.Alarm(this, 'InvalidEventsAlarm', {
+        ...common,
+        alarmDescription: `${who}: the reconciler received messages that are no trigger it knows (malformed, an unknown detail-type, or a hand-sent message) and dropped them; nothing was read or changed for them. The "invalid" list in the function's error log names each message and what is wrong; check the EventBridge rules and whoever sends to the queue.`,
+        metric: custom('InvalidEvents', 'Sum', fiveMinutes),
         evaluationPeriods: 1,
       }),
       vetoedDeletions: new cloudwatch.Alarm(this, 'VetoedDeletionsAlarm', {

@@ -96,12 +96,12 @@ describe('triggers', () => {
 });
 
 describe('queue: one writer, bursts coalesced, failures dead-lettered', () => {
-  test('FIFO trigger queue: content-based deduplication, 6 × timeout visibility, SQS-managed encryption, redrive after 3 receives', () => {
+  test('FIFO trigger queue: content-based deduplication, visibility of the function timeout + 2 min, SQS-managed encryption, redrive after 3 receives', () => {
     const dlq = resourcesOfType(json, 'AWS::SQS::Queue').find(([, queue]) => !queue.Properties.RedrivePolicy)![0];
     template.hasResourceProperties('AWS::SQS::Queue', {
       FifoQueue: true,
       ContentBasedDeduplication: true,
-      VisibilityTimeout: 6 * 300,
+      VisibilityTimeout: 300 + 120,
       SqsManagedSseEnabled: true,
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: 3 },
     });
@@ -215,6 +215,8 @@ describe('alarms', () => {
       Statistic: 'Maximum',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'QueueName'] } }],
     }));
+  test('invalid events (dropped batches reach neither Errors nor the dead-letter queue)', () =>
+    alarm('InvalidEvents', { Namespace: 'EksHybridRoutes', Dimensions: custom, Statistic: 'Sum', Period: 300, EvaluationPeriods: 1 }));
   test('vetoed deletions', () => alarm('VetoedDeletions', { Namespace: 'EksHybridRoutes', Dimensions: custom, Statistic: 'Sum', Period: 300 }));
   test('failed EC2 mutations (throttling, quota, permissions)', () => alarm('FailedMutations', { Namespace: 'EksHybridRoutes', Dimensions: custom, Statistic: 'Sum' }));
 
@@ -249,11 +251,11 @@ describe('alarms', () => {
     expect(periodMinutes * evaluationPeriods).toBeLessThanOrEqual(periodMinutes < 60 ? 24 * 60 : 7 * 24 * 60);
   });
 
-  test('seven reconciler alarms (and two teardown alarms), no actions unless a topic is configured', () => {
+  test('eight reconciler alarms (and two teardown alarms), no actions unless a topic is configured', () => {
     const alarms = resourcesOfType(json, 'AWS::CloudWatch::Alarm');
-    expect(alarms.filter(([id]) => id.startsWith('RouteSync'))).toHaveLength(7);
+    expect(alarms.filter(([id]) => id.startsWith('RouteSync'))).toHaveLength(8);
     expect(alarms.filter(([id]) => id.startsWith('Teardown'))).toHaveLength(2);
-    expect(alarms).toHaveLength(9);
+    expect(alarms).toHaveLength(10);
     for (const [, a] of alarms) expect(a.Properties.AlarmActions).toBeUndefined();
     template.resourceCountIs('AWS::SNS::Topic', 0);
   });
@@ -267,7 +269,7 @@ describe('alarms', () => {
     const topicId = Object.keys(idsTemplate.findResources('AWS::SNS::Topic'))[0]!;
     // Every alarm of the stack, the teardown's included.
     const alarms = Object.values(idsTemplate.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(9);
+    expect(alarms).toHaveLength(10);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);

@@ -205,7 +205,9 @@ function parseChecked(event: unknown): Parsed {
     rule(invalid.message.length <= 1_100, 'the message stays short', invalid.message.length);
     return { ok: false, error: invalid };
   }
-  rule(batch.triggers.length > 0, 'a parsed input yields at least one trigger');
+  // Only a queued batch may yield none, when every one of its messages is dropped (the handler drops the batch).
+  const records = (event as { Records?: unknown[] }).Records;
+  rule(batch.triggers.length > 0 || (Array.isArray(records) && batch.invalid.length === records.length), 'a parsed input yields a trigger, or is a batch of only dropped messages');
   batch.triggers.forEach(checkTrigger);
   for (const dropped of batch.invalid) rule(typeof dropped.error === 'string' && dropped.error !== '', 'a dropped message says why', dropped);
   return { ok: true, triggers: batch.triggers, invalid: batch.invalid.length };
@@ -332,19 +334,19 @@ describe('fuzzing the reconcile input: parseTriggers', () => {
   );
 
   test(
-    'SQS batches: the triggers among the messages, or an error naming the record field (or Records when none is a trigger)',
+    'SQS batches: the triggers among the messages (none when every message is bad), or an error naming the envelope field',
     () => {
       fc.assert(
         fc.property(sqsBatch, ({ event, mutation }) => {
           const parsed = parseChecked(event);
           if (parsed.ok) return;
+          // Only the envelope can make a batch fail (a batch of bad messages is dropped, not refused): a mutated
+          // field, or Records itself when the batch holds no message at all.
           const { fields } = parsed.error;
-          if (mutation) {
-            const changed = pathText(mutation.path);
-            rule(fields.some((field) => fieldsRelated(field, changed)) || fields.includes('Records'), `the error names ${changed} or Records`, fields);
-          } else {
-            rule(fields.includes('Records'), 'a batch without triggers is refused naming Records', fields);
-          }
+          const records = (event as { Records?: unknown[] }).Records;
+          rule(mutation !== undefined || (Array.isArray(records) && records.length === 0), 'an unmutated batch with messages is never refused', parsed.error.message);
+          const changed = mutation ? pathText(mutation.path) : 'Records';
+          rule(fields.some((field) => fieldsRelated(field, changed)) || fields.includes('Records'), `the error names ${changed} or Records`, fields);
         }),
         { numRuns: RUNS },
       );
@@ -440,6 +442,11 @@ describe('fuzzing the reconcile input: the handler', () => {
             return;
           }
           rule(error === undefined, 'a recognised trigger runs', describeThrown(error));
+          if (expected.triggers.length === 0) {
+            rule((result as { status: string }).status === 'dropped', 'a batch of only bad messages is dropped', result);
+            rule(createDeps.mock.calls.length === 0 && calls.length === 0, 'a dropped batch reads and changes nothing', calls);
+            return;
+          }
           const planOnly = expected.triggers.length === 1 && expected.triggers[0]!.kind === 'direct' && expected.triggers[0]!.mode === 'plan';
           rule((result as { mode: string }).mode === (planOnly ? 'plan' : 'apply'), 'plan for a direct plan, apply otherwise', result);
           if (planOnly) rule(world.ec2.mutations().length === 0, 'a direct plan changes nothing', world.ec2.mutations());
@@ -459,7 +466,8 @@ describe('fuzzing the reconcile input: the handler', () => {
           const expected = parseChecked(event);
           const { world, error } = await throughHandler(event);
           if (expected.ok) {
-            rule(error === undefined, 'a recognised trigger runs', describeThrown(error));
+            rule(error === undefined, 'a recognised trigger runs, a batch of bad messages is dropped', describeThrown(error));
+            if (expected.triggers.length === 0) rule(world.allCalls().length === 0, 'a dropped batch reads and changes nothing', world.allCalls());
           } else {
             rule(error instanceof InvalidEventError, 'the handler fails with InvalidEventError', describeThrown(error));
             rule(world.allCalls().length === 0, 'nothing is read or changed', world.allCalls());

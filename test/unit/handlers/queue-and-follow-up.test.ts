@@ -53,9 +53,16 @@ describe('parseTriggers', () => {
     expect(batch.invalid[0]!.error).toMatch(/detail-type|action/);
   });
 
-  test('a batch with no trigger at all is an InvalidEventError naming Records', () => {
-    expect(() => parseTriggers(sqsBatch(['{}', 'nope']))).toThrow(InvalidEventError);
-    expect(() => parseTriggers(sqsBatch(['{}']))).toThrow(/Records: none of the 1 SQS messages is a trigger/);
+  test('a batch with no trigger at all has no triggers and every message listed as invalid (the handler drops it)', () => {
+    const batch = parseTriggers(sqsBatch(['{}', 'nope']));
+    expect(batch.triggers).toEqual([]);
+    expect(batch.invalid.map((entry) => entry.messageId)).toEqual(['00000000-aaaa-4bbb-8ccc-dddddddddddd', '00000001-aaaa-4bbb-8ccc-dddddddddddd']);
+    expect(batch.invalid[1]!.error).toMatch(/^invalid event: body: not JSON/);
+  });
+
+  test('a batch without messages is an InvalidEventError naming Records', () => {
+    expect(() => parseTriggers({ Records: [] })).toThrow(InvalidEventError);
+    expect(() => parseTriggers({ Records: [] })).toThrow(/^invalid event: Records: Too small/);
   });
 
   test('a malformed SQS envelope names the bad field', () => {

@@ -216,6 +216,32 @@ describe('an invalid event', () => {
     expect(lines().filter((line) => '_aws' in line && !('ColdStart' in line))).toEqual([expect.objectContaining({ InvalidEvents: 1 })]);
   });
 
+  test('a queued batch none of whose messages is a trigger is dropped, not failed: nothing read, InvalidEvents counted', async () => {
+    const { world, loadConfig, createDeps, invoke } = harness();
+    const record = (body: string, index: number) => ({
+      messageId: `0000000${index}-aaaa-4bbb-8ccc-dddddddddddd`,
+      receiptHandle: 'AQEB',
+      body,
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1700000000000', SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: '1700000000001' },
+      messageAttributes: {},
+      md5OfBody: 'd41d8cd98f00b204e9800998ecf8427e',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:eks-hybrid-routes.fifo',
+      awsRegion: 'us-west-2',
+    });
+
+    // Failing would bring the batch back after the visibility timeout and hold up the FIFO group meanwhile.
+    const result = await invoke({ Records: ['not json', '{"action":"rebuild"}'].map(record) });
+
+    expect(result).toEqual({ status: 'dropped', invalidMessages: 2 });
+    expect(loadConfig).not.toHaveBeenCalled();
+    expect(createDeps).not.toHaveBeenCalled();
+    expect(world.allCalls()).toEqual([]);
+    const [logged] = logLines().filter((line) => line.level === 'ERROR');
+    expect(logged).toMatchObject({ message: 'no queued message is a trigger: the batch is dropped; nothing was read or changed', invalid: [expect.objectContaining({ messageId: '00000000-aaaa-4bbb-8ccc-dddddddddddd' }), expect.any(Object)] });
+    expect(lines().filter((line) => '_aws' in line && !('ColdStart' in line))).toEqual([expect.objectContaining({ InvalidEvents: 2 })]);
+  });
+
   test('an unknown detail-type is refused the same way', async () => {
     const { world, invoke } = harness();
     await expect(invoke({ ...sample('scheduled-reconcile.json'), 'detail-type': 'AWS API Call via CloudTrail' })).rejects.toThrow(
