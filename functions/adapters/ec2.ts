@@ -22,6 +22,7 @@ import {
   type RouteTable,
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
+import { sameCidr } from '../core/cidr.js';
 import type {
   CreateRouteOutcome,
   DeleteRouteOutcome,
@@ -142,9 +143,16 @@ export class Ec2Adapter implements TeardownEc2Port {
     }
     // Someone added this destination since the run read the table. Take it over only if it is a route this
     // controller would manage (added by API, to an ENI or instance); never overwrite a gateway, TGW or local route.
+    // Compared as networks: EC2 may spell an IPv6 destination otherwise than the canonical form sent.
     const [table] = await this.describeRouteTables({ kind: 'ids', routeTableIds: [routeTableId] });
-    const existing = table?.routes.find((route) => route.destination === destination);
-    if (existing && (existing.origin !== 'CreateRoute' || existing.gatewayTarget !== undefined)) {
+    const existing = table?.routes.find((route) => sameCidr(route.destination, destination));
+    if (!existing) {
+      // EC2 says the route exists but does not show it yet (its reads are eventually consistent): what it is
+      // cannot be known, so it is left for the next run, which will see it.
+      throw Object.assign(new Error(`${destination} in ${routeTableId} was added meanwhile but is not visible yet; left as it is`), { name: 'RouteConflict' });
+    }
+    const takeable = existing.origin === 'CreateRoute' && existing.gatewayTarget === undefined && (existing.networkInterfaceId !== undefined || existing.instanceId !== undefined);
+    if (!takeable) {
       throw Object.assign(
         new Error(`${destination} in ${routeTableId} was added meanwhile with target ${existing.gatewayTarget ?? 'unknown'} (origin ${existing.origin || 'unknown'}); left as it is`),
         { name: 'RouteConflict' },

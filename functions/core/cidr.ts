@@ -101,6 +101,12 @@ export function sameIpAddress(a: string, b: string): boolean {
   return canonicalIpText(a) === canonicalIpText(b);
 }
 
+/** Two texts that are the same network, however each is spelled; text that is no CIDR matches only itself. */
+export function sameCidr(a: string, b: string): boolean {
+  const [x, y] = [parseCidr(a), parseCidr(b)];
+  return x.ok && y.ok ? x.value.text === y.value.text : a === b;
+}
+
 /** Parses `address/prefix`; host bits must be zero (EC2 and Cilium both use network addresses). */
 export function parseCidr(text: string): CidrParseResult {
   return memo(cidrCache, text, parseCidrUncached);

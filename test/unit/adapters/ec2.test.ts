@@ -351,6 +351,24 @@ describe('Ec2Adapter route mutations', () => {
     expect(ec2Mock).toHaveReceivedCommandTimes(ReplaceRouteCommand, 0);
   });
 
+  test('createRoute: RouteAlreadyExists on an IPv6 route EC2 spells otherwise is still recognised as an ENI route', async () => {
+    ec2Mock.on(DescribeRouteTablesCommand).resolves({
+      RouteTables: [{ RouteTableId: 'rtb-a', VpcId: 'vpc-1', Routes: [{ DestinationIpv6CidrBlock: '2600:1F14:0ABC:0100:0:0:0:0/64', Origin: 'CreateRoute', State: 'active', NetworkInterfaceId: 'eni-9' }] }],
+    });
+    ec2Mock.on(CreateRouteCommand).rejects(ec2Error('RouteAlreadyExists'));
+    ec2Mock.on(ReplaceRouteCommand).resolves({});
+
+    await expect(adapter().createRoute('rtb-a', '2600:1f14:abc:100::/64', 'eni-1')).resolves.toBe('replaced');
+  });
+
+  test('createRoute: RouteAlreadyExists while the table does not show the route yet is a RouteConflict, never a blind replace', async () => {
+    ec2Mock.on(DescribeRouteTablesCommand).resolves({ RouteTables: [{ RouteTableId: 'rtb-a', VpcId: 'vpc-1', Routes: [] }] });
+    ec2Mock.on(CreateRouteCommand).rejects(ec2Error('RouteAlreadyExists'));
+
+    await expect(adapter().createRoute('rtb-a', '10.30.0.0/24', 'eni-1')).rejects.toMatchObject({ name: 'RouteConflict', message: expect.stringMatching(/not visible yet; left as it is$/) });
+    expect(ec2Mock).toHaveReceivedCommandTimes(ReplaceRouteCommand, 0);
+  });
+
   test('createRoute: other errors propagate unchanged and nothing is replaced', async () => {
     const failure = ec2Error('RouteLimitExceeded');
     ec2Mock.on(CreateRouteCommand).rejects(failure);

@@ -9,6 +9,7 @@ import {
   mustParseCidr,
   parseCidr,
   parseIp,
+  sameCidr,
   sameIpAddress,
 } from '../../../functions/core/cidr.js';
 
@@ -96,6 +97,21 @@ describe('canonicalIpText and sameIpAddress', () => {
     expect(sameIpAddress('fd00:20::b', 'fd00:0020:0:0:0:0:0:000b')).toBe(true);
     expect(sameIpAddress('10.20.1.11', '10.20.1.12')).toBe(false);
     expect(sameIpAddress('fd00:20::b', 'fd00:20::c')).toBe(false);
+  });
+});
+
+describe('sameCidr', () => {
+  test.each<[string, string, boolean]>([
+    ['2600:1f14:abc:100::/64', '2600:1F14:0ABC:0100:0:0:0:0/64', true],
+    ['10.30.0.0/24', '10.30.0.0/24', true],
+    ['10.30.0.0/24', '10.30.0.0/25', false],
+    ['10.30.0.0/24', '10.30.1.0/24', false],
+    ['pl-0123abcd', 'pl-0123abcd', true],
+    ['pl-0123abcd', '10.30.0.0/24', false],
+    ['10.30.0.5/24', '10.30.0.0/24', false],
+  ])('%s and %s: %s', (a, b, same) => {
+    expect(sameCidr(a, b)).toBe(same);
+    expect(sameCidr(b, a)).toBe(same);
   });
 });
 
