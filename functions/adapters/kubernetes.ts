@@ -126,9 +126,12 @@ function toKubernetesError(call: string, err: unknown, token: string): Kubernete
     return new KubernetesApiError(`${call} failed: ${statusLine}${suffix}`, status);
   }
   // Network and TLS failures: undici reports "fetch failed" with the reason in `cause`.
-  const e = err as { message?: unknown; cause?: { code?: unknown; message?: unknown } } | undefined;
+  const e = err as { name?: unknown; message?: unknown; cause?: { name?: unknown; code?: unknown; message?: unknown } } | undefined;
   const cause = e?.cause;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  // The request deadline (AbortSignal.timeout) ends the call with a TimeoutError and no code: the server never
+  // answered, like a reset connection, so it gets a code too and counts as transient (handlers/teardown.ts).
+  const timedOut = e?.name === 'TimeoutError' || cause?.name === 'TimeoutError';
+  const code = typeof cause?.code === 'string' ? cause.code : timedOut ? 'TimeoutError' : undefined;
   const reason = [code, typeof cause?.message === 'string' ? cause.message : undefined].filter(Boolean).join(': ');
   const text = `${typeof e?.message === 'string' ? e.message : String(err)}${reason ? ` (${reason})` : ''}`;
   return new KubernetesApiError(`${call} failed: ${redact(text)}`, undefined, code);

@@ -561,6 +561,9 @@ describe('ClusterNodesPort.cordonNode', () => {
     expect(err).toBeInstanceOf(KubernetesApiError);
     expect(err.statusCode).toBeUndefined();
     expect(err.message).toMatch(/^cordon node mi-026d6a261e355fba7 failed: .*abort/i);
+    // No answer at all, like a reset connection: it carries a code, which the teardown treats as transient
+    // (handlers/teardown.ts isTransient: a KubernetesApiError without a status but with a code).
+    expect(err.code).toBe('TimeoutError');
   });
 });
 
