@@ -57,10 +57,18 @@ export const ENV_LABELS: ConfigLabels = {
   applyConcurrency: 'APPLY_CONCURRENCY',
 };
 
-/** Reads the controller's environment variables (see ENV_LABELS) into raw configuration. */
+/**
+ * Reads the controller's environment variables (see ENV_LABELS) into raw configuration. FORCE is refused: a
+ * deployed function never lifts the deletion budget; an operator does that for one run (CLI `apply --force`).
+ * Refused rather than ignored, so whoever set it learns that it does nothing instead of trusting it.
+ */
 export function rawConfigFromEnv(env: Record<string, string | undefined>): RawControllerConfig {
+  if (env[ENV_LABELS.force] !== undefined && env[ENV_LABELS.force] !== '') {
+    throw new ConfigError(ENV_LABELS.force, 'is not read from the environment: a deployed controller never lifts its deletion budget; use the CLI for one run (apply --force)');
+  }
   const raw: RawControllerConfig = {};
   for (const [field, name] of Object.entries(ENV_LABELS) as [keyof RawControllerConfig, string][]) {
+    if (field === 'force') continue;
     const value = env[name];
     if (value !== undefined && value !== '') raw[field] = value;
   }

@@ -205,10 +205,16 @@ describe('parseControllerConfig: bad input is named by the label the user knows'
 });
 
 describe('rawConfigFromEnv', () => {
-  test('reads each variable of ENV_LABELS into its field', () => {
-    const env = Object.fromEntries(Object.entries(ENV_LABELS).map(([field, name]) => [name, `value-of-${field}`]));
+  test('reads each variable of ENV_LABELS into its field, FORCE aside', () => {
+    const env = Object.fromEntries(Object.entries(ENV_LABELS).filter(([field]) => field !== 'force').map(([field, name]) => [name, `value-of-${field}`]));
     const raw = rawConfigFromEnv(env);
-    for (const field of Object.keys(ENV_LABELS)) expect(raw[field as keyof RawControllerConfig]).toBe(`value-of-${field}`);
+    for (const field of Object.keys(ENV_LABELS).filter((name) => name !== 'force')) expect(raw[field as keyof RawControllerConfig]).toBe(`value-of-${field}`);
+    expect(raw.force).toBeUndefined();
+  });
+
+  test.each(['true', 'false', 'yes', ' '])('FORCE=%j in the environment is refused, naming FORCE: a deployed controller never lifts its budget', (value) => {
+    expect(() => rawConfigFromEnv({ CLUSTER_NAME: 'lab', FORCE: value })).toThrow(ConfigError);
+    expect(() => rawConfigFromEnv({ CLUSTER_NAME: 'lab', FORCE: value })).toThrow(/^FORCE: is not read from the environment.*apply --force/);
   });
 
   test.each<[string, Record<string, string | undefined>, RawControllerConfig]>([

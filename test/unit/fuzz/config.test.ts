@@ -28,7 +28,8 @@ const VALID: Record<string, string> = {
   MAX_DELETE_FRACTION: '0.5',
   MIN_DELETE_BUDGET: '3',
   ALLOW_EMPTY: 'false',
-  FORCE: 'no',
+  // Refused whenever it is set: a deployed controller never lifts its deletion budget. Empty counts as unset.
+  FORCE: '',
   APPLY_CONCURRENCY: '4',
 };
 
@@ -90,10 +91,9 @@ function checkConfig(config: ControllerConfig, env: Record<string, string | unde
   rule(Number.isInteger(guards.minDeleteBudget) && guards.minDeleteBudget >= 0 && guards.minDeleteBudget <= 100_000, 'a whole minimum budget', guards);
   if (set('MIN_DELETE_BUDGET') !== undefined) rule(guards.minDeleteBudget === Number(set('MIN_DELETE_BUDGET')!.trim()), 'the budget written', guards);
   rule(Number.isInteger(config.applyConcurrency) && config.applyConcurrency >= 1 && config.applyConcurrency <= 50, 'a concurrency from 1 to 50', config.applyConcurrency);
-  for (const [name, value] of [['ALLOW_EMPTY', guards.allowEmpty], ['FORCE', guards.force]] as const) {
-    const text = set(name)?.trim().toLowerCase();
-    rule(value === (text !== undefined && ['true', '1', 'yes'].includes(text)), `${name} read as written`, { text, value });
-  }
+  const allowEmpty = set('ALLOW_EMPTY')?.trim().toLowerCase();
+  rule(guards.allowEmpty === (allowEmpty !== undefined && ['true', '1', 'yes'].includes(allowEmpty)), 'ALLOW_EMPTY read as written', { allowEmpty, value: guards.allowEmpty });
+  rule(set('FORCE') === undefined && !guards.force, 'an accepted environment has no FORCE, and never forces', { force: set('FORCE') });
   for (const cidr of [...(config.scope.podNetworks ?? []), ...(config.scope.nodeNetworks ?? [])]) rule(parseCidr(cidr).ok, 'networks are CIDRs', cidr);
   if (config.vpcId !== undefined) rule(/^vpc-[0-9a-f]{8,17}$/.test(config.vpcId), 'a VPC id', config.vpcId);
   if (config.region !== undefined) rule(config.region === set('AWS_REGION'), 'the Region written', config.region);
