@@ -98,7 +98,8 @@ const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+
 const cidrList = z
   .string()
   .transform(list)
-  .pipe(z.array(z.string().refine((text) => parseCidr(text).ok, 'each entry must be a CIDR such as 10.30.0.0/16')));
+  // Set but empty (`,`) would mean no narrowing at all, the widest scope: a typo, not a choice.
+  .pipe(z.array(z.string().refine((text) => parseCidr(text).ok, 'each entry must be a CIDR such as 10.30.0.0/16')).min(1, 'name at least one network, or leave it unset'));
 // Numbers are written in plain decimal: a blank, hex or exponent value is a typo, never a silent 0.
 const decimal = (pattern: RegExp, message: string) => z.string().trim().regex(pattern, message).transform(Number);
 const fraction = decimal(/^(0|1|0?\.\d+|1\.0+)$/, 'must be a number from 0 to 1, such as 0.5');

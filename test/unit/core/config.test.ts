@@ -165,6 +165,9 @@ describe('parseControllerConfig: bad input is named by the label the user knows'
     ['flag on', { ...minimal, force: 'on' }, 'force', /./],
     ['pod network junk', { ...minimal, podNetworks: '10.30.0.0/17,junk' }, 'podNetworks', /CIDR/],
     ['pod network with host bits', { ...minimal, podNetworks: '10.30.0.1/16' }, 'podNetworks', /CIDR/],
+    // A list that is set but holds nothing would lift the narrowing altogether.
+    ['pod networks set to a lone comma', { ...minimal, podNetworks: ' , ' }, 'podNetworks', /at least one network, or leave it unset/],
+    ['node networks set to a lone comma', { ...minimal, nodeNetworks: ',' }, 'nodeNetworks', /at least one network, or leave it unset/],
     ['node network junk', { ...minimal, nodeNetworks: '10.20.0.0/33' }, 'nodeNetworks', /CIDR/],
     ['concurrency 0', { ...minimal, applyConcurrency: '0' }, 'applyConcurrency', /./],
     ['concurrency 51', { ...minimal, applyConcurrency: '51' }, 'applyConcurrency', /./],
