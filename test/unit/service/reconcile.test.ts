@@ -197,6 +197,17 @@ describe('observe: any failed or inconsistent read aborts the run before the fir
     expect(report.plan.protected.map((entry) => `${entry.destination} ${entry.node}`).sort()).toEqual([`${NODE_B_CIDR} ${NODE_B}`, `${STALE_CIDR} ${NODE_B}`]);
   });
 
+  test.each([
+    ['with the remote VPC configured', { vpcId: REMOTE_VPC }, `no route table in ${REMOTE_VPC} carries the tag`],
+    ['without it', {}, 'no route table carries the tag'],
+  ])('a tag that matches no table, %s → IncompleteReadError naming the tag, nothing mutated (never a quiet run managing nothing)', async (_label, overrides, text) => {
+    const world = driftWorld();
+    const error = await incompleteRead(reconcile(world.deps, config({ routeTableIds: undefined, routeTableTag: 'eks-hybrid-routes/Managed=true', ...overrides }), 'apply'));
+    expect(error.source).toBe('route-tables');
+    expect(error.message).toContain(`${text} eks-hybrid-routes/Managed=true; check the configured tag`);
+    expect(world.ec2.mutations()).toEqual([]);
+  });
+
   test('a tag that matches no table while nodes exist → IncompleteReadError (the remote VPC is unknown), nothing mutated', async () => {
     const world = driftWorld();
     const error = await incompleteRead(reconcile(world.deps, config({ routeTableIds: undefined, routeTableTag: 'nobody=uses-this' }), 'apply'));
