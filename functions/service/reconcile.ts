@@ -6,6 +6,7 @@
 import pLimit from 'p-limit';
 import { type ClaimSet, collectClaims } from '../core/claims.js';
 import type { ControllerConfig } from '../core/config.js';
+import { cidrsOverlap, parseCidr } from '../core/cidr.js';
 import { IncompleteReadError } from '../core/errors.js';
 import { checkRouteTableRead } from '../core/guards.js';
 import { type RouteAction, type RoutePlan, applyOrder, planRoutes } from '../core/plan.js';
@@ -95,6 +96,11 @@ export interface ApplyOutcome {
   failed: MutationFailure[];
   /** Mutations not started because the run was stopped (the invocation's deadline); the next run plans them again. */
   notStarted: number;
+  /**
+   * Deletions not made because a create or replace they wait for (an overlapping destination in the same table)
+   * failed: the old route stays until the new one exists. Present only when there are any.
+   */
+  heldBack?: { routeTableId: string; destination: string; reason: string }[];
 }
 
 function describeError(error: unknown): string {
@@ -175,7 +181,28 @@ export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concur
     const { freeingDeletions, upserts, deletions } = applyOrder(plan);
     await Promise.all(freeingDeletions.map(run));
     await Promise.all(upserts.map(run));
-    await Promise.all(deletions.map(run));
+    // These deletions were ordered after the upserts so that no gap opens; where the upsert failed, the gap
+    // would open anyway, so the deletion waits for a run in which it succeeds.
+    const failedUpserts = outcome.failed.flatMap((failure) => {
+      const cidr = (failure.kind === 'create' || failure.kind === 'replace') && failure.destination ? parseCidr(failure.destination) : undefined;
+      return cidr?.ok ? [{ routeTableId: failure.routeTableId, cidr: cidr.value, failure }] : [];
+    });
+    const blockerOf = (deletion: RouteAction) => {
+      const cidr = parseCidr(deletion.destination);
+      return cidr.ok ? failedUpserts.find((entry) => entry.routeTableId === deletion.routeTableId && cidrsOverlap(entry.cidr, cidr.value)) : undefined;
+    };
+    await Promise.all(
+      deletions.map((deletion) => {
+        const blocker = blockerOf(deletion);
+        if (!blocker) return run(deletion);
+        (outcome.heldBack ??= []).push({
+          routeTableId: deletion.routeTableId,
+          destination: deletion.destination,
+          reason: `kept: the ${blocker.failure.kind} of ${blocker.failure.destination} it makes way for failed`,
+        });
+        return undefined;
+      }),
+    );
   };
 
   await Promise.all([sourceDestCheckLane(), routeLane()]);

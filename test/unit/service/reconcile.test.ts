@@ -271,6 +271,26 @@ describe('applyPlan', () => {
     expect(lastEnd(coveringDelete)).toBeLessThan(Math.min(...events.flatMap((event, i) => (event.phase === 'end' && check(event) ? [i] : []))));
   });
 
+  test('a deletion that waits for an overlapping create is held back when that create fails; the others go on', async () => {
+    const ec2 = new InstrumentedEc2();
+    const world = manyNodesWorld(3, ec2);
+    // The stale /23 covers 10.30.2.0/24, which is being created: deleting it after a failed create would open
+    // the very gap the order exists to avoid. The stale /24 apart from everything still goes.
+    ec2.tables[0]!.routes.push(route.managed('10.30.2.0/23', STALE_ENI), route.managed('10.30.9.0/24', STALE_ENI));
+    ec2.failWhen = (call) =>
+      call.method === 'createRoute' && call.args[1] === '10.30.2.0/24' ? Object.assign(new Error('The maximum number of routes has been reached.'), { name: 'RouteLimitExceeded' }) : undefined;
+    const plan = await plannedFor(world, config({ routeTableIds: T1, force: 'true' }));
+    expect(plan.counts).toMatchObject({ create: 3, delete: 2 });
+
+    const outcome = await applyPlan(ec2, plan, { concurrency: 4 });
+
+    expect(outcome.failed.map((failure) => `${failure.kind} ${failure.destination}`)).toEqual(['create 10.30.2.0/24']);
+    expect(outcome.heldBack).toEqual([{ routeTableId: T1, destination: '10.30.2.0/23', reason: 'kept: the create of 10.30.2.0/24 it makes way for failed' }]);
+    expect(outcome).toMatchObject({ created: 2, deleted: 1 });
+    expect(ec2.mutations().filter((call) => call.method === 'deleteRoute').map((call) => call.args[1])).toEqual(['10.30.9.0/24']);
+    expect(ec2.tables[0]!.routes.some((candidate) => candidate.destination === '10.30.2.0/23')).toBe(true);
+  });
+
   test('a failed create does not stop the others; each failure names kind, table, destination (or ENI), code and message', async () => {
     const ec2 = new InstrumentedEc2();
     const world = driftWorld(ec2);
