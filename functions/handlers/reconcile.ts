@@ -135,21 +135,28 @@ export function describeRegistrations(ids: string[], records: ManagedInstanceRec
   });
 }
 
-function recordMetrics(report: RunReport): void {
+/**
+ * One EMF blob per invocation, over all its runs (the first and any follow-ups): what was done is summed over
+ * the runs, how things stand is the last run's. Drift is every change the runs planned plus the deletions the
+ * last run still holds back, so a follow-up that finds nothing left does not hide what the first run fixed.
+ */
+function recordMetrics(reports: RunReport[]): void {
+  const report = reports.at(-1)!;
   const { plan, outcome } = report;
   const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
+  const total = (of: (run: RunReport) => number) => reports.reduce((sum, run) => sum + of(run), 0);
   // Mutation metrics count what was done: a plan run does nothing.
-  count('RoutesCreated', outcome?.created ?? 0);
-  count('RoutesReplaced', outcome?.replaced ?? 0);
-  count('RoutesDeleted', outcome?.deleted ?? 0);
+  count('RoutesCreated', total((run) => run.outcome?.created ?? 0));
+  count('RoutesReplaced', total((run) => run.outcome?.replaced ?? 0));
+  count('RoutesDeleted', total((run) => run.outcome?.deleted ?? 0));
   count('RoutesKept', plan.counts.keep);
-  count('Drift', plan.counts.drift);
+  count('Drift', total((run) => run.plan.counts.create + run.plan.counts.replace + run.plan.counts.delete) + plan.counts.vetoed);
   count('VetoedDeletions', plan.counts.vetoed);
   count('RefusedNodes', new Set(plan.refused.map((refusal) => refusal.node)).size);
   count('UnresolvedNodes', plan.unresolved.length);
   count('PendingNodes', plan.pending.length);
-  count('SourceDestCheckFixed', outcome?.sourceDestCheckDisabled ?? 0);
-  count('FailedMutations', outcome?.failed.length ?? 0);
+  count('SourceDestCheckFixed', total((run) => run.outcome?.sourceDestCheckDisabled ?? 0));
+  count('FailedMutations', total((run) => run.outcome?.failed.length ?? 0));
   // Apply runs only: a plan run's 0 would pull down the minimum the UnfinishedRuns alarm watches.
   if (report.mode === 'apply') count('MutationsNotStarted', outcome?.notStarted ?? 0);
   metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, report.durationMs);
@@ -294,6 +301,7 @@ export function createHandler(options: HandlerOptions) {
     };
 
     let report = await runOnce();
+    const reports = [report];
     await describeRun(report);
 
     // A node that just registered gets its pod CIDR from the Cilium operator a little later. Right after an
@@ -314,11 +322,12 @@ export function createHandler(options: HandlerOptions) {
       await followUp.sleep(followUp.intervalMs);
       followUps += 1;
       report = await runOnce();
+      reports.push(report);
       await describeRun(report);
     }
     if (followUps > 0) metrics.addMetric('FollowUpRuns', MetricUnit.Count, followUps);
 
-    recordMetrics(report);
+    recordMetrics(reports);
 
     if (report.status === 'failed') {
       const failed = report.outcome?.failed ?? [];

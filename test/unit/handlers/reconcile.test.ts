@@ -398,6 +398,24 @@ describe('metrics', () => {
     expect(Object.keys(units)).toHaveLength(13);
   });
 
+  test('with follow-up runs, what was done is summed over the runs and how things stand is the last run’s', async () => {
+    // The lab node is routed by the first run; a second node waits for its CIDR through two follow-ups.
+    const waiting = ciliumNode('mi-0aaaaaaaaaaaaaaa2', '10.20.1.12', []);
+    const world = fakeWorld({ nodes: [factsNode(), waiting], interfaces: [eni(LAB_ENI, LAB_NODE_IP, { sourceDestCheck: true }), eni('eni-0aaaaaaaaaaaaaaa2', '10.20.1.12')] });
+    let sleeps = 0;
+    const sleep = async () => {
+      sleeps += 1;
+      if (sleeps === 2) world.kubernetes.nodes = [factsNode(), ciliumNode('mi-0aaaaaaaaaaaaaaa2', '10.20.1.12', ['10.30.2.0/24'])];
+    };
+    const handler = createHandler({ loadConfig: labConfig, createDeps: async () => world.deps, followUp: { windowMs: 180_000, intervalMs: 10_000, sleep } });
+
+    await handler(sample('ssm-managed-instance-registration.json'), fakeLambdaContext({ getRemainingTimeInMillis: () => 290_000 }));
+
+    // Run 1 creates the lab route and fixes its check; run 2 finds nothing; run 3 creates the second route.
+    expect(summaries()).toHaveLength(3);
+    expect(runMetrics()).toMatchObject({ RoutesCreated: 2, SourceDestCheckFixed: 1, Drift: 2, PendingNodes: 0, RoutesKept: 1, FollowUpRuns: 2 });
+  });
+
   test('replaced, deleted, refused, unresolved and pending nodes are counted', async () => {
     const stale = '10.30.9.0/24';
     const world = fakeWorld({
