@@ -104,8 +104,14 @@ const MANAGED_INSTANCE_ID = /(?<![0-9A-Za-z])mi-[0-9a-f]{17}(?![0-9A-Za-z])/g;
 // Bounds for walking an undocumented payload: deep or wide structures are not searched exhaustively.
 const MAX_DETAIL_DEPTH = 8;
 const MAX_DETAIL_VALUES = 10_000;
+/**
+ * A registration event names one managed instance; the ids only say whose registration status to report
+ * (never what the run does), so at most this many are kept: a crafted event cannot make the handler look up
+ * thousands of instances or write a log line past CloudWatch's 256 KB event limit.
+ */
+export const MAX_MANAGED_INSTANCE_IDS = 20;
 
-/** Every `mi-` id in the detail's string values (any depth, bounded) and in the resource ARNs, first-seen order. */
+/** The `mi-` ids in the detail's string values (any depth, bounded) and in the resource ARNs, first-seen order, at most MAX_MANAGED_INSTANCE_IDS. */
 export function findManagedInstanceIds(detail: unknown, resources: readonly string[]): string[] {
   const found = new Set<string>();
   let budget = MAX_DETAIL_VALUES;
@@ -119,7 +125,7 @@ export function findManagedInstanceIds(detail: unknown, resources: readonly stri
   };
   visit(detail, 0);
   for (const arn of resources) visit(arn, 0);
-  return [...found];
+  return [...found].slice(0, MAX_MANAGED_INSTANCE_IDS);
 }
 
 interface SchemaIssue {

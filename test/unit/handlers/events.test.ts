@@ -5,6 +5,7 @@ import {
   MAX_EVENT_BYTES,
   type Trigger,
   findManagedInstanceIds,
+  MAX_MANAGED_INSTANCE_IDS,
   parseTrigger,
 } from '../../../functions/handlers/events.js';
 
@@ -150,6 +151,13 @@ describe('findManagedInstanceIds', () => {
     const nest = (depth: number, value: unknown): unknown => (depth === 0 ? value : { inner: nest(depth - 1, value) });
     expect(findManagedInstanceIds(nest(7, 'mi-0123456789abcdef0'), [])).toEqual(['mi-0123456789abcdef0']);
     expect(findManagedInstanceIds(nest(9, 'mi-0123456789abcdef0'), [])).toEqual([]);
+  });
+
+  test('keeps at most MAX_MANAGED_INSTANCE_IDS ids, the first seen', () => {
+    const ids = Array.from({ length: 3000 }, (_, index) => `mi-${index.toString(16).padStart(17, '0')}`);
+    const found = findManagedInstanceIds({ ids }, []);
+    expect(found).toEqual(ids.slice(0, MAX_MANAGED_INSTANCE_IDS));
+    expect(MAX_MANAGED_INSTANCE_IDS).toBeLessThanOrEqual(50);
   });
 
   test('stops after a bounded number of values', () => {
