@@ -139,7 +139,14 @@ export function teardownSettingsFromEnv(env: Record<string, string | undefined>)
 
 export function createTeardownHandler(options: TeardownHandlerOptions) {
   const service = new SharedValue<TeardownService>(async () => {
-    const settings = options.loadSettings();
+    let settings: TeardownSettings;
+    try {
+      settings = options.loadSettings();
+    } catch (error) {
+      // The function's own environment, not the execution input: named apart, so nobody edits the input to fix it.
+      if (error instanceof ConfigError) throw named('TeardownMisconfigured', `the teardown function's environment: ${error.message}`);
+      throw error;
+    }
     logger.appendPersistentKeys({ clusterName: settings.config.clusterName });
     return new TeardownService(await options.createDeps(settings), settings);
   });

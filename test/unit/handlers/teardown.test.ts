@@ -251,6 +251,20 @@ describe('errors are named for the state machine', () => {
     expect(world.calls).toEqual([]);
   });
 
+  test('a bad function environment: TeardownMisconfigured naming the variable, not InvalidTeardownInput; nothing called', async () => {
+    const world = teardownLab();
+    const handler = createTeardownHandler({
+      loadSettings: () => teardownSettingsFromEnv({ CLUSTER_NAME: TD_CLUSTER, AWS_REGION: 'us-west-2', ROUTE_TABLE_TAG: 'no-equals-sign' }),
+      createDeps: async () => world.deps(),
+    });
+
+    const error = (await handler(DISPATCH.drain.payload, fakeLambdaContext({ functionName: 'eks-hybrid-routes-teardown' })).catch((thrown: unknown) => thrown)) as Error;
+
+    expect(error.name).toBe('TeardownMisconfigured');
+    expect(error.message).toMatch(/^the teardown function's environment: ROUTE_TABLE_TAG: /);
+    expect(world.calls).toEqual([]);
+  });
+
   test('the wrong cluster: InvalidTeardownInput naming clusterName', async () => {
     const { failure } = harness();
     const error = await failure({ step: 'snapshot', input: { clusterName: 'prod', nodes: 'all' } });
