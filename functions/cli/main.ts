@@ -3,7 +3,7 @@
  * the Lambda. Exit codes: 0 done, 1 error, 2 bad usage or configuration, 3 something was vetoed.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { type ConfigLabels, type ControllerConfig, type RawControllerConfig, parseClusterAccess, parseControllerConfig } from '../core/config.js';
+import { type ConfigLabels, type ControllerConfig, ENV_LABELS, type RawControllerConfig, parseClusterAccess, parseControllerConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import type { TokenPort } from '../core/ports.js';
 import { toExecCredential } from '../adapters/token.js';
@@ -66,16 +66,24 @@ function withReconcileOptions(command: Command): Command {
     .option('--json', 'print one JSON object');
 }
 
-/** CLI options win over the environment, so a shell that also serves the Lambda's settings still works. */
-function rawConfig(options: CommonOptions, env: CliIo['env']): RawControllerConfig {
-  const pick = (option: string | undefined, name: string) => option ?? (env[name] === '' ? undefined : env[name]);
+/**
+ * CLI options win over the environment, so a shell that also serves the Lambda's settings still works.
+ * `fromEnvironment` collects the fields whose value came from a variable, so an error names that variable.
+ */
+function rawConfig(options: CommonOptions, env: CliIo['env'], fromEnvironment: Set<keyof ConfigLabels>): RawControllerConfig {
+  const pick = (field: keyof ConfigLabels, option: string | undefined, name: string | undefined) => {
+    if (option !== undefined) return option;
+    const value = name === undefined || env[name] === '' ? undefined : env[name];
+    if (value !== undefined) fromEnvironment.add(field);
+    return value;
+  };
   return {
-    clusterName: pick(options.cluster, 'CLUSTER_NAME'),
+    clusterName: pick('clusterName', options.cluster, 'CLUSTER_NAME'),
     region: options.region,
-    routeTableIds: pick(options.routeTableIds, options.routeTableTag ? '' : 'ROUTE_TABLE_IDS'),
-    routeTableTag: pick(options.routeTableTag, options.routeTableIds ? '' : 'ROUTE_TABLE_TAG'),
-    vpcId: pick(options.vpcId, 'REMOTE_VPC_ID'),
-    readerRoleArn: pick(options.readerRoleArn, 'READER_ROLE_ARN'),
+    routeTableIds: pick('routeTableIds', options.routeTableIds, options.routeTableTag ? undefined : 'ROUTE_TABLE_IDS'),
+    routeTableTag: pick('routeTableTag', options.routeTableTag, options.routeTableIds ? undefined : 'ROUTE_TABLE_TAG'),
+    vpcId: pick('vpcId', options.vpcId, 'REMOTE_VPC_ID'),
+    readerRoleArn: pick('readerRoleArn', options.readerRoleArn, 'READER_ROLE_ARN'),
     podNetworks: options.podNetworks,
     nodeNetworks: options.nodeNetworks,
     maxDeleteFraction: options.maxDeleteFraction,
@@ -86,11 +94,19 @@ function rawConfig(options: CommonOptions, env: CliIo['env']): RawControllerConf
   };
 }
 
-/** Names a core field the way the CLI user typed it (`podNetworks[1]` → `--pod-networks[1]`). */
-function cliField(field: string): string {
+/**
+ * Names a field the way the user gave it: a core field as its flag (`podNetworks[1]` → `--pod-networks[1]`),
+ * and a flag whose value came from the environment as that variable (`ROUTE_TABLE_TAG (environment)`).
+ */
+function cliField(field: string, fromEnvironment: ReadonlySet<keyof ConfigLabels>): string {
   const match = /^([a-zA-Z]+)(.*)$/.exec(field);
   const key = match?.[1] as keyof ConfigLabels | undefined;
-  return key && key in CLI_LABELS ? `${CLI_LABELS[key]}${match![2]}` : field;
+  const shown = key && key in CLI_LABELS ? `${CLI_LABELS[key]}${match![2]}` : field;
+  for (const sourced of fromEnvironment) {
+    const flag = CLI_LABELS[sourced];
+    if (shown === flag || shown.startsWith(`${flag}[`)) return `${ENV_LABELS[sourced]}${shown.slice(flag.length)} (environment)`;
+  }
+  return shown;
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -98,8 +114,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const createDeps = io.createDeps ?? createControllerDeps;
   const createTokens = io.createTokens ?? createClusterTokenProvider;
 
+  const fromEnvironment = new Set<keyof ConfigLabels>();
   const runReconcile = async (mode: RunMode, options: CommonOptions) => {
-    const config = parseControllerConfig(rawConfig(options, io.env), CLI_LABELS);
+    const config = parseControllerConfig(rawConfig(options, io.env, fromEnvironment), CLI_LABELS);
     const deps = await createDeps(config);
     const report = await reconcile(deps, config, mode);
     io.stdout(options.json ? JSON.stringify(reportJson(report), null, 2) : planText(report));
@@ -121,7 +138,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   );
   withReconcileOptions(program.command('status').description('per node: IP, ENI, source/dest check, CIDRs and route state')).action(
     async (options: CommonOptions) => {
-      const config = parseControllerConfig(rawConfig(options, io.env), CLI_LABELS);
+      const config = parseControllerConfig(rawConfig(options, io.env, fromEnvironment), CLI_LABELS);
       const deps = await createDeps(config);
       const state = await observe(deps, config);
       const plan = planFromState(state, config);
@@ -135,10 +152,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   );
   withClusterOptions(program.command('token').description('print an ExecCredential for kubectl, like `aws eks get-token`')).action(
     async (options: CommonOptions) => {
-      const access = parseClusterAccess(
-        { clusterName: options.cluster ?? io.env.CLUSTER_NAME, region: options.region, readerRoleArn: options.readerRoleArn ?? io.env.READER_ROLE_ARN },
-        CLI_LABELS,
-      );
+      const { clusterName, readerRoleArn } = rawConfig(options, io.env, fromEnvironment);
+      const access = parseClusterAccess({ clusterName, region: options.region, readerRoleArn }, CLI_LABELS);
       const tokens = await createTokens(access);
       io.stdout(JSON.stringify(toExecCredential(await tokens.getToken(access.clusterName))));
     },
@@ -152,7 +167,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     ),
   ).action(async (options: CommonOptions & TeardownOptions) => {
     exitCode = await runTeardown(options, io, (clusterName) => ({
-      config: parseControllerConfig({ ...rawConfig(options, io.env), clusterName }, CLI_LABELS),
+      config: parseControllerConfig({ ...rawConfig(options, io.env, fromEnvironment), clusterName }, CLI_LABELS),
       ruleNames: (options.ruleNames ?? io.env[TEARDOWN_ENV.ruleNames] ?? '').split(',').map((name) => name.trim()).filter(Boolean),
     }));
   });
@@ -166,7 +181,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof ConfigError) {
-      io.stderr(`error: ${cliField(error.field)}: ${error.message.slice(error.field.length + 2)}\n`);
+      io.stderr(`error: ${cliField(error.field, fromEnvironment)}: ${error.message.slice(error.field.length + 2)}\n`);
       return EXIT.usage;
     }
     // Library errors may echo a request; what reaches a terminal or CI log is scrubbed like a log line.

@@ -117,7 +117,14 @@ export interface TeardownIo {
 }
 
 /** Exit codes beyond the CLI's common ones: the teardown ended but left something behind. */
-export const TEARDOWN_EXIT = { ok: 0, error: 1, incomplete: 4 } as const;
+export const TEARDOWN_EXIT = { ok: 0, error: 1, badInput: 2, incomplete: 4 } as const;
+
+/** How an execution that ended ends the CLI: the input refused by the snapshot step is bad input, as documented. */
+function exitCodeOf(status: string | undefined, error: string | undefined): number {
+  if (status === 'SUCCEEDED') return TEARDOWN_EXIT.ok;
+  if (error === INCOMPLETE_ERROR) return TEARDOWN_EXIT.incomplete;
+  return error === 'InvalidTeardownInput' ? TEARDOWN_EXIT.badInput : TEARDOWN_EXIT.error;
+}
 
 export async function runTeardown(
   options: TeardownOptions,
@@ -158,8 +165,7 @@ async function runLocal(input: TeardownInput, options: TeardownOptions, io: Tear
   } else {
     io.stdout(`${result.status}${result.error ? ` (${result.error})` : ''}: ${summary?.message ?? result.cause ?? ''}\n${summary ? JSON.stringify(summary, null, 2) : ''}`);
   }
-  if (result.status === 'SUCCEEDED') return TEARDOWN_EXIT.ok;
-  return result.error === INCOMPLETE_ERROR ? TEARDOWN_EXIT.incomplete : TEARDOWN_EXIT.error;
+  return exitCodeOf(result.status, result.error);
 }
 
 async function runDeployed(input: TeardownInput, options: TeardownOptions, io: TeardownIo): Promise<number> {
@@ -183,8 +189,7 @@ async function runDeployed(input: TeardownInput, options: TeardownOptions, io: T
       } else {
         io.stdout(`${execution.status}${execution.error ? ` (${execution.error})` : ''}: ${(output as { message?: string } | null)?.message ?? execution.cause ?? ''}\n${executionArn}`);
       }
-      if (execution.status === 'SUCCEEDED') return TEARDOWN_EXIT.ok;
-      return execution.error === INCOMPLETE_ERROR ? TEARDOWN_EXIT.incomplete : TEARDOWN_EXIT.error;
+      return exitCodeOf(execution.status, execution.error);
     }
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }

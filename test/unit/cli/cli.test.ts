@@ -426,6 +426,17 @@ describe('bad usage or configuration: exit 2, the option named on stderr, nothin
     expect(world.ec2.calls).toEqual([]);
   });
 
+  test.each<[string, string[], Record<string, string>, RegExp]>([
+    ['a bad ROUTE_TABLE_TAG from the environment names the variable', ['plan', '--cluster', 'lab'], { ROUTE_TABLE_TAG: 'no-equals-sign' }, /^error: ROUTE_TABLE_TAG \(environment\): must be key=value/],
+    ['the same value given as the flag names the flag', ['plan', '--cluster', 'lab', '--route-table-tag', 'no-equals-sign'], {}, /^error: --route-table-tag: must be key=value/],
+    ['a bad CLUSTER_NAME from the environment, for the token command', ['token'], { CLUSTER_NAME: '-lab', AWS_REGION: 'us-west-2' }, /^error: CLUSTER_NAME \(environment\): must be an EKS cluster name/],
+  ])('%s → exit 2', async (_name, argv, env, message) => {
+    const run = await cli(argv, { env });
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toMatch(message);
+    expect(run.createDeps).not.toHaveBeenCalled();
+  });
+
   test('a configuration error raised while creating the clients (no Region) → exit 2 naming --region', async () => {
     const run = await cli(['plan', ...TARGET], {
       deps: async () => {

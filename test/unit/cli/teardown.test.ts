@@ -102,6 +102,8 @@ describe('the deployed state machine', () => {
     ['SUCCEEDED', undefined, { complete: true, message: '1 of 1 node(s) torn down; 3 route(s) removed' }, EXIT.ok],
     ['FAILED', 'TeardownIncomplete', undefined, EXIT.incomplete],
     ['FAILED', 'States.Runtime', undefined, EXIT.error],
+    // The snapshot step refused the input (e.g. a cluster the stack is not deployed for): bad input.
+    ['FAILED', 'InvalidTeardownInput', undefined, EXIT.usage],
     ['TIMED_OUT', undefined, undefined, EXIT.error],
   ] as const)('--wait: an execution that ends %s (%s) exits with its code and prints the result', async (status, error, output, code) => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
