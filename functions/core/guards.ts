@@ -90,8 +90,8 @@ export function validateGuardOptions(options: GuardOptions): GuardOptions {
 }
 
 /**
- * The route-table read is complete: every explicitly named table came back, and all tables are in one
- * VPC (the remote VPC, when it is configured). Returns that VPC id (undefined when no table matched).
+ * The route-table read is complete: every explicitly named table came back, a tag matched at least one table,
+ * and all tables are in one VPC (the remote VPC, when it is configured). Returns that VPC id.
  */
 export function checkRouteTableRead(
   selector: RouteTableSelector,
@@ -104,6 +104,12 @@ export function checkRouteTableRead(
     if (missing.length > 0) {
       throw new IncompleteReadError('route-tables', `route tables not returned by EC2: ${missing.join(', ')}`);
     }
+  }
+  // Tag matching is exact and case-sensitive: a typo in the tag, or tags taken off the tables, would otherwise
+  // look like a healthy run with nothing to manage (and a teardown with no routes to remove).
+  if (selector.kind === 'tag' && tables.length === 0) {
+    const where = expectedVpcId ? ` in ${expectedVpcId}` : '';
+    throw new IncompleteReadError('route-tables', `no route table${where} carries the tag ${selector.key}=${selector.value}; check the configured tag and the tables' tags (keys and values are case-sensitive)`);
   }
   const vpcs = [...new Set(tables.map((table) => table.vpcId))];
   if (vpcs.length > 1) {

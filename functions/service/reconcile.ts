@@ -52,12 +52,6 @@ export async function observe(deps: ReconcileDeps, config: ControllerConfig): Pr
     }),
   ]);
   const vpcId = checkRouteTableRead(config.routeTables, routeTables, config.vpcId);
-  // Tag matching is exact and case-sensitive: a typo in the tag, or tags taken off the tables, would otherwise
-  // look like a healthy run with nothing to manage while every node goes without its routes.
-  if (config.routeTables.kind === 'tag' && routeTables.length === 0) {
-    const { key, value } = config.routeTables;
-    throw new IncompleteReadError('route-tables', `no route table${vpcId ? ` in ${vpcId}` : ''} carries the tag ${key}=${value}; check the configured tag and the tables' tags (keys and values are case-sensitive)`);
-  }
   const claims = collectClaims(ciliumNodes, scope);
   if (vpcId === undefined && claims.nodes.length > 0) {
     throw new IncompleteReadError('route-tables', 'no managed route table was found, so the remote VPC is unknown; name the tables or the VPC');

@@ -373,8 +373,6 @@ describe('checkRouteTableRead', () => {
     ['every named table, no expected VPC', ids(RTB_A, RTB_B), [table(RTB_A, []), table(RTB_B, [])], undefined, REMOTE_VPC],
     ['every named table in the expected VPC', ids(RTB_A), [table(RTB_A, [])], REMOTE_VPC, REMOTE_VPC],
     ['tag: two tables in one VPC', tag, [table(RTB_A, []), table(RTB_B, [])], undefined, REMOTE_VPC],
-    ['tag: no table carries it, no expected VPC', tag, [], undefined, undefined],
-    ['tag: no table carries it, expected VPC given', tag, [], REMOTE_VPC, REMOTE_VPC],
   ])('%s → %s', (_name, selector, tables, expected, vpc) => {
     expect(checkRouteTableRead(selector, tables, expected)).toBe(vpc);
   });
@@ -386,6 +384,9 @@ describe('checkRouteTableRead', () => {
     ['tables in several VPCs (tag)', tag, [table(RTB_A, []), table(RTB_B, [], OTHER_VPC), table(RTB_C, [])], REMOTE_VPC, /several VPCs/, undefined],
     ['tables in another VPC than configured', ids(RTB_A), [table(RTB_A, [], OTHER_VPC)], REMOTE_VPC, new RegExp(`in ${OTHER_VPC}, not in the configured remote VPC ${REMOTE_VPC}`), undefined],
     ['tagged tables in another VPC than configured', tag, [table(RTB_A, [], OTHER_VPC)], REMOTE_VPC, new RegExp(OTHER_VPC), undefined],
+    // A typo in the tag must not look like a healthy run that manages nothing, nor a teardown with nothing to remove.
+    ['tag: no table carries it, no expected VPC', tag, [], undefined, /^route-tables: no route table carries the tag eks-hybrid-routes\/cluster=lab; check the configured tag/, undefined],
+    ['tag: no table carries it, expected VPC given', tag, [], REMOTE_VPC, new RegExp(`no route table in ${REMOTE_VPC} carries the tag eks-hybrid-routes/cluster=lab`), undefined],
   ])('%s → IncompleteReadError', (_name, selector, tables, expected, message, notInMessage) => {
     let error: unknown;
     try {

@@ -93,6 +93,17 @@ const failedResult = (name: string, error = 'DrainTimedOut'): NodeResult => ({
 
 // =========================================================================================================
 describe('snapshot', () => {
+  test('a route-table tag that matches no table: refused before anything is changed (not found out at the routes step)', async () => {
+    const world = teardownLab();
+    const tagged = new TeardownService(world.deps(), {
+      ...settings,
+      config: parseControllerConfig({ clusterName: TD_CLUSTER, region: 'us-west-2', routeTableTag: 'eks-hybrid-routes/Managed=true', vpcId: 'vpc-0a1b2c3d4e5f60718' }, ENV_LABELS),
+    });
+
+    await expect(tagged.snapshot({ clusterName: TD_CLUSTER, nodes: [N1.name] })).rejects.toThrow(/no route table in vpc-0a1b2c3d4e5f60718 carries the tag eks-hybrid-routes\/Managed=true/);
+    expect(world.mutations()).toEqual([]);
+  });
+
   test('a named node: the request, the node joined across the sources, and what exists; nothing changes', async () => {
     const world = teardownLab();
 
