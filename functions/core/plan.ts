@@ -223,11 +223,14 @@ export function planRoutes(input: PlanInput): RoutePlan {
   }
 
   // A refused node's data is not trusted whole: a pod CIDR it lists may be unreadable and so name no network to
-  // protect. What is known is its ENI, so a route pointing there is not shown to be stale either.
+  // protect. What is known is its ENI, so a route pointing there is not shown to be stale either, unless a
+  // trusted node is on that ENI too (a stale CiliumNode beside the live one on a reused address): the live
+  // node's claims then say what the ENI should carry.
+  const trustedEnis = new Set(claims.nodes.flatMap((claim) => (byIp.get(claim.ip.key) ?? []).map((eni) => eni.networkInterfaceId)));
   const protectedTargets = new Map<string, { node: string; reason: string }>();
   for (const { node, ip } of claims.refusedNodeIps) {
     for (const eni of byIp.get(ip.key) ?? []) {
-      if (input.vpcId !== undefined && eni.vpcId !== input.vpcId) continue;
+      if ((input.vpcId !== undefined && eni.vpcId !== input.vpcId) || trustedEnis.has(eni.networkInterfaceId)) continue;
       protectedTargets.set(eni.networkInterfaceId, { node, reason: `points at ${eni.networkInterfaceId}, the ENI of a refused node whose pod CIDRs cannot all be read` });
     }
   }

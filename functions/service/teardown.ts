@@ -348,6 +348,10 @@ export class TeardownService {
     const removed = nodes.filter((node) => removedNames.has(node.name));
     const state = await observe({ cluster: this.deps.cluster, ciliumNodes: this.deps.clusterNodes, ec2: this.deps.ec2 }, this.config);
     const claims = collectClaims(state.ciliumNodes.filter((node) => !removedNames.has(node.name)), state.scope);
+    // The removed nodes' machines are gone: a refused CiliumNode still naming one of their addresses (a stale
+    // one beside the node) protects nothing on that ENI, or its routes would outlive the teardown.
+    const removedIps = new Set(removed.flatMap((node) => (node.ip ? [canonicalIpText(node.ip)] : [])));
+    claims.refusedNodeIps = claims.refusedNodeIps.filter(({ ip }) => !removedIps.has(ip.text));
     const plan = planRoutes({
       scope: state.scope,
       claims,

@@ -216,6 +216,15 @@ const cases: PlanCase[] = [
     protectedRoutes: [`${T1} 10.30.2.0/24 ${n(2)}`, `${T1} 10.30.4.0/24 ${n(2)}`],
   },
   {
+    // A stale CiliumNode beside the live one on a reused address: the live node says what the ENI carries, so
+    // the refused one's unreadable CIDR protects nothing there, and a route no one claims on it goes.
+    name: 'a refused node on a trusted node’s ENI protects no route to it',
+    nodes: [node(1), ciliumNode(n(7), ipOf(1), ['10.30.7.0/24x'])],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(5), E(1))])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `delete ${T1} 10.30.5.0/24`],
+  },
+  {
     name: 'protected: a blackholed route of a refused node is kept too',
     nodes: [node(1), refusedNode],
     enis: [nic(1)],

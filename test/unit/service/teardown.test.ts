@@ -807,6 +807,20 @@ describe('routes', () => {
     expect(world.mutations().every((call) => call.method === 'deleteRoute')).toBe(true);
   });
 
+  test('a refused CiliumNode left on a removed node’s address (a stale one beside it) does not keep that node’s routes', async () => {
+    const world = lab();
+    afterNodeSteps(world, [N1.name], [N1.name]);
+    // Stale, with a pod CIDR no network can be read from: the planner protects routes to its ENI, but that
+    // ENI was the removed node's.
+    world.ciliumNodes.push(ciliumNode(nodeName(0x5e), N1.ip, ['10.30.1.0/24x']));
+    const request = partial({ nodes: [N1.name] });
+
+    const result = await service(world).routes(request, [labTarget(1)], [doneResult(N1.name)]);
+
+    expect(deletedRoutes(world)).toEqual([`${TD_TABLE_A} ${N1.cidr}`, `${TD_TABLE_B} ${N1.cidr}`]);
+    expect(result.failed).toEqual([]);
+  });
+
   test('once the signal aborts (the task\'s deadline), no further deletion starts; what was not started is listed', async () => {
     const world = lab();
     afterNodeSteps(world, [N1.name, N3.name], [N1.name, N3.name]);
