@@ -63,7 +63,7 @@ export const CONTEXT_KEYS = {
   readerRoleArn: 'an existing IAM role to use for the Kubernetes API instead of creating one',
   createAccessEntry: 'create the EKS access entry for the reader role (default true)',
   scheduleMinutes: 'anti-entropy interval in minutes (default 5)',
-  maxDeleteFraction: 'deletion budget: largest share of managed routes one run may delete (default 0.5)',
+  maxDeleteFraction: 'deletion budget: largest share of the managed routes that are not blackholed one run may delete (default 0.5)',
   minDeleteBudget: 'deletions always allowed whatever the share (controller default 3)',
   pendingWindowSeconds: 'how long a newly registered node without a pod CIDR is re-checked (default 180)',
   podNetworks: 'optional narrowing of the cluster remote pod networks (CIDRs)',

@@ -96,6 +96,7 @@ function summaryLine(report: RunReport): string {
     for (const failure of o.failed) {
       text += `\n  failed ${failure.kind} ${failure.routeTableId ?? failure.networkInterfaceId ?? ''} ${failure.destination ?? ''}: ${failure.error}`;
     }
+    for (const held of o.heldBack ?? []) text += `\n  not deleted ${held.routeTableId} ${held.destination}: ${held.reason}`;
   } else if (report.mode === 'plan') {
     text += ' Nothing was changed (plan).';
   }

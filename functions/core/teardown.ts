@@ -116,14 +116,15 @@ export const TeardownRequestSchema = z.object({
   nodeadmPath: NODEADM_PATH,
 });
 
-const ipAddress = z.string().refine((text) => parseIp(text).ok, 'must be an IP address');
 
 /** A NodeTarget as the snapshot wrote it: ids in their AWS forms, so none can smuggle anything into a call. */
 export const NodeTargetSchema = z.object({
   name: z.string().min(1).max(253).regex(NODE_ID, 'must be a Kubernetes node name'),
   managedInstanceId: z.string().regex(/^mi-[0-9a-f]{17}$/, 'must be a managed-instance id such as mi-0123456789abcdef0').optional(),
   instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, 'must be an EC2 instance id such as i-0123456789abcdef0').optional(),
-  ip: ipAddress.optional(),
+  // As the Node reported it: only ever a filter value and compared, so a text no IP parser reads (a zone id)
+  // fails nobody's teardown here; it simply matches no ENI.
+  ip: z.string().max(100).optional(),
   networkInterfaceIds: z.array(z.string().regex(/^eni-[0-9a-f]{8,17}$/, 'must be an ENI id such as eni-0123456789abcdef0')),
   cidrs: z.array(z.string().refine((text) => parseCidr(text).ok, 'must be a CIDR')),
   instanceProof: z.enum(INSTANCE_PROOFS).optional(),

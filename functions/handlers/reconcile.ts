@@ -185,6 +185,7 @@ function runSummary(trigger: Trigger | { kind: 'batch'; triggers: Trigger[] }, r
     conflicts: listed(plan.conflicts, 'conflicts', truncated),
     protectedRoutes: plan.protected.length,
     failedMutations: listed(outcome?.failed ?? [], 'failedMutations', truncated),
+    heldBack: outcome?.heldBack ? listed(outcome.heldBack, 'heldBack', truncated) : undefined,
     registrations,
     truncated: Object.keys(truncated).length > 0 ? truncated : undefined,
     durationMs: report.durationMs,
@@ -271,13 +272,14 @@ export function createHandler(options: HandlerOptions) {
       throw scrubbed(error);
     }
 
-    const runOnce = async (): Promise<RunReport> => {
+    const runOnce = async (followUp = false): Promise<RunReport> => {
       try {
         return await reconcile(deps, config, mode, signal);
       } catch (error) {
         if (error instanceof IncompleteReadError) {
           metrics.addMetric('ReadFailures', MetricUnit.Count, 1);
-          logger.error('reconcile read failed; nothing was changed', { trigger, mode, source: error.source, error });
+          const changed = followUp ? 'this follow-up run changed nothing (the earlier runs of this invocation did their changes)' : 'nothing was changed';
+          logger.error(`reconcile read failed; ${changed}`, { trigger, mode, source: error.source, error });
         } else {
           logger.error('reconcile run failed', { trigger, mode, error });
         }
@@ -310,24 +312,27 @@ export function createHandler(options: HandlerOptions) {
     const arrival = triggers.some((t) => t.kind === 'ssm-registration' || (t.kind === 'ec2-state' && t.state === 'running'));
     const deadline = Date.now() + followUp.windowMs;
     let followUps = 0;
-    while (
-      mode === 'apply' &&
-      arrival &&
-      report.status !== 'failed' &&
-      !signal.aborted &&
-      report.plan.pending.length > 0 &&
-      Date.now() + followUp.intervalMs <= deadline &&
-      context.getRemainingTimeInMillis() > followUp.intervalMs + FOLLOW_UP_TIME_RESERVE_MS
-    ) {
-      await followUp.sleep(followUp.intervalMs);
-      followUps += 1;
-      report = await runOnce();
-      reports.push(report);
-      await describeRun(report);
+    try {
+      while (
+        mode === 'apply' &&
+        arrival &&
+        report.status !== 'failed' &&
+        !signal.aborted &&
+        report.plan.pending.length > 0 &&
+        Date.now() + followUp.intervalMs <= deadline &&
+        context.getRemainingTimeInMillis() > followUp.intervalMs + FOLLOW_UP_TIME_RESERVE_MS
+      ) {
+        await followUp.sleep(followUp.intervalMs);
+        followUps += 1;
+        report = await runOnce(true);
+        reports.push(report);
+        await describeRun(report);
+      }
+    } finally {
+      // Also when a follow-up fails: what the earlier runs did is still counted.
+      if (followUps > 0) metrics.addMetric('FollowUpRuns', MetricUnit.Count, followUps);
+      recordMetrics(reports);
     }
-    if (followUps > 0) metrics.addMetric('FollowUpRuns', MetricUnit.Count, followUps);
-
-    recordMetrics(reports);
 
     if (report.status === 'failed') {
       const failed = report.outcome?.failed ?? [];

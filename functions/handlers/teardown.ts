@@ -2,8 +2,9 @@
  * The teardown task Lambda: every Task state of the teardown state machine invokes it with `{step, ...}`.
  * It checks the payload, runs that one step (functions/service/teardown.ts) and returns its JSON result. Errors
  * are named for the state machine: `InvalidTeardownInput` (bad execution input, nothing changed),
- * `TransientError` (throttling, timeouts, 5xx: the state retries with backoff and jitter), or the step's own
- * (`DrainTimedOut`, `UninstallFailed`, ...), which the per-node Catch records.
+ * `InvalidTeardownPayload` (a step payload that is not what the state machine sends), `TeardownMisconfigured`
+ * (the function's own environment), `TransientError` (throttling, timeouts, 5xx: the state retries with backoff
+ * and jitter), or the step's own (`DrainTimedOut`, `UninstallFailed`, ...), which the per-node Catch records.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -139,16 +140,16 @@ export function teardownSettingsFromEnv(env: Record<string, string | undefined>)
 
 export function createTeardownHandler(options: TeardownHandlerOptions) {
   const service = new SharedValue<TeardownService>(async () => {
-    let settings: TeardownSettings;
+    // Settings and clients come from the function's own environment (variables, Region), not the execution
+    // input: a ConfigError there is named apart, so nobody edits the input to fix it.
     try {
-      settings = options.loadSettings();
+      const settings = options.loadSettings();
+      logger.appendPersistentKeys({ clusterName: settings.config.clusterName });
+      return new TeardownService(await options.createDeps(settings), settings);
     } catch (error) {
-      // The function's own environment, not the execution input: named apart, so nobody edits the input to fix it.
       if (error instanceof ConfigError) throw named('TeardownMisconfigured', `the teardown function's environment: ${error.message}`);
       throw error;
     }
-    logger.appendPersistentKeys({ clusterName: settings.config.clusterName });
-    return new TeardownService(await options.createDeps(settings), settings);
   });
 
   // middy aborts `signal` just before the task's deadline and ends the invocation; the route step then starts no

@@ -86,6 +86,14 @@ export function instanceIdFor(networkInterfaceId: string): string {
   return `i-${networkInterfaceId.replace(/^eni-/, '')}`;
 }
 
+/**
+ * An ENI attached to an instance only when one is given. The teardown's rules turn on which instance an ENI is
+ * attached to, so its tests build ENIs this way: none gets an instance it did not ask for.
+ */
+export function detachedEni(id: string, ip: string, options: EniOptions = {}): NetworkInterfaceRecord {
+  return eni(id, ip, { ...options, instanceId: options.instanceId ?? null });
+}
+
 export function eni(id: string, ip: string, options: EniOptions = {}): NetworkInterfaceRecord {
   return {
     networkInterfaceId: id,

@@ -30,7 +30,7 @@ import type {
 import { HYBRID_NODE_LABEL, type NodeTarget, type TeardownRequest } from '../../functions/core/teardown.js';
 import type { CiliumNodeRecord, ClusterInfo, NetworkInterfaceRecord, RouteRecord, RouteTableRecord, RouteTableSelector } from '../../functions/core/types.js';
 import type { TeardownDeps } from '../../functions/service/teardown.js';
-import { REMOTE_VPC, ciliumNode, eni, eniId, foreignRoutes, nodeName, route, table } from './builders.js';
+import { REMOTE_VPC, ciliumNode, detachedEni as eni, eniId, foreignRoutes, nodeName, route, table } from './builders.js';
 import { LAB_CLUSTER, labClusterInfo } from './fakes.js';
 
 const copy = <T>(value: T): T => structuredClone(value);

@@ -23,7 +23,7 @@ import {
   stepError,
   uninstallProgress,
 } from '../../../functions/core/teardown.js';
-import { OTHER_VPC, ciliumNode, dualStackScope, eni, eniId, labScope, nodeName } from '../../support/builders.js';
+import { OTHER_VPC, ciliumNode, dualStackScope, detachedEni as eni, eniId, labScope, nodeName } from '../../support/builders.js';
 
 const CLUSTER = 'hybrid-lab';
 const MI1 = nodeName(1);

@@ -15,6 +15,7 @@ import {
   LAB_POD_CIDR,
   LAB_ROUTE_TABLE,
   type FakeWorld,
+  InstrumentedEc2,
   fakeLambdaContext,
   fakeWorld,
 } from '../../support/fakes.js';
@@ -414,6 +415,39 @@ describe('metrics', () => {
     // Run 1 creates the lab route and fixes its check; run 2 finds nothing; run 3 creates the second route.
     expect(summaries()).toHaveLength(3);
     expect(runMetrics()).toMatchObject({ RoutesCreated: 2, SourceDestCheckFixed: 1, Drift: 2, PendingNodes: 0, RoutesKept: 1, FollowUpRuns: 2 });
+  });
+
+  test('a deletion held back behind a failed create is in the run line, with why', async () => {
+    const ec2 = new InstrumentedEc2();
+    // A second node's route stays in place, so deleting the stale /23 is within the guards.
+    ec2.tables = [table(LAB_ROUTE_TABLE, [...foreignRoutes(), route.managed('10.30.0.0/23', 'eni-0000000000000dead'), route.managed('10.30.5.0/24', 'eni-0aaaaaaaaaaaaaaa2')])];
+    ec2.interfaces = [eni(LAB_ENI, LAB_NODE_IP), eni('eni-0aaaaaaaaaaaaaaa2', '10.20.1.12')];
+    ec2.failWhen = (call) => (call.method === 'createRoute' ? Object.assign(new Error('The maximum number of routes has been reached.'), { name: 'RouteLimitExceeded' }) : undefined);
+    const { invoke } = harness(fakeWorld({ ec2, nodes: [factsNode(), ciliumNode('mi-0aaaaaaaaaaaaaaa2', '10.20.1.12', ['10.30.5.0/24'])] }));
+
+    await expect(invoke(sample('scheduled-reconcile.json'))).rejects.toThrow(/1 route or ENI mutation\(s\) failed/);
+
+    const [summary] = summaries();
+    expect(summary?.heldBack).toEqual([{ routeTableId: LAB_ROUTE_TABLE, destination: '10.30.0.0/23', reason: `kept: the create of ${LAB_POD_CIDR} it makes way for failed` }]);
+    expect(ec2.mutations().map((call) => call.method)).toEqual(['createRoute']);
+  });
+
+  test('a follow-up run that fails still leaves what the earlier run did counted, and says so', async () => {
+    const world = fakeWorld({
+      nodes: [factsNode(), ciliumNode('mi-0aaaaaaaaaaaaaaa2', '10.20.1.12', [])],
+      interfaces: [eni(LAB_ENI, LAB_NODE_IP, { sourceDestCheck: true }), eni('eni-0aaaaaaaaaaaaaaa2', '10.20.1.12')],
+    });
+    const sleep = async () => {
+      world.kubernetes.failure = () => new Error('503 Service Unavailable');
+    };
+    const handler = createHandler({ loadConfig: labConfig, createDeps: async () => world.deps, followUp: { windowMs: 180_000, intervalMs: 10_000, sleep } });
+
+    const failure = handler(sample('ssm-managed-instance-registration.json'), fakeLambdaContext({ getRemainingTimeInMillis: () => 290_000 }));
+
+    await expect(failure).rejects.toMatchObject({ name: 'IncompleteReadError', source: 'ciliumnodes' });
+    expect(runMetrics()).toMatchObject({ RoutesCreated: 1, SourceDestCheckFixed: 1, FollowUpRuns: 1, ReadFailures: 1 });
+    const [logged] = logLines().filter((line) => line.level === 'ERROR');
+    expect(logged?.message).toBe('reconcile read failed; this follow-up run changed nothing (the earlier runs of this invocation did their changes)');
   });
 
   test('replaced, deleted, refused, unresolved and pending nodes are counted', async () => {

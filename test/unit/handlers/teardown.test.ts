@@ -220,7 +220,7 @@ describe('a bad payload', () => {
     ['an instance id that is no EC2 id', { step: 'terminate', request, node: { ...node, instanceId: 'i-*' } }, /^step terminate: node\.instanceId: must be an EC2 instance id/],
     ['an ENI id that is no ENI id', { step: 'restore-source-dest-check', request, node: { ...node, networkInterfaceIds: ['eni-1 eni-2'] } }, /^step restore-source-dest-check: node\.networkInterfaceIds\[0\]: /],
     ['a node name that is no Kubernetes name', { step: 'delete-objects', request, node: { ...node, name: '../../api/v1/nodes' } }, /^step delete-objects: node\.name: must be a Kubernetes node name/],
-    ['an address that is no IP', { step: 'routes', request, nodes: [{ ...node, ip: '10.20.1' }], nodeResults: [] }, /^step routes: nodes\[0\]\.ip: must be an IP address/],
+    ['an address that is not text', { step: 'routes', request, nodes: [{ ...node, ip: 10 }], nodeResults: [] }, /^step routes: nodes\[0\]\.ip: /],
     ['a CIDR that is no CIDR', { step: 'routes', request, nodes: [{ ...node, cidrs: ['10.30.1.0/33'] }], nodeResults: [] }, /^step routes: nodes\[0\]\.cidrs\[0\]: must be a CIDR/],
     ['a concurrency over the limit', { step: 'pause', request: { ...request, concurrency: 1000 }, nodes: [node] }, /^step pause: request\.concurrency: /],
     ['a requested node that is no node name', { step: 'terminate', request: { ...request, nodes: ['i-0123456789abcdef0 --force'] }, node }, /^step terminate: request\.nodes\[0\]: must be a node name/],

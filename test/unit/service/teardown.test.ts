@@ -12,7 +12,7 @@ import { ConfigError } from '../../../functions/core/errors.js';
 import { PAUSE_TAG_KEY } from '../../../functions/core/teardown-steps.js';
 import type { NodeResult, NodeTarget, TeardownRequest } from '../../../functions/core/teardown.js';
 import { ACTIVATION_CLUSTER_TAG, TeardownService, type TeardownSettings, TeardownStepError } from '../../../functions/service/teardown.js';
-import { DUAL_STACK_NETWORKS, REMOTE_VPC, TGW, ciliumNode, eni, eniId, foreignRoutes, nodeName, route } from '../../support/builders.js';
+import { DUAL_STACK_NETWORKS, REMOTE_VPC, TGW, ciliumNode, detachedEni as eni, eniId, foreignRoutes, nodeName, route } from '../../support/builders.js';
 import { labClusterInfo } from '../../support/fakes.js';
 import {
   CLOUD_NODE,
