@@ -97,7 +97,7 @@ export function checkRouteTableRead(
   selector: RouteTableSelector,
   tables: RouteTableRecord[],
   expectedVpcId?: string,
-): string | undefined {
+): string {
   if (selector.kind === 'ids') {
     const found = new Set(tables.map((table) => table.routeTableId));
     const missing = selector.routeTableIds.filter((id) => !found.has(id));
@@ -115,8 +115,11 @@ export function checkRouteTableRead(
   if (vpcs.length > 1) {
     throw new IncompleteReadError('route-tables', `managed route tables span several VPCs (${vpcs.join(', ')}); they must all be in the remote VPC`);
   }
-  if (expectedVpcId !== undefined && vpcs.length === 1 && vpcs[0] !== expectedVpcId) {
-    throw new IncompleteReadError('route-tables', `managed route tables are in ${vpcs[0]}, not in the configured remote VPC ${expectedVpcId}`);
+  const [vpcId] = vpcs;
+  // Only a selector naming no table at all gets here with none (configuration refuses an empty id list).
+  if (vpcId === undefined) throw new IncompleteReadError('route-tables', 'no managed route table was found, so the remote VPC is unknown');
+  if (expectedVpcId !== undefined && vpcId !== expectedVpcId) {
+    throw new IncompleteReadError('route-tables', `managed route tables are in ${vpcId}, not in the configured remote VPC ${expectedVpcId}`);
   }
-  return vpcs[0] ?? expectedVpcId;
+  return vpcId;
 }

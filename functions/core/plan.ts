@@ -402,18 +402,29 @@ export function planRoutes(input: PlanInput): RoutePlan {
  * open such a gap, and goes first: it frees room in a table at its route quota (stale and blackholed routes
  * piling up to the quota is how tables stop healing), so the creates that follow fit.
  */
-export function applyOrder(plan: RoutePlan): { freeingDeletions: RouteAction[]; upserts: RouteAction[]; deletions: RouteAction[] } {
+export function applyOrder(plan: RoutePlan): {
+  freeingDeletions: RouteAction[];
+  upserts: RouteAction[];
+  deletions: RouteAction[];
+  /** For each of `deletions`, the creates and replaces in its table whose destinations overlap its own. */
+  waitsFor: Map<RouteAction, RouteAction[]>;
+} {
   const { upserts, deletions } = mutationsOf(plan);
-  const upsertCidrs = new Map<string, Cidr[]>();
+  const upsertCidrs = new Map<string, { action: RouteAction; cidr: Cidr }[]>();
   for (const action of upserts) {
     const parsed = parseCidr(action.destination);
-    if (parsed.ok) upsertCidrs.set(action.routeTableId, [...(upsertCidrs.get(action.routeTableId) ?? []), parsed.value]);
+    if (parsed.ok) upsertCidrs.set(action.routeTableId, [...(upsertCidrs.get(action.routeTableId) ?? []), { action, cidr: parsed.value }]);
   }
-  const opensNoGap = (action: RouteAction) => {
-    const parsed = parseCidr(action.destination);
-    return parsed.ok && !(upsertCidrs.get(action.routeTableId) ?? []).some((cidr) => cidrsOverlap(cidr, parsed.value));
-  };
-  return { freeingDeletions: deletions.filter(opensNoGap), upserts, deletions: deletions.filter((action) => !opensNoGap(action)) };
+  const waitsFor = new Map<RouteAction, RouteAction[]>();
+  const freeingDeletions: RouteAction[] = [];
+  for (const deletion of deletions) {
+    const parsed = parseCidr(deletion.destination);
+    const overlapping = parsed.ok ? (upsertCidrs.get(deletion.routeTableId) ?? []).filter(({ cidr }) => cidrsOverlap(cidr, parsed.value)).map(({ action }) => action) : [];
+    // A destination that cannot be parsed is not known to open no gap: it waits too.
+    if (parsed.ok && overlapping.length === 0) freeingDeletions.push(deletion);
+    else waitsFor.set(deletion, overlapping);
+  }
+  return { freeingDeletions, upserts, deletions: [...waitsFor.keys()], waitsFor };
 }
 
 /** The mutations a plan asks for: new or rewritten routes, and removals. */

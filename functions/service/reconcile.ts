@@ -6,7 +6,6 @@
 import pLimit from 'p-limit';
 import { type ClaimSet, collectClaims } from '../core/claims.js';
 import type { ControllerConfig } from '../core/config.js';
-import { cidrsOverlap, parseCidr } from '../core/cidr.js';
 import { IncompleteReadError } from '../core/errors.js';
 import { checkRouteTableRead } from '../core/guards.js';
 import { type RouteAction, type RoutePlan, applyOrder, planRoutes } from '../core/plan.js';
@@ -53,13 +52,10 @@ export async function observe(deps: ReconcileDeps, config: ControllerConfig): Pr
   ]);
   const vpcId = checkRouteTableRead(config.routeTables, routeTables, config.vpcId);
   const claims = collectClaims(ciliumNodes, scope);
-  if (vpcId === undefined && claims.nodes.length > 0) {
-    throw new IncompleteReadError('route-tables', 'no managed route table was found, so the remote VPC is unknown; name the tables or the VPC');
-  }
   // Refused nodes' ENIs are looked up too: the routes pointing at them are protected (ClaimSet.refusedNodeIps).
   const ips = [...new Set([...claims.nodes, ...claims.refusedNodeIps].map((node) => node.ip.text))];
-  const networkInterfaces = vpcId === undefined ? [] : await read('network-interfaces', () => deps.ec2.findNetworkInterfaces(vpcId, ips));
-  return { cluster, scope, ...(vpcId ? { vpcId } : {}), routeTables, ciliumNodes, claims, networkInterfaces };
+  const networkInterfaces = await read('network-interfaces', () => deps.ec2.findNetworkInterfaces(vpcId, ips));
+  return { cluster, scope, vpcId, routeTables, ciliumNodes, claims, networkInterfaces };
 }
 
 export function planFromState(state: ObservedState, config: ControllerConfig): RoutePlan {
@@ -146,6 +142,7 @@ export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concur
     );
 
   const routeLimit = pLimit(options.concurrency);
+  const failedActions = new Set<RouteAction>();
   const run = (action: RouteAction) =>
     routeLimit(async () => {
       if (stopped()) return;
@@ -162,6 +159,7 @@ export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concur
           outcome.deleted += 1;
         }
       } catch (error) {
+        failedActions.add(action);
         outcome.failed.push({
           kind: action.action as MutationFailure['kind'],
           routeTableId: action.routeTableId,
@@ -172,27 +170,19 @@ export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concur
       }
     });
   const routeLane = async () => {
-    const { freeingDeletions, upserts, deletions } = applyOrder(plan);
+    const { freeingDeletions, upserts, deletions, waitsFor } = applyOrder(plan);
     await Promise.all(freeingDeletions.map(run));
     await Promise.all(upserts.map(run));
     // These deletions were ordered after the upserts so that no gap opens; where the upsert failed, the gap
     // would open anyway, so the deletion waits for a run in which it succeeds.
-    const failedUpserts = outcome.failed.flatMap((failure) => {
-      const cidr = (failure.kind === 'create' || failure.kind === 'replace') && failure.destination ? parseCidr(failure.destination) : undefined;
-      return cidr?.ok ? [{ routeTableId: failure.routeTableId, cidr: cidr.value, failure }] : [];
-    });
-    const blockerOf = (deletion: RouteAction) => {
-      const cidr = parseCidr(deletion.destination);
-      return cidr.ok ? failedUpserts.find((entry) => entry.routeTableId === deletion.routeTableId && cidrsOverlap(entry.cidr, cidr.value)) : undefined;
-    };
     await Promise.all(
       deletions.map((deletion) => {
-        const blocker = blockerOf(deletion);
+        const blocker = waitsFor.get(deletion)?.find((upsert) => failedActions.has(upsert));
         if (!blocker) return run(deletion);
         (outcome.heldBack ??= []).push({
           routeTableId: deletion.routeTableId,
           destination: deletion.destination,
-          reason: `kept: the ${blocker.failure.kind} of ${blocker.failure.destination} it makes way for failed`,
+          reason: `kept: the ${blocker.action} of ${blocker.destination} it makes way for failed`,
         });
         return undefined;
       }),

@@ -100,11 +100,9 @@ export class TeardownService {
     return this.vpcOf(await this.deps.ec2.describeRouteTables(this.config.routeTables));
   }
 
-  /** The remote VPC from the managed tables (or the configuration); a teardown cannot go on without it. */
+  /** The remote VPC, from the managed tables (checked against the configuration). */
   private vpcOf(tables: RouteTableRecord[]): string {
-    const vpcId = checkRouteTableRead(this.config.routeTables, tables, this.config.vpcId);
-    if (!vpcId) throw new Error('the remote VPC is unknown: no managed route table was found and REMOTE_VPC_ID is not set');
-    return vpcId;
+    return checkRouteTableRead(this.config.routeTables, tables, this.config.vpcId);
   }
 
   /** 1. Validate the input and record what exists. Changes nothing. */
@@ -460,16 +458,12 @@ export class TeardownService {
       this.deps.ec2.describeInstances(nodes.flatMap((node) => (node.instanceId ? [node.instanceId] : []))),
       this.deps.rules.describeRules(this.settings.ruleNames),
     ]);
-    const vpcId = checkRouteTableRead(this.config.routeTables, routeTables, this.config.vpcId);
-    const enis = vpcId
-      ? uniqueBy(
-          [
-            ...(await this.deps.ec2.findNetworkInterfaces(vpcId, nodes.flatMap((node) => (node.ip ? [canonicalIpText(node.ip)] : [])))),
-            ...(await this.deps.ec2.findTaggedNetworkInterfaces(vpcId, PAUSE_TAG_KEY)),
-          ],
-          (eni) => eni.networkInterfaceId,
-        )
-      : [];
+    const vpcId = this.vpcOf(routeTables);
+    const lookups = await Promise.all([
+      this.deps.ec2.findNetworkInterfaces(vpcId, nodes.flatMap((node) => (node.ip ? [canonicalIpText(node.ip)] : []))),
+      this.deps.ec2.findTaggedNetworkInterfaces(vpcId, PAUSE_TAG_KEY),
+    ]);
+    const enis = uniqueBy(lookups.flat(), (eni) => eni.networkInterfaceId);
     const managedRoutes = routeTables.flatMap((table) =>
       table.routes
         .filter((route) => managedDestination(route, scope) !== undefined)

@@ -208,7 +208,7 @@ describe('observe: any failed or inconsistent read aborts the run before the fir
     expect(world.ec2.mutations()).toEqual([]);
   });
 
-  test('a tag that matches no table while nodes exist → IncompleteReadError (the remote VPC is unknown), nothing mutated', async () => {
+  test('a tag that matches no table while nodes exist → IncompleteReadError, no ENI lookup, nothing mutated', async () => {
     const world = driftWorld();
     const error = await incompleteRead(reconcile(world.deps, config({ routeTableIds: undefined, routeTableTag: 'nobody=uses-this' }), 'apply'));
     expect(error.source).toBe('route-tables');
