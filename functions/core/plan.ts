@@ -120,6 +120,11 @@ export interface PlanInput {
   networkInterfaces: NetworkInterfaceRecord[];
   routeTables: RouteTableRecord[];
   guards: GuardOptions;
+  /**
+   * ENIs a teardown has just removed the nodes of: a refused CiliumNode still naming one of their addresses
+   * protects no route to them, or the removed nodes' routes would outlive the teardown. The reconciler passes none.
+   */
+  releasedNetworkInterfaceIds?: string[];
 }
 
 interface DesiredRoute {
@@ -223,14 +228,15 @@ export function planRoutes(input: PlanInput): RoutePlan {
   }
 
   // A refused node's data is not trusted whole: a pod CIDR it lists may be unreadable and so name no network to
-  // protect. What is known is its ENI, so a route pointing there is not shown to be stale either, unless a
-  // trusted node is on that ENI too (a stale CiliumNode beside the live one on a reused address): the live
-  // node's claims then say what the ENI should carry.
-  const trustedEnis = new Set(claims.nodes.flatMap((claim) => (byIp.get(claim.ip.key) ?? []).map((eni) => eni.networkInterfaceId)));
+  // protect. What is known is its ENI, so a route pointing there is not shown to be stale either — even where a
+  // trusted node is on the same ENI (a stale CiliumNode beside the live one on a reused address): which of the
+  // two is the live one cannot be told from here, and the refused one may be it. Only a teardown, which removed
+  // the nodes on those ENIs, releases them (releasedNetworkInterfaceIds).
+  const released = new Set(input.releasedNetworkInterfaceIds ?? []);
   const protectedTargets = new Map<string, { node: string; reason: string }>();
   for (const { node, ip } of claims.refusedNodeIps) {
     for (const eni of byIp.get(ip.key) ?? []) {
-      if ((input.vpcId !== undefined && eni.vpcId !== input.vpcId) || trustedEnis.has(eni.networkInterfaceId)) continue;
+      if ((input.vpcId !== undefined && eni.vpcId !== input.vpcId) || released.has(eni.networkInterfaceId)) continue;
       protectedTargets.set(eni.networkInterfaceId, { node, reason: `points at ${eni.networkInterfaceId}, the ENI of a refused node whose pod CIDRs cannot all be read` });
     }
   }

@@ -346,10 +346,6 @@ export class TeardownService {
     const removed = nodes.filter((node) => removedNames.has(node.name));
     const state = await observe({ cluster: this.deps.cluster, ciliumNodes: this.deps.clusterNodes, ec2: this.deps.ec2 }, this.config);
     const claims = collectClaims(state.ciliumNodes.filter((node) => !removedNames.has(node.name)), state.scope);
-    // The removed nodes' machines are gone: a refused CiliumNode still naming one of their addresses (a stale
-    // one beside the node) protects nothing on that ENI, or its routes would outlive the teardown.
-    const removedIps = new Set(removed.flatMap((node) => (node.ip ? [canonicalIpText(node.ip)] : [])));
-    claims.refusedNodeIps = claims.refusedNodeIps.filter(({ ip }) => !removedIps.has(ip.text));
     const plan = planRoutes({
       scope: state.scope,
       claims,
@@ -357,6 +353,9 @@ export class TeardownService {
       networkInterfaces: state.networkInterfaces,
       routeTables: state.routeTables,
       guards: { ...this.config.guards, allowEmpty: request.all || this.config.guards.allowEmpty, force: true },
+      // The removed nodes' ENIs: a refused CiliumNode still naming one of their addresses (a stale one beside
+      // the node) protects nothing there, or the removed nodes' routes would outlive the teardown.
+      releasedNetworkInterfaceIds: removed.flatMap((node) => node.networkInterfaceIds),
     });
     const deletions = routesOfRemovedNodes(mutationsOf(plan).deletions, removed, request.all);
     const describe = (action: { routeTableId: string; destination: string; previousTarget?: string }) => ({

@@ -179,6 +179,8 @@ export interface Scenario {
   guards?: Partial<GuardOptions>;
   scope?: Scope;
   vpcId?: string | null;
+  /** ENIs a teardown released from refused-node protection (PlanInput.releasedNetworkInterfaceIds). */
+  released?: string[];
 }
 
 /** Builds the whole planner input from the raw records, as the reconcile service does. */
@@ -193,6 +195,7 @@ export function planInput(scenario: Scenario): PlanInput & { claims: ClaimSet } 
     networkInterfaces: scenario.enis,
     routeTables: scenario.tables,
     guards: guardOptions(scenario.guards),
+    ...(scenario.released ? { releasedNetworkInterfaceIds: scenario.released } : {}),
   };
 }
 

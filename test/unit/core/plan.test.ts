@@ -216,13 +216,37 @@ const cases: PlanCase[] = [
     protectedRoutes: [`${T1} 10.30.2.0/24 ${n(2)}`, `${T1} 10.30.4.0/24 ${n(2)}`],
   },
   {
-    // A stale CiliumNode beside the live one on a reused address: the live node says what the ENI carries, so
-    // the refused one's unreadable CIDR protects nothing there, and a route no one claims on it goes.
-    name: 'a refused node on a trusted node’s ENI protects no route to it',
+    // A stale CiliumNode beside the live one on a reused address. Which of the two is live cannot be told: if
+    // the refused one is, the route to its unreadable CIDR is its traffic. So a route on that ENI no trusted
+    // node claims is kept, not deleted.
+    name: 'protected: a refused node on a trusted node’s ENI still protects the routes to it',
     nodes: [node(1), ciliumNode(n(7), ipOf(1), ['10.30.7.0/24x'])],
     enis: [nic(1)],
-    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(5), E(1))])],
-    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `delete ${T1} 10.30.5.0/24`],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(5), E(1)), route.managed(pod(6), E9)])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.5.0/24`, `delete ${T1} 10.30.6.0/24`],
+    reasons: { [`keep ${T1} 10.30.5.0/24`]: new RegExp(`^protected: points at ${E(1)}, the ENI of a refused node whose pod CIDRs cannot all be read \\(${n(7)}\\)$`) },
+    protectedRoutes: [`${T1} 10.30.5.0/24 ${n(7)}`],
+  },
+  {
+    // The same pair the other way round: the trusted CiliumNode is the stale one, the refused one is the live
+    // node with a pod CIDR that cannot be read. Its route must survive.
+    name: 'protected: the live node refused beside a stale trusted one on its address keeps its route',
+    nodes: [ciliumNode(n(1), ipOf(1), [pod(1)]), ciliumNode(n(7), ipOf(1), ['10.30.5.0/24x'])],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(5), E(1))])],
+    actions: [`create ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.5.0/24`],
+    protectedRoutes: [`${T1} 10.30.5.0/24 ${n(7)}`],
+  },
+  {
+    // A teardown removed the nodes on E(1): it releases that ENI, and the refused node protects nothing there.
+    // Protection on other ENIs stays.
+    name: 'a released ENI is not protected by a refused node on its address; others still are',
+    nodes: [node(1), ciliumNode(n(7), ipOf(1), ['10.30.7.0/24x']), ciliumNode(n(2), ipOf(2), ['10.30.2.0/24x'])],
+    enis: [nic(1), nic(2)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(5), E(1)), route.managed(pod(2), E(2))])],
+    released: [E(1)],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.2.0/24`, `delete ${T1} 10.30.5.0/24`],
+    protectedRoutes: [`${T1} 10.30.2.0/24 ${n(2)}`],
   },
   {
     name: 'protected: a blackholed route of a refused node is kept too',

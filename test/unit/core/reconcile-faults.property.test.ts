@@ -327,14 +327,10 @@ function oracleOf(world: World, config: ControllerConfig): Oracle {
     ...facts.filter((fact) => !fact.refused && fact.eni === undefined).flatMap((fact) => fact.own),
     ...disputed,
   ];
-  // A refused node's CIDRs may not all be readable; its ENI is known, so routes to it are kept, unless a trusted
-  // node is on that ENI too (its claims then say what the ENI carries).
-  const trustedEnis = new Set(facts.filter((fact) => !fact.refused).flatMap((fact) => fact.carriers.map((eni) => eni.networkInterfaceId)));
+  // A refused node's CIDRs may not all be readable; its ENI is known, so routes to it are kept, even where a
+  // trusted node is on that ENI too (either of the two may be the live one).
   const protectedTargets = new Set(
-    facts
-      .filter((fact) => fact.refused && fact.ip)
-      .flatMap((fact) => fact.carriers.map((eni) => eni.networkInterfaceId))
-      .filter((id) => !trustedEnis.has(id)),
+    facts.filter((fact) => fact.refused && fact.ip).flatMap((fact) => fact.carriers.map((eni) => eni.networkInterfaceId)),
   );
   const routable = new Map<string, Set<string>>();
   const desired = new Map<string, string>();

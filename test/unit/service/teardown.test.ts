@@ -821,6 +821,35 @@ describe('routes', () => {
     expect(result.failed).toEqual([]);
   });
 
+  test('the removed node’s ENIs are released, not its address: a target whose IP the snapshot did not keep still loses its routes', async () => {
+    const world = lab();
+    afterNodeSteps(world, [N1.name], [N1.name]);
+    world.ciliumNodes.push(ciliumNode(nodeName(0x5e), N1.ip, ['10.30.1.0/24x']));
+    const { ip: _ip, ...withoutIp } = labTarget(1);
+
+    const result = await service(world).routes(partial({ nodes: [N1.name] }), [withoutIp], [doneResult(N1.name)]);
+
+    expect(deletedRoutes(world)).toEqual([`${TD_TABLE_A} ${N1.cidr}`, `${TD_TABLE_B} ${N1.cidr}`]);
+    expect(result.failed).toEqual([]);
+  });
+
+  test.each([
+    ['without a refused CiliumNode on N2’s address, a route inside N1’s CIDR to N2’s ENI is removed with N1', false],
+    ['a refused CiliumNode on N2’s address (N2 stays) keeps a route inside N1’s CIDR to N2’s ENI', true],
+  ])('%s', async (_name, refusedBesideN2) => {
+    const world = lab();
+    afterNodeSteps(world, [N1.name], [N1.name]);
+    const inside = '10.30.1.128/25';
+    world.tables[0]!.routes.push(route.managed(inside, N2.eni));
+    if (refusedBesideN2) world.ciliumNodes.push(ciliumNode(nodeName(0x5f), N2.ip, ['10.30.2.0/24x']));
+
+    const result = await service(world).routes(partial({ nodes: [N1.name] }), [labTarget(1)], [doneResult(N1.name)]);
+
+    const n1Routes = [`${TD_TABLE_A} ${N1.cidr}`, `${TD_TABLE_B} ${N1.cidr}`];
+    expect(deletedRoutes(world).sort()).toEqual((refusedBesideN2 ? n1Routes : [...n1Routes, `${TD_TABLE_A} ${inside}`]).sort());
+    expect(result.failed).toEqual([]);
+  });
+
   test('once the signal aborts (the task\'s deadline), no further deletion starts; what was not started is listed', async () => {
     const world = lab();
     afterNodeSteps(world, [N1.name, N3.name], [N1.name, N3.name]);
