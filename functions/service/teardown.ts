@@ -7,6 +7,7 @@
 import pLimit from 'p-limit';
 import { collectClaims } from '../core/claims.js';
 import type { ControllerConfig } from '../core/config.js';
+import { IncompleteReadError } from '../core/errors.js';
 import { checkRouteTableRead } from '../core/guards.js';
 import { managedDestination, mutationsOf, planRoutes, routeTarget } from '../core/plan.js';
 import type {
@@ -457,11 +458,24 @@ export class TeardownService {
       this.deps.ec2.describeInstances(nodes.flatMap((node) => (node.instanceId ? [node.instanceId] : []))),
       this.deps.rules.describeRules(this.settings.ruleNames),
     ]);
-    const vpcId = this.vpcOf(routeTables);
-    const lookups = await Promise.all([
-      this.deps.ec2.findNetworkInterfaces(vpcId, nodes.flatMap((node) => (node.ip ? [canonicalIpText(node.ip)] : []))),
-      this.deps.ec2.findTaggedNetworkInterfaces(vpcId, PAUSE_TAG_KEY),
-    ]);
+    // The route tables no longer match the configuration (a tag taken off mid-teardown, a table deleted): the
+    // ENIs cannot be looked up without the VPC, so this is said in the summary, not thrown — a Verify that fails
+    // leaves the operator no summary at all. The routes of the tables that did come back are still checked.
+    let vpcId: string | undefined;
+    let unverified: string | undefined;
+    try {
+      vpcId = this.vpcOf(routeTables);
+    } catch (error) {
+      if (!(error instanceof IncompleteReadError)) throw error;
+      unverified = error.message;
+      errors.push({ step: 'verify', error: error.name, cause: error.message });
+    }
+    const lookups = vpcId
+      ? await Promise.all([
+          this.deps.ec2.findNetworkInterfaces(vpcId, nodes.flatMap((node) => (node.ip ? [canonicalIpText(node.ip)] : []))),
+          this.deps.ec2.findTaggedNetworkInterfaces(vpcId, PAUSE_TAG_KEY),
+        ])
+      : [];
     const enis = uniqueBy(lookups.flat(), (eni) => eni.networkInterfaceId);
     const managedRoutes = routeTables.flatMap((table) =>
       table.routes
@@ -499,6 +513,8 @@ export class TeardownService {
       for (const route of managedRoutes) {
         if (node.networkInterfaceIds.includes(route.target) || node.cidrs.includes(route.destination)) remains.push(`route ${route.destination} in ${route.routeTableId}`);
       }
+      // Not shown to be gone is not gone: the node is incomplete until a read shows its ENIs and routes.
+      if (unverified !== undefined) remains.push(`ENIs and routes not verified (${unverified})`);
       const status = !result ? 'not-run' : result.status === 'failed' ? 'failed' : request.dryRun ? 'planned' : remains.length > 0 ? 'incomplete' : 'removed';
       return {
         node: node.name,

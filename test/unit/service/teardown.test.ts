@@ -1492,6 +1492,27 @@ describe('verify', () => {
     expect(world.kubeNodes.map((node) => node.name)).toContain(N2.name);
   });
 
+  test('a managed route table gone by the time of verify: a summary all the same, incomplete, the read problem named', async () => {
+    const world = teardownLab();
+    const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name] });
+    world.tables = world.tables.filter((table) => table.routeTableId !== TD_TABLE_B);
+    // A route of N1's put back in the table that is still there: it is still found and reported.
+    world.tables.find((table) => table.routeTableId === TD_TABLE_A)!.routes.push(route.managed(N1.cidr, N1.eni));
+
+    const summary = await service(world).verify(state);
+
+    expect(summary).toMatchObject({ complete: false, status: 'incomplete' });
+    expect(summary.errors).toEqual([{ step: 'verify', error: 'IncompleteReadError', cause: `route-tables: route tables not returned by EC2: ${TD_TABLE_B}` }]);
+    expect(summary.nodes).toEqual([
+      expect.objectContaining({
+        node: N1.name,
+        status: 'incomplete',
+        remains: [`route ${N1.cidr} in ${TD_TABLE_A}`, `ENIs and routes not verified (route-tables: route tables not returned by EC2: ${TD_TABLE_B})`],
+      }),
+    ]);
+    expect(summary.message).toContain('verify failed: IncompleteReadError');
+  });
+
   test('all, with instances terminated and activations deleted: complete; the rules stay disabled and the summary says how to resume', async () => {
     const world = teardownLab();
     const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: 'all', terminateInstances: true, deleteActivations: true });
