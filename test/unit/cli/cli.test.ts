@@ -293,6 +293,30 @@ describe('apply', () => {
   });
 });
 
+describe('held-back deletions', () => {
+  test('a deletion that makes way for a failed create is held back: exit 1, listed in the JSON and the human summary', async () => {
+    const covering = '10.30.0.0/23'; // covers NODE_B_CIDR, which is being created in T1
+    const heldBackWorld = () => {
+      const world = driftWorld();
+      world.ec2.tables.find((candidate) => candidate.routeTableId === T1)!.routes.push(route.managed(covering, STALE_ENI));
+      world.ec2.failures.createRoute = Object.assign(new Error('The maximum number of routes has been reached.'), { name: 'RouteLimitExceeded' });
+      return world;
+    };
+    const reason = `kept: the create of ${NODE_B_CIDR} it makes way for failed`;
+
+    const world = heldBackWorld();
+    const run = await cli(['apply', ...TARGET, '--json'], { world });
+    expect(run.code).toBe(EXIT.error);
+    expect(run.json().outcome.heldBack).toEqual([{ routeTableId: T1, destination: covering, reason }]);
+    expect(mutationLines(world)).not.toContain(`deleteRoute ${T1} ${covering}`);
+    expect(mutationLines(world)).toContain(`deleteRoute ${T1} ${STALE_CIDR}`);
+
+    const human = await cli(['apply', ...TARGET], { world: heldBackWorld() });
+    expect(human.code).toBe(EXIT.error);
+    expect(human.stdout).toContain(`\n  not deleted ${T1} ${covering}: ${reason}`);
+  });
+});
+
 describe('deletion guards: exit 3 when something is vetoed', () => {
   const ONE_TABLE = ['--cluster', LAB_CLUSTER, '--route-table-ids', T1];
 

@@ -265,6 +265,24 @@ describe('errors are named for the state machine', () => {
     expect(world.calls).toEqual([]);
   });
 
+  test('a ConfigError from setting up the clients (no Region): TeardownMisconfigured too, and set-up is tried again on the next invocation', async () => {
+    const world = teardownLab();
+    const createDeps = jest
+      .fn<(settings: TeardownSettings) => Promise<TeardownDeps>>()
+      .mockRejectedValueOnce(new ConfigError('region', 'no AWS Region is configured (set AWS_REGION or pass the region)'))
+      .mockResolvedValue(world.deps());
+    const handler = createTeardownHandler({ loadSettings: jest.fn(settings), createDeps });
+    const context = fakeLambdaContext({ functionName: 'eks-hybrid-routes-teardown' });
+
+    const error = (await handler(DISPATCH.activations.payload, context).catch((thrown: unknown) => thrown)) as Error;
+
+    expect(error.name).toBe('TeardownMisconfigured');
+    expect(error.message).toBe("the teardown function's environment: region: no AWS Region is configured (set AWS_REGION or pass the region)");
+    expect(world.calls).toEqual([]);
+    await expect(handler(DISPATCH.activations.payload, context)).resolves.toBeDefined();
+    expect(createDeps).toHaveBeenCalledTimes(2);
+  });
+
   test('the wrong cluster: InvalidTeardownInput naming clusterName', async () => {
     const { failure } = harness();
     const error = await failure({ step: 'snapshot', input: { clusterName: 'prod', nodes: 'all' } });
