@@ -288,7 +288,7 @@ export function createHandler(options: HandlerOptions) {
     };
 
     const registeredIds = [...new Set(triggers.flatMap((t) => (t.kind === 'ssm-registration' ? t.managedInstanceIds : [])))];
-    const describeRun = async (report: RunReport) => {
+    const describeRun = async (report: RunReport): Promise<RegistrationReport[] | undefined> => {
       let registrations: RegistrationReport[] | undefined;
       if (registeredIds.length > 0) {
         try {
@@ -300,14 +300,19 @@ export function createHandler(options: HandlerOptions) {
         }
       }
       logger.info('reconcile run', runSummary(trigger, report, registrations));
+      return registrations;
     };
+    // Still to come: a node with a CiliumNode but no pod CIDR yet, or a managed instance that registered but
+    // whose node has not joined (no CiliumNode yet) — the usual state right after a registration.
+    const waiting = (report: RunReport, registrations: RegistrationReport[] | undefined) =>
+      report.plan.pending.length > 0 || (registrations ?? []).some((registration) => registration.status === 'no-ciliumnode-yet');
 
     let report = await runOnce();
     const reports = [report];
-    await describeRun(report);
+    let registrations = await describeRun(report);
 
-    // A node that just registered gets its pod CIDR from the Cilium operator a little later. Right after an
-    // arrival, re-check at short intervals for a bounded window so its route appears within seconds of the
+    // A node that just registered joins, and gets its pod CIDR from the Cilium operator, a little later. Right
+    // after an arrival, re-check at short intervals for a bounded window so its route appears within seconds of the
     // allocation rather than at the next periodic run. The function is the only writer, so this stays serialised.
     const arrival = triggers.some((t) => t.kind === 'ssm-registration' || (t.kind === 'ec2-state' && t.state === 'running'));
     const deadline = Date.now() + followUp.windowMs;
@@ -318,7 +323,7 @@ export function createHandler(options: HandlerOptions) {
         arrival &&
         report.status !== 'failed' &&
         !signal.aborted &&
-        report.plan.pending.length > 0 &&
+        waiting(report, registrations) &&
         Date.now() + followUp.intervalMs <= deadline &&
         context.getRemainingTimeInMillis() > followUp.intervalMs + FOLLOW_UP_TIME_RESERVE_MS
       ) {
@@ -326,7 +331,7 @@ export function createHandler(options: HandlerOptions) {
         followUps += 1;
         report = await runOnce(true);
         reports.push(report);
-        await describeRun(report);
+        registrations = await describeRun(report);
       }
     } finally {
       // Also when a follow-up fails: what the earlier runs did is still counted.

@@ -432,6 +432,41 @@ describe('metrics', () => {
     expect(ec2.mutations().map((call) => call.method)).toEqual(['createRoute']);
   });
 
+  test('a registration whose node has not joined yet (no CiliumNode) brings follow-up runs until it is routed', async () => {
+    const world = fakeWorld({ nodes: [] });
+    let sleeps = 0;
+    const sleep = async () => {
+      sleeps += 1;
+      // The node joins after the first follow-up, and is given its pod CIDR after the second.
+      if (sleeps === 1) world.kubernetes.nodes = [ciliumNode(LAB_NODE, LAB_NODE_IP, [])];
+      if (sleeps === 2) world.kubernetes.nodes = [factsNode()];
+    };
+    const handler = createHandler({ loadConfig: labConfig, createDeps: async () => world.deps, followUp: { windowMs: 180_000, intervalMs: 10_000, sleep } });
+
+    await handler(sample('ssm-managed-instance-registration.json'), fakeLambdaContext({ getRemainingTimeInMillis: () => 290_000 }));
+
+    expect(summaries().map((summary) => summary.registrations?.[0]?.status)).toEqual(['no-ciliumnode-yet', 'pending', 'routed']);
+    expect(sleeps).toBe(2);
+    expect(world.ec2.mutations().map((call) => `${call.method} ${String(call.args[1] ?? call.args[0])}`)).toEqual(
+      expect.arrayContaining([`createRoute ${LAB_POD_CIDR}`]),
+    );
+  });
+
+  test('a registration whose managed instance is gone again (not-registered) brings no follow-up', async () => {
+    const world = fakeWorld({ nodes: [], managedInstances: [] });
+    let sleeps = 0;
+    const handler = createHandler({
+      loadConfig: labConfig,
+      createDeps: async () => world.deps,
+      followUp: { windowMs: 180_000, intervalMs: 10_000, sleep: async () => void (sleeps += 1) },
+    });
+
+    await handler(sample('ssm-managed-instance-registration.json'), fakeLambdaContext({ getRemainingTimeInMillis: () => 290_000 }));
+
+    expect(summaries().map((summary) => summary.registrations?.[0]?.status)).toEqual(['not-registered']);
+    expect(sleeps).toBe(0);
+  });
+
   test('a follow-up run that fails still leaves what the earlier run did counted, and says so', async () => {
     const world = fakeWorld({
       nodes: [factsNode(), ciliumNode('mi-0aaaaaaaaaaaaaaa2', '10.20.1.12', [])],
