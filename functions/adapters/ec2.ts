@@ -95,7 +95,7 @@ export class Ec2Adapter implements TeardownEc2Port {
     }
   }
 
-  async describeRouteTables(selector: RouteTableSelector): Promise<RouteTableRecord[]> {
+  async describeRouteTables(selector: RouteTableSelector, vpcId?: string): Promise<RouteTableRecord[]> {
     // An empty RouteTableIds list means "every route table in the account": never send it.
     if (selector.kind === 'ids' && selector.routeTableIds.length === 0) return [];
     const pages =
@@ -105,7 +105,8 @@ export class Ec2Adapter implements TeardownEc2Port {
           paginateDescribeRouteTables({ client: this.client }, { RouteTableIds: [...new Set(selector.routeTableIds)] })
         : paginateDescribeRouteTables(
             { client: this.client, pageSize: ROUTE_TABLES_PAGE_SIZE },
-            { Filters: [{ Name: `tag:${selector.key}`, Values: [selector.value] }] },
+            // In the remote VPC only: the same tag on a table elsewhere (another deployment's) is not ours.
+            { Filters: [{ Name: `tag:${selector.key}`, Values: [selector.value] }, ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : [])] },
           );
     const tables: RouteTableRecord[] = [];
     for await (const page of pages) {

@@ -42,8 +42,11 @@ export type ReplaceRouteOutcome = 'replaced' | 'created';
 export type DeleteRouteOutcome = 'deleted' | 'already-gone';
 
 export interface Ec2Port {
-  /** The selected route tables, in one paginated DescribeRouteTables. */
-  describeRouteTables(selector: RouteTableSelector): Promise<RouteTableRecord[]>;
+  /**
+   * The selected route tables, in one paginated DescribeRouteTables. With `vpcId`, a tag selects only the tables
+   * in that VPC (named tables are returned wherever they are, so that one in the wrong VPC is reported, not missed).
+   */
+  describeRouteTables(selector: RouteTableSelector, vpcId?: string): Promise<RouteTableRecord[]>;
   /** ENIs in `vpcId` that carry any of `ips` (IPv4 or IPv6), in batched DescribeNetworkInterfaces calls. */
   findNetworkInterfaces(vpcId: string, ips: string[]): Promise<NetworkInterfaceRecord[]>;
   /** CreateRoute; on `RouteAlreadyExists` a route to an ENI or instance is replaced, any other is a `RouteConflict` error. */

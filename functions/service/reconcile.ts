@@ -44,7 +44,7 @@ export async function observe(deps: ReconcileDeps, config: ControllerConfig): Pr
   const cluster = await read('cluster', () => deps.cluster.describeCluster(config.clusterName));
   const scope = buildScope(cluster.remoteNetworks, config.scope);
   const [routeTables, ciliumNodes] = await Promise.all([
-    read('route-tables', () => deps.ec2.describeRouteTables(config.routeTables)),
+    read('route-tables', () => deps.ec2.describeRouteTables(config.routeTables, config.vpcId)),
     read('ciliumnodes', async () => (await deps.ciliumNodes(cluster)).listCiliumNodes()).catch((error: unknown) => {
       deps.cluster.forget?.(config.clusterName);
       throw error;

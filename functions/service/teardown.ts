@@ -98,7 +98,7 @@ export class TeardownService {
   }
 
   private async remoteVpc(): Promise<string> {
-    return this.vpcOf(await this.deps.ec2.describeRouteTables(this.config.routeTables));
+    return this.vpcOf(await this.deps.ec2.describeRouteTables(this.config.routeTables, this.config.vpcId));
   }
 
   /** The remote VPC, from the managed tables (checked against the configuration). */
@@ -114,7 +114,7 @@ export class TeardownService {
     const [kubeNodes, ciliumNodes, routeTables, activations] = await Promise.all([
       api.listNodes(),
       api.listCiliumNodes(),
-      this.deps.ec2.describeRouteTables(this.config.routeTables),
+      this.deps.ec2.describeRouteTables(this.config.routeTables, this.config.vpcId),
       this.deps.ssm.listActivations(),
     ]);
     const vpcId = this.vpcOf(routeTables);
@@ -453,7 +453,7 @@ export class TeardownService {
     const [kubeNodes, ciliumNodes, routeTables, registered, instances, rules] = await Promise.all([
       api.listNodes(),
       api.listCiliumNodes(),
-      this.deps.ec2.describeRouteTables(this.config.routeTables),
+      this.deps.ec2.describeRouteTables(this.config.routeTables, this.config.vpcId),
       this.deps.ssm.describeManagedInstances(nodes.flatMap((node) => (node.managedInstanceId ? [node.managedInstanceId] : []))),
       this.deps.ec2.describeInstances(nodes.flatMap((node) => (node.instanceId ? [node.instanceId] : []))),
       this.deps.rules.describeRules(this.settings.ruleNames),

@@ -87,12 +87,12 @@ export class FakeEc2 implements Ec2Port {
     };
   }
 
-  async describeRouteTables(selector: RouteTableSelector): Promise<RouteTableRecord[]> {
-    this.record('describeRouteTables', copy(selector));
+  async describeRouteTables(selector: RouteTableSelector, vpcId?: string): Promise<RouteTableRecord[]> {
+    this.record('describeRouteTables', copy(selector), ...(vpcId ? [vpcId] : []));
     const selected =
       selector.kind === 'ids'
         ? this.tables.filter((candidate) => selector.routeTableIds.includes(candidate.routeTableId))
-        : this.tables.filter((candidate) => candidate.tags?.[selector.key] === selector.value);
+        : this.tables.filter((candidate) => candidate.tags?.[selector.key] === selector.value && (vpcId === undefined || candidate.vpcId === vpcId));
     return selected.map(({ tags: _tags, ...record }) => copy(record));
   }
 

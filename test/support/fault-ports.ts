@@ -116,8 +116,8 @@ export class FaultyEc2 implements Ec2Port {
     return result;
   }
 
-  describeRouteTables(selector: RouteTableSelector): Promise<RouteTableRecord[]> {
-    return this.read('describeRouteTables', [selector], () => this.inner.describeRouteTables(selector));
+  describeRouteTables(selector: RouteTableSelector, vpcId?: string): Promise<RouteTableRecord[]> {
+    return this.read('describeRouteTables', [selector], () => this.inner.describeRouteTables(selector, vpcId));
   }
 
   findNetworkInterfaces(vpcId: string, ips: string[]): Promise<NetworkInterfaceRecord[]> {

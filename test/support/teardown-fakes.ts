@@ -341,11 +341,11 @@ export class TeardownWorld implements WorldState {
   }
 
   readonly ec2: TeardownEc2Port = {
-    describeRouteTables: (selector: RouteTableSelector) =>
-      this.call('ec2', 'describeRouteTables', [selector], () =>
+    describeRouteTables: (selector: RouteTableSelector, vpcId?: string) =>
+      this.call('ec2', 'describeRouteTables', [selector, ...(vpcId ? [vpcId] : [])], () =>
         (selector.kind === 'ids'
           ? this.tables.filter((candidate) => selector.routeTableIds.includes(candidate.routeTableId))
-          : this.tables.filter((candidate) => candidate.tags?.[selector.key] === selector.value)
+          : this.tables.filter((candidate) => candidate.tags?.[selector.key] === selector.value && (vpcId === undefined || candidate.vpcId === vpcId))
         ).map(({ tags: _tags, ...record }) => record),
       ),
     findNetworkInterfaces: (vpcId: string, ips: string[]) =>

@@ -93,6 +93,28 @@ describe('Ec2Adapter.describeRouteTables', () => {
     expect(ec2Mock.commandCalls(DescribeRouteTablesCommand)[0]!.args[0].input.RouteTableIds).toBeUndefined();
   });
 
+  test('tag with the remote VPC: the vpc-id filter too, so the same tag on a table elsewhere is not read', async () => {
+    ec2Mock.on(DescribeRouteTablesCommand).resolves({ RouteTables: [{ RouteTableId: 'rtb-a', VpcId: 'vpc-1' }] });
+
+    await adapter().describeRouteTables({ kind: 'tag', key: 'eks-hybrid-routes/managed', value: 'true' }, 'vpc-1');
+
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeRouteTablesCommand, {
+      Filters: [
+        { Name: 'tag:eks-hybrid-routes/managed', Values: ['true'] },
+        { Name: 'vpc-id', Values: ['vpc-1'] },
+      ],
+    });
+  });
+
+  test('named tables with the remote VPC: no VPC filter, so a named table in another VPC is reported, not missed', async () => {
+    ec2Mock.on(DescribeRouteTablesCommand).resolves({ RouteTables: [{ RouteTableId: 'rtb-a', VpcId: 'vpc-2' }] });
+
+    const tables = await adapter().describeRouteTables({ kind: 'ids', routeTableIds: ['rtb-a'] }, 'vpc-1');
+
+    expect(tables).toEqual([{ routeTableId: 'rtb-a', vpcId: 'vpc-2', routes: [] }]);
+    expect(ec2Mock.commandCalls(DescribeRouteTablesCommand)[0]!.args[0].input.Filters).toBeUndefined();
+  });
+
   test('a failure on page 2 rejects the whole read', async () => {
     const failure = ec2Error('RequestLimitExceeded');
     ec2Mock

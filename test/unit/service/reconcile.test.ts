@@ -173,6 +173,20 @@ describe('observe: any failed or inconsistent read aborts the run before the fir
     expect(world.ec2.mutations()).toEqual([]);
   });
 
+  test('with the remote VPC configured, a tag selects only that VPC’s tables: the same tag elsewhere is left alone', async () => {
+    const [t1, t2] = driftTables();
+    const tags = { 'eks-hybrid-routes/managed': 'true' };
+    const elsewhere = { ...t2!, routeTableId: 'rtb-0e1e1e1e1e1e1e1e1', vpcId: OTHER_VPC, tags };
+    const world = fakeWorld({ nodes: driftNodes(), interfaces: driftInterfaces(), tables: [{ ...t1!, tags }, structuredClone(elsewhere)] });
+
+    const report = await reconcile(world.deps, config({ routeTableIds: undefined, routeTableTag: 'eks-hybrid-routes/managed=true', vpcId: REMOTE_VPC }), 'apply');
+
+    expect(report.status).toBe('ok');
+    expect(mutationLines(world).every((line) => !line.includes(elsewhere.routeTableId))).toBe(true);
+    expect(mutationLines(world).some((line) => line.includes(t1!.routeTableId))).toBe(true);
+    expect(world.ec2.tables.find((candidate) => candidate.routeTableId === elsewhere.routeTableId)).toEqual(elsewhere);
+  });
+
   test('tables outside the configured remote VPC → IncompleteReadError, nothing mutated', async () => {
     const world = driftWorld();
     const error = await incompleteRead(reconcile(world.deps, config({ vpcId: OTHER_VPC }), 'apply'));
