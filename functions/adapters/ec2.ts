@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
 import { sameCidr } from '../core/cidr.js';
+import { IncompleteReadError } from '../core/errors.js';
 import type {
   CreateRouteOutcome,
   DeleteRouteOutcome,
@@ -109,8 +110,17 @@ export class Ec2Adapter implements TeardownEc2Port {
             { Filters: [{ Name: `tag:${selector.key}`, Values: [selector.value] }, ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : [])] },
           );
     const tables: RouteTableRecord[] = [];
-    for await (const page of pages) {
-      for (const table of page.RouteTables ?? []) tables.push(toRouteTableRecord(table));
+    try {
+      for await (const page of pages) {
+        for (const table of page.RouteTables ?? []) tables.push(toRouteTableRecord(table));
+      }
+    } catch (error) {
+      // EC2 refuses the whole call when a named table does not exist: the configuration no longer matches the
+      // account, which is an incomplete read like a table missing from the answer, not an EC2 fault.
+      if (isAwsError(error, 'InvalidRouteTableID.NotFound')) {
+        throw new IncompleteReadError('route-tables', `a configured route table does not exist (EC2: ${(error as Error).message})`, { cause: error });
+      }
+      throw error;
     }
     return tables;
   }

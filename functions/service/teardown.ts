@@ -354,9 +354,7 @@ export class TeardownService {
       networkInterfaces: state.networkInterfaces,
       routeTables: state.routeTables,
       guards: { ...this.config.guards, allowEmpty: request.all || this.config.guards.allowEmpty, force: true },
-      // The removed nodes' ENIs: a refused CiliumNode still naming one of their addresses (a stale one beside
-      // the node) protects nothing there, or the removed nodes' routes would outlive the teardown.
-      releasedNetworkInterfaceIds: removed.flatMap((node) => node.networkInterfaceIds),
+      releasedNetworkInterfaceIds: releasedNetworkInterfaces(removed, state.networkInterfaces),
     });
     const deletions = routesOfRemovedNodes(mutationsOf(plan).deletions, removed, request.all);
     const describe = (action: { routeTableId: string; destination: string; previousTarget?: string }) => ({
@@ -450,20 +448,25 @@ export class TeardownService {
 
     const { cluster, api } = await this.kubernetes();
     const scope = buildScope(cluster.remoteNetworks, this.config.scope);
-    const [kubeNodes, ciliumNodes, routeTables, registered, instances, rules] = await Promise.all([
+    const [kubeNodes, ciliumNodes, routeTablesRead, registered, instances, rules] = await Promise.all([
       api.listNodes(),
       api.listCiliumNodes(),
-      this.deps.ec2.describeRouteTables(this.config.routeTables, this.config.vpcId),
+      // A named table deleted meanwhile fails the read (IncompleteReadError): reported below, not thrown.
+      this.deps.ec2
+        .describeRouteTables(this.config.routeTables, this.config.vpcId)
+        .catch((error: unknown) => (error instanceof IncompleteReadError ? error : Promise.reject(error))),
       this.deps.ssm.describeManagedInstances(nodes.flatMap((node) => (node.managedInstanceId ? [node.managedInstanceId] : []))),
       this.deps.ec2.describeInstances(nodes.flatMap((node) => (node.instanceId ? [node.instanceId] : []))),
       this.deps.rules.describeRules(this.settings.ruleNames),
     ]);
-    // The route tables no longer match the configuration (a tag taken off mid-teardown, a table deleted): the
-    // ENIs cannot be looked up without the VPC, so this is said in the summary, not thrown — a Verify that fails
-    // leaves the operator no summary at all. The routes of the tables that did come back are still checked.
-    let vpcId: string | undefined;
+    // The route tables no longer match the configuration (a tag taken off mid-teardown, a table deleted): this is
+    // said in the summary, not thrown, since a Verify that fails leaves the operator no summary at all. The routes
+    // of the tables that did come back are still checked, and the ENIs too when the remote VPC is configured.
+    let vpcId = this.config.vpcId;
     let unverified: string | undefined;
+    const routeTables = routeTablesRead instanceof IncompleteReadError ? [] : routeTablesRead;
     try {
+      if (routeTablesRead instanceof IncompleteReadError) throw routeTablesRead;
       vpcId = this.vpcOf(routeTables);
     } catch (error) {
       if (!(error instanceof IncompleteReadError)) throw error;
@@ -514,7 +517,7 @@ export class TeardownService {
         if (node.networkInterfaceIds.includes(route.target) || node.cidrs.includes(route.destination)) remains.push(`route ${route.destination} in ${route.routeTableId}`);
       }
       // Not shown to be gone is not gone: the node is incomplete until a read shows its ENIs and routes.
-      if (unverified !== undefined) remains.push(`ENIs and routes not verified (${unverified})`);
+      if (unverified !== undefined) remains.push(`${vpcId ? 'routes' : 'ENIs and routes'} not verified (${unverified})`);
       const status = !result ? 'not-run' : result.status === 'failed' ? 'failed' : request.dryRun ? 'planned' : remains.length > 0 ? 'incomplete' : 'removed';
       return {
         node: node.name,
@@ -643,4 +646,17 @@ function readableCause(cause: string): string {
 function stepsOf(result: NodeResult): Record<string, unknown> {
   const { node: _node, status: _status, ...steps } = result;
   return steps;
+}
+
+/**
+ * The ENIs whose refused-node protection the route step lifts: the removed nodes' own ENIs, and those carrying a
+ * removed node's address. A refused CiliumNode there (a stale one beside the node, or the live one beside a
+ * stale node being torn down, which was given no ENI) would otherwise keep the removed node's routes past the
+ * teardown. A partial teardown takes only the removed nodes' routes from the plan (routesOfRemovedNodes), so
+ * what else points at those ENIs stays.
+ */
+function releasedNetworkInterfaces(removed: NodeTarget[], interfaces: NetworkInterfaceRecord[]): string[] {
+  const removedIps = new Set(removed.flatMap((node) => (node.ip ? [canonicalIpText(node.ip)] : [])));
+  const carrying = interfaces.filter((eni) => [...eni.privateIpAddresses, ...eni.ipv6Addresses].some((ip) => removedIps.has(canonicalIpText(ip))));
+  return [...new Set([...removed.flatMap((node) => node.networkInterfaceIds), ...carrying.map((eni) => eni.networkInterfaceId)])];
 }

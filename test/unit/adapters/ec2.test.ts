@@ -17,13 +17,14 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Ec2Adapter, isAwsError } from '../../../functions/adapters/ec2.js';
+import { IncompleteReadError } from '../../../functions/core/errors.js';
 
 const ec2Mock = mockClient(EC2Client);
 const client = new EC2Client({ region: 'us-west-2' });
 
 /** An error shaped the way the SDK deserializes an EC2 error response. */
-function ec2Error(code: string): EC2ServiceException {
-  return new EC2ServiceException({ name: code, $fault: 'client', $metadata: { httpStatusCode: 400 }, message: `${code} (test)` });
+function ec2Error(code: string, message = `${code} (test)`): EC2ServiceException {
+  return new EC2ServiceException({ name: code, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
 }
 
 /** What DescribeRouteTables shows for rtb-a when a create meets RouteAlreadyExists. */
@@ -113,6 +114,18 @@ describe('Ec2Adapter.describeRouteTables', () => {
 
     expect(tables).toEqual([{ routeTableId: 'rtb-a', vpcId: 'vpc-2', routes: [] }]);
     expect(ec2Mock.commandCalls(DescribeRouteTablesCommand)[0]!.args[0].input.Filters).toBeUndefined();
+  });
+
+  test('a named table that does not exist (InvalidRouteTableID.NotFound): an IncompleteReadError of the route tables, EC2’s message kept', async () => {
+    const missing = ec2Error('InvalidRouteTableID.NotFound', "The routeTable ID 'rtb-gone' does not exist");
+    ec2Mock.on(DescribeRouteTablesCommand).rejects(missing);
+
+    const error = await adapter()
+      .describeRouteTables({ kind: 'ids', routeTableIds: ['rtb-a', 'rtb-gone'] })
+      .catch((thrown: unknown) => thrown);
+
+    expect(error).toBeInstanceOf(IncompleteReadError);
+    expect(error).toMatchObject({ source: 'route-tables', message: "route-tables: a configured route table does not exist (EC2: The routeTable ID 'rtb-gone' does not exist)", cause: missing });
   });
 
   test('a failure on page 2 rejects the whole read', async () => {

@@ -8,7 +8,7 @@
  * rules while a failed node is still in the cluster, verify says what remains.
  */
 import { ENV_LABELS, parseControllerConfig } from '../../../functions/core/config.js';
-import { ConfigError } from '../../../functions/core/errors.js';
+import { ConfigError, IncompleteReadError } from '../../../functions/core/errors.js';
 import { PAUSE_TAG_KEY } from '../../../functions/core/teardown-steps.js';
 import type { NodeResult, NodeTarget, TeardownRequest } from '../../../functions/core/teardown.js';
 import { ACTIVATION_CLUSTER_TAG, TeardownService, type TeardownSettings, TeardownStepError } from '../../../functions/service/teardown.js';
@@ -1511,6 +1511,56 @@ describe('verify', () => {
       }),
     ]);
     expect(summary.message).toContain('verify failed: IncompleteReadError');
+  });
+
+  test('a named table deleted by the time of verify (EC2 refuses the read): a summary all the same; with the remote VPC configured, the ENIs are still checked', async () => {
+    const world = teardownLab();
+    const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name] });
+    // The source/dest check is off again on N1's ENI: still found, since the VPC is known from the configuration.
+    world.interfaces.find((candidate) => candidate.networkInterfaceId === N1.eni)!.sourceDestCheck = false;
+    const notFound = new IncompleteReadError('route-tables', `a configured route table does not exist (EC2: The routeTable ID '${TD_TABLE_B}' does not exist)`);
+    world.failOn('describeRouteTables', notFound);
+    const withVpc = new TeardownService(world.deps(), { ...settings, config: { ...settings.config, vpcId: REMOTE_VPC } });
+
+    const summary = await withVpc.verify(state);
+
+    expect(summary).toMatchObject({ complete: false, status: 'incomplete' });
+    expect(summary.errors).toEqual([{ step: 'verify', error: 'IncompleteReadError', cause: notFound.message }]);
+    expect(summary.nodes).toEqual([
+      expect.objectContaining({ node: N1.name, status: 'incomplete', remains: [`source/dest check off on ${N1.eni}`, `routes not verified (${notFound.message})`] }),
+    ]);
+  });
+
+  test('a transient failure of verify’s route-table read still throws, so the state machine retries it', async () => {
+    const world = teardownLab();
+    const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [N1.name] });
+    const throttled = throttlingError();
+    world.failOn('describeRouteTables', throttled);
+
+    await expect(service(world).verify(state)).rejects.toBe(throttled);
+  });
+
+  test('a stale node torn down beside a refused live node on its address: its routes go, the live node’s stay, complete', async () => {
+    const world = teardownLab();
+    const stale = nodeName(0x51);
+    const staleCidr = '10.30.51.0/24';
+    const unreadable = '10.30.77.0/24';
+    // N1 is live (its agent is online there) but refused: one of its pod CIDRs cannot be read. The stale node
+    // is given no ENI, and its route points at N1's.
+    world.ciliumNodes = world.ciliumNodes.map((node) => (node.name === N1.name ? ciliumNode(N1.name, N1.ip, [N1.cidr, `${unreadable}x`]) : node));
+    world.ciliumNodes.push(ciliumNode(stale, N1.ip, [staleCidr]));
+    for (const table of world.tables) table.routes.push(route.managed(staleCidr, N1.eni), route.managed(unreadable, N1.eni));
+
+    const state = await runTeardown(world, { clusterName: TD_CLUSTER, nodes: [stale] });
+    const summary = await service(world).verify(state);
+
+    expect(state.nodes).toEqual([expect.objectContaining({ name: stale, networkInterfaceIds: [] })]);
+    expect(summary).toMatchObject({ complete: true, status: 'complete' });
+    for (const tableId of [TD_TABLE_A, TD_TABLE_B]) {
+      const destinations = world.routesOf(tableId).map((entry) => entry.destination);
+      expect(destinations).not.toContain(staleCidr);
+      expect(destinations).toEqual(expect.arrayContaining([N1.cidr, unreadable]));
+    }
   });
 
   test('all, with instances terminated and activations deleted: complete; the rules stay disabled and the summary says how to resume', async () => {
