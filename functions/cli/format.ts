@@ -82,6 +82,9 @@ function listSections(plan: RoutePlan): string[] {
   if (plan.refused.length) out.push(section('Refused', textTable(['NODE', 'FIELD', 'VALUE', 'REASON'], plan.refused.map((r) => [r.node, r.field, r.value ?? '-', r.reason]))));
   if (plan.unresolved.length) out.push(section('Unresolved nodes', textTable(['NODE', 'IP', 'CIDRS', 'REASON'], plan.unresolved.map((u) => [u.node, u.ip, u.cidrs.join(',') || '-', u.reason]))));
   if (plan.pending.length) out.push(section('Pending nodes (no pod CIDR yet)', textTable(['NODE', 'IP'], plan.pending.map((p) => [p.node, p.ip]))));
+  if (plan.protected.length) {
+    out.push(section('Protected routes (kept as they are: neither rewritten nor deleted)', textTable(['ROUTE TABLE', 'DESTINATION', 'NODE', 'REASON'], plan.protected.map((p) => [p.routeTableId, p.destination, p.node, p.reason]))));
+  }
   if (plan.conflicts.length) out.push(section('Conflicts with unmanaged routes', textTable(['ROUTE TABLE', 'DESTINATION', 'NODE', 'EXISTING TARGET'], plan.conflicts.map((c) => [c.routeTableId, c.destination, c.node, c.existingTarget]))));
   return out;
 }
@@ -126,6 +129,11 @@ export function nodeStatuses(plan: RoutePlan, state: ObservedState): NodeStatus[
     const unresolved = plan.unresolved.find((entry) => entry.node === name);
     const pending = plan.pending.some((entry) => entry.node === name);
     const drift = plan.actions.filter((action) => action.node === name && action.action !== 'keep');
+    // A route of this node's that a guard keeps pointing elsewhere (its old target is protected): not in place,
+    // and "apply" will not change it until the guard's reason is gone.
+    const held = routed
+      ? plan.actions.filter((action) => action.node === name && action.action === 'keep' && action.target === undefined && action.previousTarget !== routed.networkInterfaceId)
+      : [];
     const claimed = [...record.podCIDRs, ...record.poolCIDRs.flatMap((pool) => pool.cidrs)];
     const base = {
       name,
@@ -137,8 +145,13 @@ export function nodeStatuses(plan: RoutePlan, state: ObservedState): NodeStatus[
     const notes = refusals.map((r) => `${r.field}: ${r.reason}`);
     if (!claim) return { ...base, state: 'refused', detail: notes.join('; ') };
     if (unresolved) return { ...base, state: 'unresolved', detail: unresolved.reason };
-    if (drift.length || fix?.action === 'disable') {
-      const detail = [...drift.map((a) => `${a.action} ${a.destination} in ${a.routeTableId}`), ...(fix?.action === 'disable' ? ['source/dest check is on'] : []), ...notes];
+    if (drift.length || held.length || fix?.action === 'disable') {
+      const detail = [
+        ...drift.map((a) => `${a.action} ${a.destination} in ${a.routeTableId}`),
+        ...held.map((a) => `${a.destination} in ${a.routeTableId} still points at ${a.previousTarget ?? 'another target'}, ${a.reason}`),
+        ...(fix?.action === 'disable' ? ['source/dest check is on'] : []),
+        ...notes,
+      ];
       return { ...base, state: 'drift', detail: detail.join('; ') };
     }
     if (pending) return { ...base, state: 'pending', detail: 'no pod CIDR allocated yet' };
@@ -157,5 +170,6 @@ export function statusText(plan: RoutePlan, state: ObservedState, statuses: Node
     rows.length ? textTable(['NODE', 'IP', 'ENI', 'SRC/DST CHECK', 'CIDRS', 'STATE', 'DETAIL'], rows) : '(no CiliumNodes)',
     '',
     `Drift: ${c.drift} route(s), ${c.sourceDestCheckFixes} source/dest check(s)` + (c.drift + c.sourceDestCheckFixes > 0 ? '; "apply" converges them.' : '.'),
+    ...(plan.protected.length > 0 ? [`Protected: ${plan.protected.length} route(s) kept as they are until the node named in "plan" is fixed.`] : []),
   ].join('\n');
 }

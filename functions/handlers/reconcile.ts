@@ -155,6 +155,9 @@ function recordMetrics(reports: RunReport[]): void {
   count('RefusedNodes', new Set(plan.refused.map((refusal) => refusal.node)).size);
   count('UnresolvedNodes', plan.unresolved.length);
   count('PendingNodes', plan.pending.length);
+  // Routes a guard keeps as they are (neither rewritten nor deleted) because a node's data cannot be trusted:
+  // until that node is fixed, whatever should be there instead waits.
+  count('ProtectedRoutes', plan.protected.length);
   count('SourceDestCheckFixed', total((run) => run.outcome?.sourceDestCheckDisabled ?? 0));
   count('FailedMutations', total((run) => run.outcome?.failed.length ?? 0));
   // Apply runs only: a plan run's 0 would pull down the minimum the UnfinishedRuns alarm watches.
@@ -184,6 +187,7 @@ function runSummary(trigger: Trigger | { kind: 'batch'; triggers: Trigger[] }, r
     pending: listed(plan.pending, 'pending', truncated),
     conflicts: listed(plan.conflicts, 'conflicts', truncated),
     protectedRoutes: plan.protected.length,
+    protected: listed(plan.protected, 'protected', truncated),
     failedMutations: listed(outcome?.failed ?? [], 'failedMutations', truncated),
     heldBack: outcome?.heldBack ? listed(outcome.heldBack, 'heldBack', truncated) : undefined,
     registrations,

@@ -610,6 +610,43 @@ describe('status', () => {
   });
 });
 
+describe('protected routes', () => {
+  // A stale CiliumNode, refused for a pod CIDR that cannot be read, on the lab node's address: every route to the
+  // lab node's ENI is protected, including NODE_B's, which should point at ENI_B.
+  const STALE_REFUSED = 'mi-0000000000000057a';
+  const protectedWorld = () =>
+    fakeWorld({
+      nodes: [factsNode(), ciliumNode(STALE_REFUSED, LAB_NODE_IP, ['10.30.7.0/24x']), ciliumNode(NODE_B, '10.20.1.11', [NODE_B_CIDR])],
+      tables: [table(T1, [...foreignRoutes(), route.managed(LAB_POD_CIDR, LAB_ENI), route.managed(NODE_B_CIDR, LAB_ENI)])],
+      interfaces: [eni(LAB_ENI, LAB_NODE_IP), eni(ENI_B, '10.20.1.11')],
+    });
+  const ONE_TABLE = ['--cluster', LAB_CLUSTER, '--route-table-ids', T1];
+
+  test('status: the node whose route is held on a protected ENI is not "routed"; the summary counts the protected routes', async () => {
+    const world = protectedWorld();
+    const nodes = (await cli(['status', ...ONE_TABLE, '--json'], { world })).json().nodes as Json[];
+    const nodeB = nodes.find((entry) => entry.name === NODE_B)!;
+    expect(nodeB.state).toBe('drift');
+    expect(nodeB.detail).toContain(`${NODE_B_CIDR} in ${T1} still points at ${LAB_ENI}, protected: points at ${LAB_ENI}, the ENI of a refused node`);
+    expect(nodes.find((entry) => entry.name === LAB_NODE)!.state).toBe('routed');
+
+    const text = await cli(['status', ...ONE_TABLE], { world });
+    expect(text.stdout).toContain('Protected: 1 route(s) kept as they are until the node named in "plan" is fixed.');
+  });
+
+  test('plan text lists them in their own section; apply leaves them as they are', async () => {
+    const world = protectedWorld();
+    const plan = await cli(['plan', ...ONE_TABLE], { world });
+    const lines = plan.stdout.split('\n');
+    const start = lines.findIndex((line) => line.startsWith('Protected routes (kept as they are: neither rewritten nor deleted)'));
+    expect(start).toBeGreaterThan(-1);
+    expect(lines.slice(start).find((line) => line.startsWith(T1))).toMatch(new RegExp(`^${T1}\\s+${NODE_B_CIDR.replace(/[./]/g, '\\$&')}\\s+${STALE_REFUSED}\\s+protected: points at ${LAB_ENI}`));
+
+    expect((await cli(['apply', ...ONE_TABLE], { world })).code).toBe(EXIT.ok);
+    expect(world.ec2.tables[0]!.routes).toContainEqual(route.managed(NODE_B_CIDR, LAB_ENI));
+  });
+});
+
 describe('token', () => {
   const ISO_SECONDS_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
   const stsMock = mockClient(STSClient);

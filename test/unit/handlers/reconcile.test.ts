@@ -388,6 +388,7 @@ describe('metrics', () => {
       RefusedNodes: 0,
       UnresolvedNodes: 0,
       PendingNodes: 0,
+      ProtectedRoutes: 0,
       SourceDestCheckFixed: 1,
       FailedMutations: 0,
       MutationsNotStarted: 0,
@@ -396,7 +397,7 @@ describe('metrics', () => {
     const units = metricUnits(blob);
     expect(units.RunDurationMs).toBe('Milliseconds');
     for (const name of Object.keys(units).filter((metric) => metric !== 'RunDurationMs')) expect(units[name]).toBe('Count');
-    expect(Object.keys(units)).toHaveLength(13);
+    expect(Object.keys(units)).toHaveLength(14);
   });
 
   test('with follow-up runs, what was done is summed over the runs and how things stand is the last run’s', async () => {
@@ -513,6 +514,27 @@ describe('metrics', () => {
     });
     expect(result.pending).toEqual([{ node: 'mi-0aaaaaaaaaaaaaaa3', ip: '10.20.1.13' }]);
     expect(result.unresolved).toEqual([{ node: 'mi-0aaaaaaaaaaaaaaa2', ip: '10.20.1.12', reason: expect.stringContaining('no ENI') }]);
+  });
+});
+
+describe('protected routes', () => {
+  test('are counted (ProtectedRoutes) and listed in the run line with the node and the reason', async () => {
+    // The second node has no ENI (unresolved): its route is neither rewritten nor deleted.
+    const world = fakeWorld({
+      nodes: [factsNode(), ciliumNode('mi-0aaaaaaaaaaaaaaa2', '10.20.1.12', ['10.30.2.0/24'])],
+      tables: [table(LAB_ROUTE_TABLE, [...foreignRoutes(), route.managed(LAB_POD_CIDR, LAB_ENI), route.managed('10.30.2.0/24', 'eni-0000000000000dead')])],
+    });
+    const { invoke } = harness(world);
+
+    await invoke(sample('scheduled-reconcile.json'));
+
+    expect(runMetrics()).toMatchObject({ ProtectedRoutes: 1, RoutesDeleted: 0 });
+    const [summary] = summaries();
+    expect(summary).toMatchObject({ protectedRoutes: 1 });
+    expect(summary!.protected).toEqual([
+      { routeTableId: LAB_ROUTE_TABLE, destination: '10.30.2.0/24', node: 'mi-0aaaaaaaaaaaaaaa2', reason: expect.stringMatching(/^protected: claimed by an unresolved node/) },
+    ]);
+    expect(world.ec2.mutations().filter((call) => call.method !== 'disableSourceDestCheck')).toEqual([]);
   });
 });
 
