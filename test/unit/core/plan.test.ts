@@ -228,6 +228,16 @@ const cases: PlanCase[] = [
     protectedRoutes: [`${T1} 10.30.5.0/24 ${n(7)}`],
   },
   {
+    // A route another trusted node claims, pointing at that ENI: not rewritten to that node's ENI either (the
+    // refused node's unreadable CIDR may be the same one); it is listed as protected, with the refused node.
+    name: 'protected: a route another node claims is not rewritten away from the ENI of a refused node beside a trusted one',
+    nodes: [node(1), ciliumNode(n(7), ipOf(1), ['10.30.7.0/24x']), node(2)],
+    enis: [nic(1), nic(2)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(2), E(1))])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.2.0/24`],
+    protectedRoutes: [`${T1} 10.30.2.0/24 ${n(7)}`],
+  },
+  {
     // The same pair the other way round: the trusted CiliumNode is the stale one, the refused one is the live
     // node with a pod CIDR that cannot be read. Its route must survive.
     name: 'protected: the live node refused beside a stale trusted one on its address keeps its route',
