@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { jest } from '@jest/globals';
@@ -38,13 +38,19 @@ let trusted: { server: Server; url: string };
 let impostor: { server: Server; url: string };
 let caData: string;
 
+// Every socket either server accepted, so that each test ends with all of them cut (see afterEach).
+const sockets = new Set<Socket>();
+
 async function listen(key: string, cert: string) {
   const server = createServer({ key, cert }, (req, res) => {
+    // The log of the test this request arrived in: a request still being read when that test ends
+    // (a call the client gave up on) must not show up in the next test's log.
+    const log = seen;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'https://127.0.0.1');
-      seen.push({
+      log.push({
         method: req.method,
         path: url.pathname,
         query: url.searchParams,
@@ -54,6 +60,10 @@ async function listen(key: string, cert: string) {
       });
       handler(req, res);
     });
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -77,6 +87,12 @@ afterAll(async () => {
 beforeEach(() => {
   seen = [];
   handler = (_req, res) => json(res, 500, status(500, 'no handler'));
+});
+afterEach(() => {
+  // A call that timed out client-side may have left its bytes unread on a kept-alive connection; cutting every
+  // connection drops them, so nothing from this test is read while the next one runs.
+  for (const socket of sockets) socket.destroy();
+  sockets.clear();
 });
 
 const cluster = (endpoint = trusted.url): ClusterInfo => ({
