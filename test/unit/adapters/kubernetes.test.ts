@@ -573,7 +573,7 @@ describe('ClusterNodesPort.cordonNode', () => {
       [`PATCH ${NODE}`]: () => undefined, // never answers
     });
 
-    const err = (await nodes({ requestTimeoutMs: 200 }).cordonNode('mi-026d6a261e355fba7').catch((e: unknown) => e)) as KubernetesApiError;
+    const err = (await nodes({ requestTimeoutMs: 1_000 }).cordonNode('mi-026d6a261e355fba7').catch((e: unknown) => e)) as KubernetesApiError;
     expect(err).toBeInstanceOf(KubernetesApiError);
     expect(err.statusCode).toBeUndefined();
     expect(err.message).toMatch(/^cordon node mi-026d6a261e355fba7 failed: .*abort/i);
