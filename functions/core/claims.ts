@@ -4,7 +4,7 @@
  * a remote pod network). Bad data is refused per node, never globally, and every CIDR a refused node
  * (or two disagreeing nodes) claims is protected: its route is left exactly as it is.
  */
-import { type Cidr, type IpAddress, cidrsOverlap, compareCidrs, parseCidr, parseIp } from './cidr.js';
+import { type Cidr, type IpAddress, cidrContains, cidrsOverlap, compareCidrs, parseCidr, parseIp } from './cidr.js';
 import { type Scope, inNodeScope, inPodScope } from './scope.js';
 import type { CiliumNodeRecord } from './types.js';
 
@@ -55,6 +55,13 @@ export interface ClaimSet {
    * cannot be parsed names no network), so the routes pointing at its ENI are protected as well as its CIDRs.
    */
   refusedNodeIps: { node: string; ip: IpAddress }[];
+  /**
+   * Pod CIDR entries of refused nodes whose share of the pod networks cannot be protected by destination: one that
+   * names no network at all (`10.30.5.0/24x`), or one that covers a whole pod network and more (`10.30.0.0/15`
+   * over `10.30.0.0/16`). The planner protects such a node's routes by its ENI (`ip`, when one is known); where
+   * it cannot, no working route can be shown not to be that node's, and it deletes none.
+   */
+  unprotectableCidrs: { node: string; field: string; ip?: IpAddress }[];
 }
 
 interface CidrEntry {
@@ -72,8 +79,12 @@ function cidrEntries(record: CiliumNodeRecord): CidrEntry[] {
   return entries;
 }
 
-/** The node's IP: the first InternalIP inside a remote node network, or why there is none. */
-function nodeIp(record: CiliumNodeRecord, scope: Scope): { ok: true; ip: IpAddress } | { ok: false; refusal: Refusal } {
+/**
+ * The node's IP: the first InternalIP inside a remote node network, or why there is none. A refused node may still
+ * name its address padded with spaces: `protectIp` is that address, in scope, for protecting the routes to its ENI
+ * (never for routing to it).
+ */
+function nodeIp(record: CiliumNodeRecord, scope: Scope): { ok: true; ip: IpAddress } | { ok: false; refusal: Refusal; protectIp?: IpAddress } {
   const internal = record.addresses
     .map((address, index) => ({ ...address, field: `spec.addresses[${index}].ip` }))
     // An entry without an IP says nothing (Cilium omits empty fields); the index above stays the object's own.
@@ -85,10 +96,13 @@ function nodeIp(record: CiliumNodeRecord, scope: Scope): { ok: true; ip: IpAddre
     };
   }
   let firstProblem: Refusal | undefined;
+  let protectIp: IpAddress | undefined;
   for (const address of internal) {
     const parsed = parseIp(address.ip);
     if (!parsed.ok) {
       firstProblem ??= { node: record.name, kind: 'invalid-node-ip', field: address.field, value: address.ip, reason: parsed.reason };
+      const trimmed = typeof address.ip === 'string' ? parseIp(address.ip.trim()) : undefined;
+      if (trimmed?.ok && inNodeScope(scope, trimmed.value)) protectIp ??= trimmed.value;
     } else if (!inNodeScope(scope, parsed.value)) {
       firstProblem ??= {
         node: record.name,
@@ -101,7 +115,12 @@ function nodeIp(record: CiliumNodeRecord, scope: Scope): { ok: true; ip: IpAddre
       return { ok: true, ip: parsed.value };
     }
   }
-  return { ok: false, refusal: firstProblem! };
+  return { ok: false, refusal: firstProblem!, ...(protectIp ? { protectIp } : {}) };
+}
+
+/** A CIDR that holds a whole remote pod network and is larger than it (so it is not inside the scope). */
+function coversPodNetwork(scope: Scope, cidr: Cidr): boolean {
+  return scope.podNetworks.some((network) => cidrContains(cidr, network) && cidr.prefix < network.prefix);
 }
 
 interface NodeCandidates {
@@ -112,6 +131,10 @@ interface NodeCandidates {
   /** Where each CIDR was first found in the CiliumNode, by CIDR text. */
   fields: Map<string, string>;
   refused: boolean;
+  /** A refused node's address for protecting the routes to its ENI: its IP, or the padded one nodeIp read. */
+  protectIp?: IpAddress;
+  /** Fields of its pod CIDR entries that ClaimSet.unprotectableCidrs lists. */
+  unprotectableFields: string[];
   entryCount: number;
 }
 
@@ -119,7 +142,6 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
   const refused: Refusal[] = [];
   const protectedCidrs: ProtectedCidr[] = [];
   const candidates: NodeCandidates[] = [];
-
   for (const record of records) {
     const entries = cidrEntries(record);
     const cidrs = new Map<string, Cidr>();
@@ -129,16 +151,17 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
       cidrs.set(cidr.text, cidr);
     };
     let invalid = false;
+    const unprotectableFields: string[] = [];
     for (const entry of entries) {
       const parsed = parseCidr(entry.text);
       if (!parsed.ok) {
         invalid = true;
         refused.push({ node: record.name, kind: 'invalid-cidr', field: entry.field, value: String(entry.text), reason: parsed.reason });
-        // A CIDR written with host bits still names a network; protect that network's route.
         // A CIDR written with host bits, or padded with spaces, still names a network: protect its route.
         const trimmed = typeof entry.text === 'string' ? parseCidr(entry.text.trim()) : undefined;
         const network = parsed.network ?? (trimmed?.ok ? trimmed.value : trimmed?.network);
-        if (network && inPodScope(scope, network)) keep(network, entry.field);
+        if (network === undefined || coversPodNetwork(scope, network)) unprotectableFields.push(entry.field);
+        else if (inPodScope(scope, network)) keep(network, entry.field);
       } else if (!inPodScope(scope, parsed.value)) {
         refused.push({
           node: record.name,
@@ -147,15 +170,23 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
           value: entry.text,
           reason: `${parsed.value.text} is outside the remote pod networks (${scope.podNetworks.map((c) => c.text).join(', ')})`,
         });
+        // Wider than a pod network, it still claims every address in it: the node's data is not trusted whole.
+        if (coversPodNetwork(scope, parsed.value)) {
+          invalid = true;
+          unprotectableFields.push(entry.field);
+        }
       } else {
         keep(parsed.value, entry.field);
       }
     }
     const ip = nodeIp(record, scope);
     if (!ip.ok) refused.push(ip.refusal);
+    const protectIp = ip.ok ? ip.ip : ip.protectIp;
     candidates.push({
       record,
       ...(ip.ok ? { ip: ip.ip } : {}),
+      ...(protectIp ? { protectIp } : {}),
+      unprotectableFields,
       cidrs: [...cidrs.values()],
       fields,
       // A node whose data cannot be trusted whole is refused; its in-scope CIDRs stay protected.
@@ -193,9 +224,12 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
     nodes.push({ node: candidate.record.name, ip: candidate.ip, cidrs: candidate.cidrs.filter((cidr) => !own?.has(cidr.text)) });
     if (candidate.entryCount === 0) pending.push({ node: candidate.record.name, ip: candidate.ip.text });
   }
-  const refusedNodeIps = candidates.flatMap((candidate) => (candidate.refused && candidate.ip ? [{ node: candidate.record.name, ip: candidate.ip }] : []));
+  const refusedNodeIps = candidates.flatMap((candidate) => (candidate.refused && candidate.protectIp ? [{ node: candidate.record.name, ip: candidate.protectIp }] : []));
+  const unprotectableCidrs = candidates.flatMap((candidate) =>
+    candidate.unprotectableFields.map((field) => ({ node: candidate.record.name, field, ...(candidate.protectIp ? { ip: candidate.protectIp } : {}) })),
+  );
   const nodeCount = candidates.filter((candidate) => candidate.ip !== undefined || candidate.cidrs.length > 0).length;
-  return { nodeCount, nodes, refused, protected: protectedCidrs, pending, refusedNodeIps };
+  return { nodeCount, nodes, refused, protected: protectedCidrs, pending, refusedNodeIps, unprotectableCidrs };
 }
 
 /**

@@ -6,7 +6,7 @@
 import { ConfigError, IncompleteReadError } from './errors.js';
 import type { GuardOptions, RouteTableRecord, RouteTableSelector } from './types.js';
 
-export type DeletionGuard = 'empty-node-list' | 'deletion-budget';
+export type DeletionGuard = 'empty-node-list' | 'unprotectable-claim' | 'deletion-budget';
 
 export interface ProposedDeletion {
   /** Deleting a blackholed route removes no working path, so it never counts against the budget. */
@@ -25,6 +25,11 @@ export interface DeletionContext {
   managedRouteCount: number;
   /** Of those, the ones not blackholed (carrying traffic). */
   activeManagedRouteCount: number;
+  /**
+   * Pod CIDR entries (`node field`) of refused nodes that protect no destination (ClaimSet.unprotectableCidrs), of
+   * nodes whose routes cannot be found by their ENI either: any working route may be theirs.
+   */
+  unprotectableClaims?: string[];
 }
 
 /** The share of managed routes one run may delete. Rounded first: 0.58 × 50 is 28.999999999999996 in floating point. */
@@ -50,6 +55,22 @@ export function judgeDeletions<T extends ProposedDeletion>(
       `the CiliumNode list is empty while ${context.managedRouteCount} managed routes exist; ` +
       'nothing is deleted unless an empty list is explicitly allowed (allowEmpty / --allow-empty)';
     return { allowed: [], vetoed: deletions.map((deletion) => ({ deletion, guard: 'empty-node-list', reason })) };
+  }
+
+  // A node that claims a CIDR no destination can be protected for, and whose ENI is unknown, may own any of the
+  // routes: none of the working ones is shown to be stale. Blackholed routes carry no traffic, so they still go.
+  const unprotectable = context.unprotectableClaims ?? [];
+  if (unprotectable.length > 0 && !options.force) {
+    const reason =
+      `a refused CiliumNode lists a pod CIDR that cannot be read or covers a whole pod network (${unprotectable.join('; ')}), and its ENI is not known, ` +
+      'so no working route is shown not to be its own; nothing active is deleted until that CiliumNode is fixed or gone, unless forced (force / --force)';
+    const active = deletions.filter((deletion) => !deletion.blackhole);
+    if (active.length > 0) {
+      return {
+        allowed: deletions.filter((deletion) => deletion.blackhole),
+        vetoed: active.map((deletion) => ({ deletion, guard: 'unprotectable-claim', reason })),
+      };
+    }
   }
 
   // The budget is a share of the routes that carry traffic: blackholed ones count neither as deletions nor in

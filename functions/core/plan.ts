@@ -341,7 +341,16 @@ export function planRoutes(input: PlanInput): RoutePlan {
     }
   }
 
-  const verdict = judgeDeletions(proposedDeletions, { nodeCount: claims.nodeCount, managedRouteCount, activeManagedRouteCount }, input.guards);
+  // A refused node's pod CIDR that protects no destination is covered when its ENI is known (its routes are
+  // protected by target above, or released by a teardown); otherwise it holds the run's deletions of working routes.
+  const unprotectableClaims = claims.unprotectableCidrs
+    .filter(({ ip }) => !(ip && (byIp.get(ip.key) ?? []).some((eni) => input.vpcId === undefined || eni.vpcId === input.vpcId)))
+    .map(({ node, field }) => `${node} ${field}`);
+  const verdict = judgeDeletions(
+    proposedDeletions,
+    { nodeCount: claims.nodeCount, managedRouteCount, activeManagedRouteCount, unprotectableClaims },
+    input.guards,
+  );
   for (const deletion of verdict.allowed) push(deletion, deletionCidrs.get(deletion)!);
   const vetoed: VetoedDeletion[] = verdict.vetoed.map(({ deletion, guard, reason }) => {
     push({ ...deletion, action: 'keep', reason: `deletion vetoed (${guard}): ${deletion.reason}` }, deletionCidrs.get(deletion)!);

@@ -93,15 +93,25 @@ describe('collectClaims', () => {
     },
     {
       name: 'out-of-scope CIDRs are refused one by one, the rest of the node stands',
-      records: [ciliumNode(A, '10.20.1.10', ['10.30.0.0/24', '10.40.0.0/24', '100.64.0.0/24', '10.30.0.0/15'])],
+      records: [ciliumNode(A, '10.20.1.10', ['10.30.0.0/24', '10.40.0.0/24', '100.64.0.0/24', '10.31.0.0/16'])],
       expected: {
         nodes: { [A]: ['10.30.0.0/24'] },
         refused: [
           `${A} cidr-out-of-scope spec.ipam.podCIDRs[1] 10.40.0.0/24`,
           `${A} cidr-out-of-scope spec.ipam.podCIDRs[2] 100.64.0.0/24`,
-          `${A} cidr-out-of-scope spec.ipam.podCIDRs[3] 10.30.0.0/15`,
+          `${A} cidr-out-of-scope spec.ipam.podCIDRs[3] 10.31.0.0/16`,
         ],
         protected: [],
+        pending: [],
+      },
+    },
+    {
+      name: 'a CIDR wider than a whole pod network (10.30.0.0/15 over 10.30.0.0/16) refuses the node: it claims every address in it',
+      records: [ciliumNode(A, '10.20.1.10', ['10.30.0.0/24', '10.30.0.0/15']), ciliumNode(B, '10.20.1.11', ['10.30.1.0/24'])],
+      expected: {
+        nodes: { [B]: ['10.30.1.0/24'] },
+        refused: [`${A} cidr-out-of-scope spec.ipam.podCIDRs[1] 10.30.0.0/15`],
+        protected: [`10.30.0.0/24 ${A}`],
         pending: [],
       },
     },
@@ -370,6 +380,28 @@ describe('collectClaims', () => {
     );
     expect(claims.refusedNodeIps.map(({ node, ip }) => `${node} ${ip.text}`)).toEqual([`${A} 10.20.1.10`]);
     expect(claims.nodes.map((claim) => claim.node)).toEqual([B, C]);
+  });
+
+  test('unprotectableCidrs: a refused node\'s entries that protect no destination, with the address its ENI can be found by', () => {
+    const claims = collectClaims(
+      [
+        ciliumNode(A, '10.20.1.10', ['10.30.0.0/24x', '10.30.1.0/24']),
+        // An address padded with spaces refuses the node, but still finds its ENI for protection.
+        ciliumNode(B, ' 10.20.1.11 ', ['10.30.2.0/24x']),
+        // Outside the node networks: no ENI to protect by.
+        ciliumNode(R, '10.10.5.5', ['junk']),
+        ciliumNode(C, '10.20.1.12', ['10.30.0.0/15']),
+      ],
+      labScope(),
+    );
+    expect(claims.unprotectableCidrs.map(({ node, field, ip }) => `${node} ${field} ${ip?.text ?? '-'}`)).toEqual([
+      `${A} spec.ipam.podCIDRs[0] 10.20.1.10`,
+      `${B} spec.ipam.podCIDRs[0] 10.20.1.11`,
+      `${R} spec.ipam.podCIDRs[0] -`,
+      `${C} spec.ipam.podCIDRs[0] 10.20.1.12`,
+    ]);
+    expect(claims.refusedNodeIps.map(({ node, ip }) => `${node} ${ip.text}`)).toEqual([`${A} 10.20.1.10`, `${B} 10.20.1.11`, `${C} 10.20.1.12`]);
+    expect(claims.nodes).toEqual([]);
   });
 
   test('protected reasons say why', () => {

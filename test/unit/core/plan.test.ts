@@ -259,6 +259,44 @@ const cases: PlanCase[] = [
     protectedRoutes: [`${T1} 10.30.2.0/24 ${n(2)}`],
   },
   {
+    // The refused node's pod CIDR names no network and its address lies outside the node networks, so neither its
+    // destinations nor its ENI are known: any working route may be its own. None is deleted; a blackhole still goes.
+    name: 'unprotectable-claim: a refused node with an unreadable CIDR and no known ENI holds the deletions of working routes',
+    nodes: [node(1), ciliumNode(n(7), '10.10.5.5', ['10.30.7.0/24x'])],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(5), E9), route.managed(pod(6), E9, 'blackhole')])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.5.0/24`, `delete ${T1} 10.30.6.0/24 [blackhole]`],
+    reasons: { [`keep ${T1} 10.30.5.0/24`]: new RegExp(`^deletion vetoed \\(unprotectable-claim\\): stale: no node claims it$`) },
+    vetoed: [`${T1} 10.30.5.0/24 unprotectable-claim`],
+  },
+  {
+    name: 'unprotectable-claim: force lifts it',
+    nodes: [node(1), ciliumNode(n(7), '10.10.5.5', ['10.30.7.0/24x'])],
+    enis: [nic(1)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(5), E9)])],
+    guards: { force: true },
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `delete ${T1} 10.30.5.0/24`],
+  },
+  {
+    // The same node with a known ENI: its routes are protected by their target, and the rest of the table heals.
+    name: 'an unreadable CIDR of a refused node whose ENI is known holds nothing but the routes to that ENI',
+    nodes: [node(1), ciliumNode(n(7), ' 10.20.1.7 ', ['10.30.7.0/24x'])],
+    enis: [nic(1), nic(7)],
+    tables: [tbl(T1, [route.managed(pod(1), E(1)), route.managed(pod(4), E(7)), route.managed(pod(5), E9)])],
+    actions: [`keep ${T1} 10.30.1.0/24 -> ${E(1)}`, `keep ${T1} 10.30.4.0/24`, `delete ${T1} 10.30.5.0/24`],
+    protectedRoutes: [`${T1} 10.30.4.0/24 ${n(7)}`],
+  },
+  {
+    // A pod CIDR wider than the pod network claims every address in it: the node is refused, and what points at
+    // its ENI inside the range is kept, where before it was deleted as claimed by no one. Other nodes are routed.
+    name: 'a node claiming a CIDR wider than the pod network is refused and its routes kept; its neighbours are routed',
+    nodes: [node(1), ciliumNode(n(7), ipOf(7), ['10.30.0.0/15'])],
+    enis: [nic(1), nic(7)],
+    tables: [tbl(T1, [route.managed(pod(6), E(7)), route.managed(pod(5), E9)])],
+    actions: [`create ${T1} 10.30.1.0/24 -> ${E(1)}`, `delete ${T1} 10.30.5.0/24`, `keep ${T1} 10.30.6.0/24`],
+    protectedRoutes: [`${T1} 10.30.6.0/24 ${n(7)}`],
+  },
+  {
     name: 'protected: a blackholed route of a refused node is kept too',
     nodes: [node(1), refusedNode],
     enis: [nic(1)],
