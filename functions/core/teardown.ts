@@ -37,7 +37,11 @@ const NODE_ID = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const NODE_ID_MESSAGE = 'must be a node name, a managed-instance id (mi-…) or an EC2 instance id (i-…)';
 
 // The path is put into a shell command run as root on the node: nothing but path characters.
-const NODEADM_PATH = z.string().regex(/^(\/[A-Za-z0-9._-]+)+$|^nodeadm$/, 'must be an absolute path such as /usr/local/bin/nodeadm');
+// The file must be nodeadm (a versioned name such as nodeadm-1.0 too): this path runs as root on every node, so it
+// cannot name some other program (`/bin/sh uninstall …`), even in a step payload written by hand.
+const NODEADM_PATH = z
+  .string()
+  .regex(/^(\/[A-Za-z0-9._-]+)*\/nodeadm[A-Za-z0-9._-]*$|^nodeadm$/, 'must be an absolute path to nodeadm, such as /usr/local/bin/nodeadm');
 const TIMEOUTS = {
   drainSeconds: seconds('drainSeconds', 1, 3600),
   uninstallSeconds: seconds('uninstallSeconds', 1, 3600),

@@ -320,16 +320,38 @@ export class TeardownService {
     };
   }
 
-  /** 3f. Terminate the EC2 instance, only when asked and only when it was shown to be the node's (instanceProof). */
+  /**
+   * 3f. Terminate the EC2 instance, only when asked, only when the snapshot showed it to be the node's
+   * (instanceProof), and only while EC2 shows it on the node's paused ENI.
+   */
   async terminate(request: TeardownRequest, node: NodeTarget) {
     if (!request.terminateInstances) return { instance: 'not-requested' };
     if (!node.instanceId) return { instance: 'none' };
     // Not even looked up: a read that could fail here would fail a node whose every step is done. Whether the
     // instance is still there is for verify to say.
     if (!node.instanceProof) return { instance: request.dryRun ? 'would-keep' : 'kept', instanceId: node.instanceId, reason: unprovenInstance(node, request) };
-    if (request.dryRun) return { instance: 'would-terminate', instanceId: node.instanceId };
-    const [state] = await this.deps.ec2.terminateInstances([node.instanceId]);
-    return { instance: state?.state ?? 'already-gone', instanceId: node.instanceId };
+    // The proof is from the snapshot, carried in this step's payload; EC2 must still show the instance on the
+    // node's ENI in the remote VPC, paused by this teardown for this node, right before the one step nothing
+    // undoes. So neither a payload written by hand (a direct invoke) nor an ENI re-used since the snapshot can
+    // point the termination at another instance.
+    const instanceId = node.instanceId;
+    const onNodeEni = (await this.deps.ec2.findInstanceNetworkInterfaces(await this.remoteVpc(), [instanceId])).filter(
+      (eni) => eni.instanceId === instanceId && node.networkInterfaceIds.includes(eni.networkInterfaceId),
+    );
+    if (onNodeEni.length === 0) {
+      // A terminated instance has no ENI left: that is the re-run of a termination, not a reason to refuse.
+      const [instance] = await this.deps.ec2.describeInstances([instanceId]);
+      if (!instance || GONE_STATES.includes(instance.state)) return { instance: instance?.state ?? 'already-gone', instanceId };
+      const reason = `${instanceId} is not attached to ${node.name}'s ENI (${node.networkInterfaceIds.join(', ') || 'none known'}) in the remote VPC`;
+      return { instance: request.dryRun ? 'would-keep' : 'kept', instanceId, reason };
+    }
+    // A dry run tagged nothing, so there is no pause tag to look for.
+    if (!request.dryRun && !onNodeEni.some((eni) => eni.tags?.[PAUSE_TAG_KEY] === node.name)) {
+      return { instance: 'kept', instanceId, reason: `no ENI of ${instanceId} carries this teardown's pause tag (${PAUSE_TAG_KEY}=${node.name})` };
+    }
+    if (request.dryRun) return { instance: 'would-terminate', instanceId };
+    const [state] = await this.deps.ec2.terminateInstances([instanceId]);
+    return { instance: state?.state ?? 'already-gone', instanceId };
   }
 
   /**

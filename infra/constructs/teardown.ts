@@ -314,7 +314,8 @@ export class Teardown extends Construct {
     // it to this account and Region. The workflow terminates only the instance its snapshot step found attached
     // to the node's ENI in the remote VPC, only when the execution input asks for termination, and only when
     // the instance was shown to be the node's (its agent online there, or its id in the input: instanceProof);
-    // the task acts on the node in its payload, checked in every step (handlers/teardown.ts); in this stack only
+    // the task acts on the node in its payload, checked in every step (handlers/teardown.ts), and reads EC2 again
+    // right before terminating: the instance must still be on the node's ENI, paused for the node; in this stack only
     // the state machine's role may invoke it, and invoke permission on it amounts to running teardown steps.
     add({ sid: 'TerminateNodeInstances', actions: ['ec2:TerminateInstances'], resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })] });
 

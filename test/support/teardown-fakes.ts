@@ -28,6 +28,7 @@ import type {
   TeardownSsmPort,
 } from '../../functions/core/ports.js';
 import { HYBRID_NODE_LABEL, type NodeTarget, type TeardownRequest } from '../../functions/core/teardown.js';
+import { PAUSE_TAG_KEY } from '../../functions/core/teardown-steps.js';
 import type { CiliumNodeRecord, ClusterInfo, NetworkInterfaceRecord, RouteRecord, RouteTableRecord, RouteTableSelector } from '../../functions/core/types.js';
 import type { TeardownDeps } from '../../functions/service/teardown.js';
 import { REMOTE_VPC, ciliumNode, detachedEni as eni, eniId, foreignRoutes, nodeName, route, table } from './builders.js';
@@ -584,6 +585,13 @@ export function teardownLab(options: TeardownLabOptions = {}): TeardownWorld {
 export function labTarget(i: number): NodeTarget {
   const node = labNode(i);
   return { name: node.name, managedInstanceId: node.name, instanceId: node.instance, ip: node.ip, networkInterfaceIds: [node.eni], cidrs: [node.cidr], instanceProof: 'online-agent' };
+}
+
+/** Lab node `i`'s ENI as the pause step leaves it: tagged for the node. */
+export function pauseLabNode(world: TeardownWorld, i: number): void {
+  const { eni: id, name } = labNode(i);
+  const found = world.eni(id)!;
+  found.tags = { ...found.tags, [PAUSE_TAG_KEY]: name };
 }
 
 /** `target` as resolved when nothing showed its instance to be its own (no online agent of it at its address). */

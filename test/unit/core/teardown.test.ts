@@ -169,6 +169,8 @@ describe('parseTeardownRequest', () => {
     ['nodeadmPath with a shell command', 'nodeadmPath', { ...base, nodeadmPath: '/usr/bin/nodeadm; reboot' }],
     ['nodeadmPath with a space', 'nodeadmPath', { ...base, nodeadmPath: '/usr/local/bin/node adm' }],
     ['nodeadmPath empty', 'nodeadmPath', { ...base, nodeadmPath: '' }],
+    ['nodeadmPath naming another program', 'nodeadmPath', { ...base, nodeadmPath: '/bin/sh' }],
+    ['nodeadmPath naming a program in a nodeadm folder', 'nodeadmPath', { ...base, nodeadmPath: '/opt/nodeadm/sh' }],
   ])('%s: ConfigError on %s', (_label, field, input) => {
     const error = configErrorOf(() => parseTeardownRequest(input, CLUSTER));
     expect(error.field).toBe(field);

@@ -49,7 +49,7 @@ function parse(input: unknown): Outcome {
   const { drainSeconds, uninstallSeconds, pollSeconds } = request.timeouts;
   rule([drainSeconds, uninstallSeconds, pollSeconds].every(Number.isInteger), 'whole seconds', request.timeouts);
   rule(drainSeconds >= 1 && drainSeconds <= 3600 && uninstallSeconds >= 1 && uninstallSeconds <= 3600 && pollSeconds >= 1 && pollSeconds <= 300, 'timeouts within limits', request.timeouts);
-  rule(request.nodeadmPath === 'nodeadm' || /^(\/[A-Za-z0-9._-]+)+$/.test(request.nodeadmPath), 'nodeadm or an absolute path', request.nodeadmPath);
+  rule(request.nodeadmPath === 'nodeadm' || /^(\/[A-Za-z0-9._-]+)*\/nodeadm[A-Za-z0-9._-]*$/.test(request.nodeadmPath), 'nodeadm or an absolute path to it', request.nodeadmPath);
   rule([request.terminateInstances, request.deleteActivations, request.dryRun].every((flag) => typeof flag === 'boolean'), 'flags are booleans', request);
   return { ok: true, request };
 }
@@ -66,7 +66,7 @@ const nearLimits = fc.oneof(
       fc.array(fc.string({ maxLength: 12 }), { maxLength: 4 }),
     ),
   }),
-  fc.record({ field: fc.constant('nodeadmPath'), value: fc.constantFrom<unknown>('nodeadm', '/usr/local/bin/nodeadm', 'bin/nodeadm', '/usr/bin/nodeadm; rm -rf /', '/', '/a b', '', '/usr//bin') }),
+  fc.record({ field: fc.constant('nodeadmPath'), value: fc.constantFrom<unknown>('nodeadm', '/usr/local/bin/nodeadm', 'bin/nodeadm', '/usr/bin/nodeadm; rm -rf /', '/', '/a b', '', '/usr//bin', '/bin/sh', '/usr/bin/python3', '/opt/nodeadm/sh') }),
   fc.record({ field: fc.constant('clusterName'), value: fc.constantFrom<unknown>(CLUSTER, '', 'other', ` ${CLUSTER}`, CLUSTER.toUpperCase()) }),
 );
 

@@ -21,6 +21,7 @@ import {
   kubernetesError,
   labNode,
   labTarget,
+  pauseLabNode,
   teardownLab,
   teardownRequest,
   throttlingError,
@@ -316,6 +317,8 @@ describe('errors are named for the state machine', () => {
     ['a throttled CiliumNode list (wrapped as an incomplete read)', 'listCiliumNodes', () => kubernetesError('list ciliumnodes failed: 429', 429), 'routes'],
   ])('%s: TransientError', async (_label, method, error, step) => {
     const world = teardownLab();
+    // Terminating takes the node's ENI paused for it, as the pause step leaves it.
+    if (step === 'terminate') pauseLabNode(world, 1);
     world.failOn(method, error, { times: 'always' });
     const { failure } = harness(world);
 

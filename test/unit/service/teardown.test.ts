@@ -29,6 +29,7 @@ import {
   kubernetesError,
   labNode,
   labTarget,
+  pauseLabNode,
   teardownLab,
   teardownRequest,
   throttlingError,
@@ -733,6 +734,7 @@ describe('terminate', () => {
 
   test('terminates the node’s instance; terminating again is fine', async () => {
     const world = teardownLab();
+    pauseLabNode(world, 1);
     const request = partial({ terminateInstances: true });
 
     const first = await effects(world, () => service(world).terminate(request, labTarget(1)));
@@ -745,10 +747,37 @@ describe('terminate', () => {
     expect(second.state).toEqual(first.state);
   });
 
-  test('an instance EC2 no longer knows: already-gone', async () => {
+  test('an instance EC2 no longer knows (nor its ENI): already-gone, nothing terminated', async () => {
     const world = teardownLab();
     world.instances = world.instances.filter((instance) => instance.instanceId !== N1.instance);
+    world.interfaces = world.interfaces.filter((eni) => eni.networkInterfaceId !== N1.eni);
     expect(await service(world).terminate(partial({ terminateInstances: true }), labTarget(1))).toEqual({ instance: 'already-gone', instanceId: N1.instance });
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('an instance terminated earlier (its ENI gone with it): its state, nothing terminated again', async () => {
+    const world = teardownLab();
+    world.instances.find((instance) => instance.instanceId === N1.instance)!.state = 'terminated';
+    world.interfaces = world.interfaces.filter((eni) => eni.networkInterfaceId !== N1.eni);
+    expect(await service(world).terminate(partial({ terminateInstances: true }), labTarget(1))).toEqual({ instance: 'terminated', instanceId: N1.instance });
+    expect(world.mutations()).toEqual([]);
+  });
+
+  // The proof travels in the step's payload; EC2 is asked again right before terminating.
+  test.each<[string, (world: TeardownWorld) => void, (target: NodeTarget) => NodeTarget, RegExp]>([
+    ['the node’s ENI does not carry this teardown’s pause tag', () => {}, (target) => target, /carries this teardown's pause tag \(eks-hybrid-routes\/teardown=/],
+    ['the pause tag names another node', (world) => (world.eni(N1.eni)!.tags = { [PAUSE_TAG_KEY]: labNode(2).name }), (target) => target, /pause tag/],
+    // A payload written by hand: node 1's name and ENI, node 2's instance (paused for node 1 even).
+    ['the instance is another one than the ENI’s', (world) => pauseLabNode(world, 1), (target) => ({ ...target, instanceId: labNode(2).instance }), /is not attached to mi-\w+'s ENI/],
+    ['the instance moved off the node’s ENI', (world) => { pauseLabNode(world, 1); world.eni(N1.eni)!.instanceId = 'i-0000000000000abcd'; }, (target) => target, /is not attached to/],
+  ])('kept when %s', async (_label, prepare, targetOf, reason) => {
+    const world = teardownLab();
+    prepare(world);
+    const target = targetOf(labTarget(1));
+    const result = await service(world).terminate(partial({ terminateInstances: true }), target);
+    expect(result).toEqual({ instance: 'kept', instanceId: target.instanceId, reason: expect.stringMatching(reason) });
+    expect(world.mutations()).toEqual([]);
+    expect(world.instances.every((instance) => instance.state === 'running')).toBe(true);
   });
 
   test('a node without an instance: none', async () => {
