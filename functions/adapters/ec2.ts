@@ -225,15 +225,11 @@ export class Ec2Adapter implements TeardownEc2Port {
     return [...byId.values()];
   }
 
-  async tagNetworkInterfaces(networkInterfaceIds: string[], tags: Record<string, string>): Promise<void> {
+  async tagNetworkInterfaces(networkInterfaceIds: string[], tags: Record<string, string>): Promise<{ gone: string[] }> {
     const tagList = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-    if (tagList.length === 0) return;
-    // CreateTags is all-or-nothing: an ENI deleted since it was found fails the batch with
-    // `InvalidNetworkInterfaceID.NotFound`, which propagates. The caller found these ENIs moments ago and must
-    // know if one could not be marked: an unmarked node is not paused.
-    for (const batch of chunk([...new Set(networkInterfaceIds)], MAX_RESOURCE_IDS_PER_CALL)) {
-      await this.client.send(new CreateTagsCommand({ Resources: batch, Tags: tagList }));
-    }
+    if (tagList.length === 0) return { gone: [] };
+    // The caller must know which ENIs could not be marked: it says so, and does not count them as paused.
+    return { gone: await this.perExistingEni(networkInterfaceIds, (batch) => this.client.send(new CreateTagsCommand({ Resources: batch, Tags: tagList }))) };
   }
 
   async untagNetworkInterfaces(networkInterfaceIds: string[], tagKeys: string[]): Promise<void> {
@@ -241,26 +237,37 @@ export class Ec2Adapter implements TeardownEc2Port {
     if (keys.length === 0) return;
     // Keys only: a tag without Value is deleted whatever its value (with Value '' only an empty one would be).
     const tagList = keys.map((Key) => ({ Key }));
+    // An ENI that is gone took its tags with it.
+    await this.perExistingEni(networkInterfaceIds, (batch) => this.client.send(new DeleteTagsCommand({ Resources: batch, Tags: tagList })));
+  }
+
+  /**
+   * CreateTags and DeleteTags are all-or-nothing: one ENI deleted since it was found (its instance terminated
+   * mid-teardown) fails its whole batch with `InvalidNetworkInterfaceID.NotFound`. The error message names the
+   * missing id, but parsing it would tie this code to prose EC2 may reword, and it names only one id even when
+   * several are gone. So such a batch is redone one ENI at a time: a rare path, where a few extra calls cost
+   * nothing. Returns the ENIs that no longer exist.
+   */
+  private async perExistingEni(networkInterfaceIds: string[], send: (batch: string[]) => Promise<unknown>): Promise<string[]> {
+    const gone: string[] = [];
     for (const batch of chunk([...new Set(networkInterfaceIds)], MAX_RESOURCE_IDS_PER_CALL)) {
       try {
-        await this.client.send(new DeleteTagsCommand({ Resources: batch, Tags: tagList }));
+        await send(batch);
         continue;
       } catch (error) {
         if (!isAwsError(error, 'InvalidNetworkInterfaceID.NotFound')) throw error;
       }
-      // One ENI of the batch no longer exists (its tags went with it) and the whole call was refused. The error
-      // message names the missing id, but parsing it would tie this code to prose EC2 may reword, and it names
-      // only one id even when several are gone. So the batch is redone one ENI at a time, skipping the missing
-      // ones: a rare path (ENIs vanishing mid-teardown), where a few extra calls cost nothing.
       const limit = pLimit(this.concurrency);
       await limit.map(batch, async (networkInterfaceId) => {
         try {
-          await this.client.send(new DeleteTagsCommand({ Resources: [networkInterfaceId], Tags: tagList }));
+          await send([networkInterfaceId]);
         } catch (error) {
           if (!isAwsError(error, 'InvalidNetworkInterfaceID.NotFound')) throw error;
+          gone.push(networkInterfaceId);
         }
       });
     }
+    return gone.sort();
   }
 
   async enableSourceDestCheck(networkInterfaceId: string): Promise<'enabled' | 'already-gone'> {

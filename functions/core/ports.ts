@@ -87,8 +87,8 @@ export interface TeardownEc2Port extends Ec2Port {
   findTaggedNetworkInterfaces(vpcId: string, tagKey: string): Promise<NetworkInterfaceRecord[]>;
   /** ENIs in `vpcId` attached to any of these EC2 instances (`attachment.instance-id`), batched. */
   findInstanceNetworkInterfaces(vpcId: string, instanceIds: string[]): Promise<NetworkInterfaceRecord[]>;
-  /** CreateTags on ENIs. */
-  tagNetworkInterfaces(networkInterfaceIds: string[], tags: Record<string, string>): Promise<void>;
+  /** CreateTags on ENIs; the ones that no longer exist are returned (`gone`), the others are tagged. */
+  tagNetworkInterfaces(networkInterfaceIds: string[], tags: Record<string, string>): Promise<{ gone: string[] }>;
   /** DeleteTags (by key) on ENIs; ENIs that no longer exist are skipped, not an error. */
   untagNetworkInterfaces(networkInterfaceIds: string[], tagKeys: string[]): Promise<void>;
   /** ModifyNetworkInterfaceAttribute SourceDestCheck=true; an ENI that no longer exists is `already-gone`. */

@@ -203,13 +203,18 @@ export class TeardownService {
     const pausedBefore = new Set(vpcId ? (await this.deps.ec2.findTaggedNetworkInterfaces(vpcId, PAUSE_TAG_KEY)).map((eni) => eni.networkInterfaceId) : []);
     const tagged: string[] = [];
     const added: string[] = [];
+    const alreadyGone: string[] = [];
     const disabled: string[] = [];
     try {
       for (const node of nodes) {
         if (node.networkInterfaceIds.length === 0) continue;
-        await this.deps.ec2.tagNetworkInterfaces(node.networkInterfaceIds, { [PAUSE_TAG_KEY]: node.name });
-        tagged.push(...node.networkInterfaceIds);
-        added.push(...node.networkInterfaceIds.filter((id) => !pausedBefore.has(id)));
+        // An ENI deleted since the snapshot (its instance terminated) carries no traffic and can be re-healed by
+        // nobody: there is nothing to pause, and its node's teardown goes on.
+        const { gone } = await this.deps.ec2.tagNetworkInterfaces(node.networkInterfaceIds, { [PAUSE_TAG_KEY]: node.name });
+        const marked = node.networkInterfaceIds.filter((id) => !gone.includes(id));
+        alreadyGone.push(...gone);
+        tagged.push(...marked);
+        added.push(...marked.filter((id) => !pausedBefore.has(id)));
       }
       for (const name of toDisable) {
         await this.deps.rules.disableRule(name);
@@ -224,6 +229,7 @@ export class TeardownService {
     }
     return {
       tagged,
+      ...(alreadyGone.length > 0 ? { alreadyGone } : {}),
       disabledRules: disabled,
       rulesAlreadyDisabled: rules.filter((rule) => rule.state === 'DISABLED').map((rule) => rule.name),
       missingRules: rules.filter((rule) => rule.state === 'MISSING').map((rule) => rule.name),

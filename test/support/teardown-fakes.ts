@@ -401,13 +401,12 @@ export class TeardownWorld implements WorldState {
       }),
     tagNetworkInterfaces: (networkInterfaceIds: string[], tags: Record<string, string>) =>
       this.call('ec2', 'tagNetworkInterfaces', [networkInterfaceIds, tags], () => {
-        // CreateTags is all-or-nothing.
-        const missing = networkInterfaceIds.find((id) => !this.eni(id));
-        if (missing) throw awsError('InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${missing}' does not exist`);
+        const gone = networkInterfaceIds.filter((id) => !this.eni(id)).sort();
         for (const id of networkInterfaceIds) {
-          const found = this.eni(id)!;
-          found.tags = { ...(found.tags ?? {}), ...tags };
+          const found = this.eni(id);
+          if (found) found.tags = { ...(found.tags ?? {}), ...tags };
         }
+        return { gone };
       }),
     untagNetworkInterfaces: (networkInterfaceIds: string[], tagKeys: string[]) =>
       this.call('ec2', 'untagNetworkInterfaces', [networkInterfaceIds, tagKeys], () => {

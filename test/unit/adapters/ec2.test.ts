@@ -718,12 +718,37 @@ describe('Ec2Adapter.tagNetworkInterfaces', () => {
     expect(ec2Mock).toHaveReceivedCommandTimes(CreateTagsCommand, 0);
   });
 
-  test('errors propagate, InvalidNetworkInterfaceID.NotFound included (that ENI could not be marked)', async () => {
-    const failure = eniNotFound('eni-2');
+  test('other errors propagate', async () => {
+    const failure = Object.assign(new Error('denied'), { name: 'UnauthorizedOperation' });
     ec2Mock.on(CreateTagsCommand).rejects(failure);
 
     await expect(new Ec2Adapter(client).tagNetworkInterfaces(['eni-1', 'eni-2'], { k: 'v' })).rejects.toBe(failure);
     expect(ec2Mock).toHaveReceivedCommandTimes(CreateTagsCommand, 1);
+  });
+
+  test('InvalidNetworkInterfaceID.NotFound: the batch is redone per ENI; the others are tagged and the missing ones returned', async () => {
+    ec2Mock
+      .on(CreateTagsCommand)
+      .rejects(eniNotFound('eni-2'))
+      .on(CreateTagsCommand, { Resources: ['eni-1'] })
+      .resolves({})
+      .on(CreateTagsCommand, { Resources: ['eni-2'] })
+      .rejects(eniNotFound('eni-2'))
+      .on(CreateTagsCommand, { Resources: ['eni-3'] })
+      .resolves({});
+
+    await expect(new Ec2Adapter(client).tagNetworkInterfaces(['eni-1', 'eni-2', 'eni-3'], { k: 'v' })).resolves.toEqual({ gone: ['eni-2'] });
+
+    const resources = ec2Mock.commandCalls(CreateTagsCommand).map((call) => call.args[0].input.Resources);
+    expect(resources[0]).toEqual(['eni-1', 'eni-2', 'eni-3']);
+    expect(resources.slice(1).sort()).toEqual([['eni-1'], ['eni-2'], ['eni-3']]);
+  });
+
+  test('a failure other than NotFound on the per-ENI retry propagates', async () => {
+    const failure = Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded' });
+    ec2Mock.on(CreateTagsCommand).rejects(eniNotFound('eni-2')).on(CreateTagsCommand, { Resources: ['eni-1'] }).rejects(failure);
+
+    await expect(new Ec2Adapter(client).tagNetworkInterfaces(['eni-1', 'eni-2'], { k: 'v' })).rejects.toBe(failure);
   });
 });
 

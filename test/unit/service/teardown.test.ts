@@ -325,6 +325,18 @@ describe('pause', () => {
     expect(world.state()).toEqual(before);
   });
 
+  test('an ENI deleted since the snapshot is reported as gone; the other nodes are paused and the rules disabled', async () => {
+    const world = teardownLab();
+    world.interfaces = world.interfaces.filter((eni) => eni.networkInterfaceId !== N2.eni);
+
+    const result = await service(world).pause(everything(), [labTarget(1), labTarget(2), labTarget(3)]);
+
+    expect(result).toEqual(expect.objectContaining({ tagged: [N1.eni, N3.eni], alreadyGone: [N2.eni], disabledRules: TD_RULES }));
+    expect(world.eni(N1.eni)!.tags).toEqual({ [PAUSE_TAG_KEY]: N1.name });
+    expect(world.eni(N3.eni)!.tags).toEqual({ [PAUSE_TAG_KEY]: N3.name });
+    expect(TD_RULES.map((name) => world.rule(name))).toEqual(['DISABLED', 'DISABLED', 'DISABLED']);
+  });
+
   test('a failure tagging the third node untags the first two, touches no rule, and rethrows', async () => {
     const world = teardownLab();
     const before = world.state();
