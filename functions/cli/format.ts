@@ -100,6 +100,10 @@ function summaryLine(report: RunReport): string {
       text += `\n  failed ${failure.kind} ${failure.routeTableId ?? failure.networkInterfaceId ?? ''} ${failure.destination ?? ''}: ${failure.error}`;
     }
     for (const held of o.heldBack ?? []) text += `\n  not deleted ${held.routeTableId} ${held.destination}: ${held.reason}`;
+    for (const gone of o.targetGone ?? []) {
+      const where = [gone.routeTableId, gone.destination].filter((part) => part !== undefined).join(' ');
+      text += `\n  left ${gone.kind}${where ? ` ${where}` : ''}: ${gone.networkInterfaceId} was deleted during the run; the next run plans again`;
+    }
   } else if (report.mode === 'plan') {
     text += ' Nothing was changed (plan).';
   }

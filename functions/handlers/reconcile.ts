@@ -162,6 +162,8 @@ function recordMetrics(reports: RunReport[]): void {
   count('FailedMutations', total((run) => run.outcome?.failed.length ?? 0));
   // Apply runs only: a plan run's 0 would pull down the minimum the UnfinishedRuns alarm watches.
   if (report.mode === 'apply') count('MutationsNotStarted', outcome?.notStarted ?? 0);
+  // Left because their ENI went away mid-run (an instance terminated): expected now and then, not a failure.
+  count('MutationTargetsGone', total((run) => run.outcome?.targetGone?.length ?? 0));
   metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, report.durationMs);
 }
 
@@ -190,6 +192,7 @@ function runSummary(trigger: Trigger | { kind: 'batch'; triggers: Trigger[] }, r
     protected: listed(plan.protected, 'protected', truncated),
     failedMutations: listed(outcome?.failed ?? [], 'failedMutations', truncated),
     heldBack: outcome?.heldBack ? listed(outcome.heldBack, 'heldBack', truncated) : undefined,
+    targetGone: outcome?.targetGone ? listed(outcome.targetGone, 'targetGone', truncated) : undefined,
     registrations,
     truncated: Object.keys(truncated).length > 0 ? truncated : undefined,
     durationMs: report.durationMs,
@@ -360,10 +363,18 @@ export function createHandler(options: HandlerOptions) {
     if (report.status === 'unfinished') {
       // Not an error: the work left is planned again by the next run (the schedule, or the next event).
       const { outcome } = report;
-      logger.warn('reconcile run stopped before its deadline with mutations left; the next run continues', {
-        done: outcome ? outcome.created + outcome.replaced + outcome.deleted + outcome.sourceDestCheckDisabled : 0,
-        notStarted: outcome?.notStarted ?? 0,
-      });
+      if ((outcome?.notStarted ?? 0) > 0) {
+        logger.warn('reconcile run stopped before its deadline with mutations left; the next run continues', {
+          done: outcome ? outcome.created + outcome.replaced + outcome.deleted + outcome.sourceDestCheckDisabled : 0,
+          notStarted: outcome?.notStarted ?? 0,
+        });
+      }
+      if (outcome?.targetGone) {
+        logger.warn('mutations left: the ENI they name was deleted during the run (its instance terminated); the next run plans from what is left', {
+          targetGone: outcome.targetGone.length,
+          networkInterfaceIds: [...new Set(outcome.targetGone.map((entry) => entry.networkInterfaceId))],
+        });
+      }
     }
     if (report.status === 'vetoed') {
       logger.warn('deletions vetoed by a safety guard; the routes were kept', {

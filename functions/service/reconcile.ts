@@ -87,6 +87,12 @@ export interface ApplyOutcome {
   /** Mutations not started because the run was stopped (the invocation's deadline); the next run plans them again. */
   notStarted: number;
   /**
+   * Mutations EC2 refused because the ENI they name was deleted after the run read it (`InvalidNetworkInterfaceID.NotFound`:
+   * its instance was terminated meanwhile). Not failures: nothing is wrong with the table, and the next run, which
+   * the instance's state change sets off anyway, plans from what is left. Present only when there are any.
+   */
+  targetGone?: Omit<MutationFailure, 'error' | 'code'>[];
+  /**
    * Deletions not made because a create or replace they wait for (an overlapping destination in the same table)
    * failed: the old route stays until the new one exists. Present only when there are any.
    */
@@ -100,6 +106,11 @@ function describeError(error: unknown): string {
 
 function errorCode(error: unknown): string {
   return error instanceof Error ? error.name : 'Error';
+}
+
+/** The ENI a create, replace or source/dest fix names no longer exists. */
+function isTargetGone(error: unknown): boolean {
+  return errorCode(error) === 'InvalidNetworkInterfaceID.NotFound';
 }
 
 /**
@@ -135,7 +146,8 @@ export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concur
               await ec2.disableSourceDestCheck(fix.networkInterfaceId);
               outcome.sourceDestCheckDisabled += 1;
             } catch (error) {
-              outcome.failed.push({ kind: 'source-dest-check', networkInterfaceId: fix.networkInterfaceId, error: describeError(error), code: errorCode(error) });
+              if (isTargetGone(error)) (outcome.targetGone ??= []).push({ kind: 'source-dest-check', networkInterfaceId: fix.networkInterfaceId });
+              else outcome.failed.push({ kind: 'source-dest-check', networkInterfaceId: fix.networkInterfaceId, error: describeError(error), code: errorCode(error) });
             }
           }),
         ),
@@ -159,7 +171,12 @@ export async function applyPlan(ec2: Ec2Port, plan: RoutePlan, options: { concur
           outcome.deleted += 1;
         }
       } catch (error) {
+        // Either way the deletions that make way for it wait: the new path does not exist.
         failedActions.add(action);
+        if (action.action !== 'delete' && isTargetGone(error)) {
+          (outcome.targetGone ??= []).push({ kind: action.action as MutationFailure['kind'], routeTableId: action.routeTableId, destination: action.destination, networkInterfaceId: action.target! });
+          return;
+        }
         outcome.failed.push({
           kind: action.action as MutationFailure['kind'],
           routeTableId: action.routeTableId,
@@ -204,8 +221,8 @@ export interface RunReport {
   outcome?: ApplyOutcome;
   /**
    * `ok`: converged (or, for plan, nothing blocked); `vetoed`: a guard held deletions back; `failed`: a mutation
-   * failed; `unfinished`: nothing failed, but the run was stopped (its time ran out) with mutations not started —
-   * the next run plans them again.
+   * failed; `unfinished`: nothing failed, but mutations were left — the run was stopped (its time ran out) before
+   * starting them, or the ENI they name was deleted meanwhile — and the next run plans them again.
    */
   status: 'ok' | 'vetoed' | 'failed' | 'unfinished';
   durationMs: number;
@@ -220,7 +237,7 @@ export async function reconcile(deps: ReconcileDeps, config: ControllerConfig, m
   const status =
     outcome !== undefined && outcome.failed.length > 0
       ? 'failed'
-      : outcome !== undefined && outcome.notStarted > 0
+      : outcome !== undefined && (outcome.notStarted > 0 || (outcome.targetGone?.length ?? 0) > 0)
         ? 'unfinished'
         : plan.vetoed.length > 0
           ? 'vetoed'

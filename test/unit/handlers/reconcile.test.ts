@@ -397,7 +397,7 @@ describe('metrics', () => {
     const units = metricUnits(blob);
     expect(units.RunDurationMs).toBe('Milliseconds');
     for (const name of Object.keys(units).filter((metric) => metric !== 'RunDurationMs')) expect(units[name]).toBe('Count');
-    expect(Object.keys(units)).toHaveLength(14);
+    expect(Object.keys(units)).toHaveLength(15);
   });
 
   test('with follow-up runs, what was done is summed over the runs and how things stand is the last run’s', async () => {

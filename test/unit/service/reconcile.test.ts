@@ -353,7 +353,7 @@ describe('applyPlan', () => {
     const fail = (name: string) => Object.assign(new Error(`${name} happened`), { name });
     ec2.failWhen = (call) =>
       call.method === 'replaceRoute'
-        ? fail('InvalidNetworkInterfaceID.NotFound')
+        ? fail('InvalidRouteTableID.NotFound')
         : call.method === 'deleteRoute'
           ? fail('UnauthorizedOperation')
           : call.method === 'disableSourceDestCheck'
@@ -365,13 +365,35 @@ describe('applyPlan', () => {
     expect(outcome.failed).toEqual(
       expect.arrayContaining([
         { kind: 'source-dest-check', networkInterfaceId: LAB_ENI, error: 'InvalidNetworkInterfaceID.Malformed: InvalidNetworkInterfaceID.Malformed happened', code: 'InvalidNetworkInterfaceID.Malformed' },
-        expect.objectContaining({ kind: 'replace', routeTableId: T1, destination: LAB_POD_CIDR, code: 'InvalidNetworkInterfaceID.NotFound' }),
+        expect.objectContaining({ kind: 'replace', routeTableId: T1, destination: LAB_POD_CIDR, code: 'InvalidRouteTableID.NotFound' }),
         expect.objectContaining({ kind: 'delete', routeTableId: T1, destination: STALE_CIDR, code: 'UnauthorizedOperation' }),
       ]),
     );
     // Source/dest check failed, yet the later phases ran.
     expect(mutationLines(world)).toContain(`createRoute ${T1} ${NODE_B_CIDR} ${ENI_B}`);
     expect(mutationLines(world)).toContain(`deleteRoute ${T1} ${STALE_CIDR}`);
+  });
+
+  test('an ENI deleted during the run (InvalidNetworkInterfaceID.NotFound): its create and check are left, not failed, and the rest is applied', async () => {
+    const ec2 = new InstrumentedEc2();
+    const world = driftWorld(ec2);
+    const gone = Object.assign(new Error(`The networkInterface ID '${ENI_B}' does not exist`), { name: 'InvalidNetworkInterfaceID.NotFound' });
+    // Both ENIs' instances go: node B's (its route is to be created) and the lab node's (its check is to be turned off).
+    ec2.failWhen = (call) => (call.method === 'createRoute' && call.args[2] === ENI_B) || call.method === 'disableSourceDestCheck' ? gone : undefined;
+    const plan = await plannedFor(world);
+    expect(plan.sourceDestCheck.filter((fix) => fix.action === 'disable').map((fix) => fix.networkInterfaceId)).toEqual([LAB_ENI]);
+
+    const outcome = await applyPlan(ec2, plan, { concurrency: 2 });
+
+    expect(outcome.failed).toEqual([]);
+    expect(outcome.targetGone).toEqual(
+      expect.arrayContaining([
+        { kind: 'create', routeTableId: T1, destination: NODE_B_CIDR, networkInterfaceId: ENI_B },
+        { kind: 'source-dest-check', networkInterfaceId: LAB_ENI },
+      ]),
+    );
+    // The rest of the plan was applied.
+    expect(outcome.replaced + outcome.deleted).toBeGreaterThan(0);
   });
 
   test.each([1, 2, 3])('with concurrency %i, never more route calls in flight than that, nor more checks (and that many of each are used)', async (concurrency) => {
