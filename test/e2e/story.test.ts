@@ -59,7 +59,8 @@ test('the story converges: both invariants hold, stale CIDR gone, replacement ro
   expect(finalTables).not.toContain('10.30.1.0/24');
   expect(finalTables).toContain('src/dst check off');
   expect(finalTables).not.toContain('src/dst check ON');
-});
+  // The whole story in-process, the handler's first imports included: seconds on a loaded machine.
+}, 30_000);
 
 test('`npm start` (a subprocess through npm) exits 0 and says both invariants hold', async () => {
   // Without the cloud env an outer test may have left behind: the demo starts its own cloud.

@@ -528,7 +528,7 @@ describe('faults and latency', () => {
 
   test('a timeout fault never answers', async () => {
     faults.addFault({ service: 'kubernetes', action: 'get version', kind: 'timeout' });
-    await expect(call('GET', '/version', { timeoutMs: 200 })).rejects.toThrow('client timeout');
+    await expect(call('GET', '/version', { timeoutMs: 2_000 })).rejects.toThrow('client timeout');
     expect(state.calls).toEqual([{ service: 'kubernetes', action: 'get version', status: 0, error: 'Timeout', at: expect.any(Number) }]);
   });
 

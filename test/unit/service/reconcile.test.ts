@@ -253,7 +253,7 @@ describe('applyPlan', () => {
       route.managed('10.30.2.0/23', STALE_ENI),
     );
     // The checks are slow: the whole route lane fits inside one of them.
-    const delays: Record<string, number> = { disableSourceDestCheck: 200, createRoute: 10, replaceRoute: 15, deleteRoute: 5 };
+    const delays: Record<string, number> = { disableSourceDestCheck: 1_000, createRoute: 10, replaceRoute: 15, deleteRoute: 5 };
     ec2.delay = (call) => delays[call.method] ?? 0;
     const plan = await plannedFor(world, config({ routeTableIds: T1, force: 'true' }));
     expect(plan.counts).toMatchObject({ create: 2, replace: 1, delete: 3, sourceDestCheckFixes: 3 });
