@@ -57,25 +57,23 @@ export function judgeDeletions<T extends ProposedDeletion>(
     return { allowed: [], vetoed: deletions.map((deletion) => ({ deletion, guard: 'empty-node-list', reason })) };
   }
 
+  const active = deletions.filter((deletion) => !deletion.blackhole);
+
   // A node that claims a CIDR no destination can be protected for, and whose ENI is unknown, may own any of the
   // routes: none of the working ones is shown to be stale. Blackholed routes carry no traffic, so they still go.
   const unprotectable = context.unprotectableClaims ?? [];
-  if (unprotectable.length > 0 && !options.force) {
+  if (unprotectable.length > 0 && active.length > 0 && !options.force) {
     const reason =
       `a refused CiliumNode lists a pod CIDR that cannot be read or covers a whole pod network (${unprotectable.join('; ')}), and its ENI is not known, ` +
       'so no working route is shown not to be its own; nothing active is deleted until that CiliumNode is fixed or gone, unless forced (force / --force)';
-    const active = deletions.filter((deletion) => !deletion.blackhole);
-    if (active.length > 0) {
-      return {
-        allowed: deletions.filter((deletion) => deletion.blackhole),
-        vetoed: active.map((deletion) => ({ deletion, guard: 'unprotectable-claim', reason })),
-      };
-    }
+    return {
+      allowed: deletions.filter((deletion) => deletion.blackhole),
+      vetoed: active.map((deletion) => ({ deletion, guard: 'unprotectable-claim', reason })),
+    };
   }
 
   // The budget is a share of the routes that carry traffic: blackholed ones count neither as deletions nor in
   // the base, or stale blackholes would widen the share until one run could take every working route.
-  const active = deletions.filter((deletion) => !deletion.blackhole);
   const budget = deletionBudget(context.activeManagedRouteCount, options);
   const withinShare = active.length <= shareOf(context.activeManagedRouteCount, options);
   // The minimum budget lets small clusters lose a node, but never lets one run empty the tables of

@@ -333,15 +333,17 @@ export class TeardownService {
   async terminate(request: TeardownRequest, node: NodeTarget) {
     if (!request.terminateInstances) return { instance: 'not-requested' };
     if (!node.instanceId) return { instance: 'none' };
-    // Not even looked up: a read that could fail here would fail a node whose every step is done. Whether the
-    // instance is still there is for verify to say.
+    // An unproven instance is not even looked up: a read that could fail here would fail a node whose every step
+    // is done. Whether the instance is still there is for verify to say.
     if (!node.instanceProof) return { instance: request.dryRun ? 'would-keep' : 'kept', instanceId: node.instanceId, reason: unprovenInstance(node, request) };
     // The proof is from the snapshot, carried in this step's payload; EC2 must still show the instance on the
     // node's ENI in the remote VPC, paused by this teardown for this node, right before the one step nothing
     // undoes. So neither a payload written by hand (a direct invoke) nor an ENI re-used since the snapshot can
     // point the termination at another instance.
     const instanceId = node.instanceId;
-    const onNodeEni = (await this.deps.ec2.findInstanceNetworkInterfaces(await this.remoteVpc(), [instanceId])).filter(
+    // The configured remote VPC when there is one (the stack always sets it): no route-table read per node.
+    const vpcId = this.config.vpcId ?? (await this.remoteVpc());
+    const onNodeEni = (await this.deps.ec2.findInstanceNetworkInterfaces(vpcId, [instanceId])).filter(
       (eni) => eni.instanceId === instanceId && node.networkInterfaceIds.includes(eni.networkInterfaceId),
     );
     if (onNodeEni.length === 0) {
