@@ -164,6 +164,8 @@ export function parseControllerConfig(raw: RawControllerConfig, labels: ConfigLa
   if (podNetworks?.length) config.scope.podNetworks = podNetworks;
   const nodeNetworks = optional(cidrList, 'nodeNetworks');
   if (nodeNetworks?.length) config.scope.nodeNetworks = nodeNetworks;
+  // Whether the lists fit inside the cluster's networks is known only once the cluster is read (core/scope.ts).
+  if (podNetworks?.length || nodeNetworks?.length) config.scope.labels = { podNetworks: labels.podNetworks, nodeNetworks: labels.nodeNetworks };
   return config;
 }
 

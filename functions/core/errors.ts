@@ -14,6 +14,13 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The configured narrowing of the managed scope (POD_NETWORKS, NODE_NETWORKS) does not fit the cluster's
+ * networks. It is found only once the cluster is read, but it is the deployment's configuration that is wrong,
+ * not a read or a request: nothing was changed.
+ */
+export class ScopeConfigError extends ConfigError {}
+
 /** The cluster, CiliumNodes, ENIs or route tables could not be read completely: the run changes nothing. */
 export class IncompleteReadError extends Error {
   override readonly name = 'IncompleteReadError';

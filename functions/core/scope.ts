@@ -4,7 +4,7 @@
  * configuration may narrow it, never widen it.
  */
 import { type Cidr, type IpAddress, cidrContains, cidrContainsIp, parseCidr } from './cidr.js';
-import { ConfigError, IncompleteReadError } from './errors.js';
+import { IncompleteReadError, ScopeConfigError } from './errors.js';
 import type { RemoteNetworks } from './types.js';
 
 export interface Scope {
@@ -15,6 +15,8 @@ export interface Scope {
 export interface ScopeNarrowing {
   podNetworks?: string[];
   nodeNetworks?: string[];
+  /** What the user set each list as (`POD_NETWORKS`, `--pod-networks`), so an error names it; else the field. */
+  labels?: { podNetworks: string; nodeNetworks: string };
 }
 
 function parseClusterNetworks(cidrs: string[], field: string): Cidr[] {
@@ -28,14 +30,14 @@ function parseClusterNetworks(cidrs: string[], field: string): Cidr[] {
   });
 }
 
-function narrow(clusterNetworks: Cidr[], narrowing: string[] | undefined, field: string): Cidr[] {
+function narrow(clusterNetworks: Cidr[], narrowing: string[] | undefined, label: string): Cidr[] {
   if (narrowing === undefined || narrowing.length === 0) return clusterNetworks;
   return narrowing.map((text, index) => {
     const parsed = parseCidr(text);
-    if (!parsed.ok) throw new ConfigError(`${field}[${index}]`, parsed.reason);
+    if (!parsed.ok) throw new ScopeConfigError(`${label}[${index}]`, parsed.reason);
     if (!clusterNetworks.some((network) => cidrContains(network, parsed.value))) {
-      throw new ConfigError(
-        `${field}[${index}]`,
+      throw new ScopeConfigError(
+        `${label}[${index}]`,
         `${parsed.value.text} is not inside the cluster's networks (${clusterNetworks.map((c) => c.text).join(', ')}); ` +
           'configuration may narrow the managed scope, never widen it',
       );
@@ -48,8 +50,8 @@ export function buildScope(remote: RemoteNetworks, narrowing: ScopeNarrowing = {
   const clusterNodeNetworks = parseClusterNetworks(remote.remoteNodeNetworks, 'remoteNodeNetworks');
   const clusterPodNetworks = parseClusterNetworks(remote.remotePodNetworks, 'remotePodNetworks');
   return {
-    nodeNetworks: narrow(clusterNodeNetworks, narrowing.nodeNetworks, 'nodeNetworks'),
-    podNetworks: narrow(clusterPodNetworks, narrowing.podNetworks, 'podNetworks'),
+    nodeNetworks: narrow(clusterNodeNetworks, narrowing.nodeNetworks, narrowing.labels?.nodeNetworks ?? 'nodeNetworks'),
+    podNetworks: narrow(clusterPodNetworks, narrowing.podNetworks, narrowing.labels?.podNetworks ?? 'podNetworks'),
   };
 }
 

@@ -10,7 +10,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type ControllerConfig, ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../core/config.js';
-import { IncompleteReadError } from '../core/errors.js';
+import { IncompleteReadError, ScopeConfigError } from '../core/errors.js';
 import type { PlanCounts, RoutePlan } from '../core/plan.js';
 import type { ManagedInstanceRecord } from '../core/ports.js';
 import { type ControllerDeps, createControllerDeps } from '../service/dependencies.js';
@@ -287,6 +287,10 @@ export function createHandler(options: HandlerOptions) {
           metrics.addMetric('ReadFailures', MetricUnit.Count, 1);
           const changed = followUp ? 'this follow-up run changed nothing (the earlier runs of this invocation did their changes)' : 'nothing was changed';
           logger.error(`reconcile read failed; ${changed}`, { trigger, mode, source: error.source, error });
+        } else if (error instanceof ScopeConfigError) {
+          // The deployment's narrowing does not fit the cluster: a set-up fault, found once the cluster is read.
+          metrics.addMetric('SetupFailures', MetricUnit.Count, 1);
+          logger.error("the configured scope does not fit the cluster's networks; nothing was changed", { trigger, mode, field: error.field, error });
         } else {
           logger.error('reconcile run failed', { trigger, mode, error });
         }

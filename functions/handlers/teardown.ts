@@ -13,7 +13,7 @@ import { isServerError, isThrottlingError, isTransientError } from '@smithy/core
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { ENV_LABELS, parseControllerConfig, rawConfigFromEnv } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, ScopeConfigError } from '../core/errors.js';
 import { TEARDOWN_ENV, TEARDOWN_STEPS, TRANSIENT_ERROR, type TeardownStep } from '../core/teardown-steps.js';
 import { type NodeTarget, NodeTargetSchema, type TeardownRequest, TeardownRequestSchema, checkStepRequest } from '../core/teardown.js';
 import { createTeardownDeps } from '../service/teardown-dependencies.js';
@@ -63,6 +63,29 @@ function named(name: string, error: unknown): Error {
   return renamed;
 }
 
+/**
+ * The connection-level failures a retry can cure: the server did not answer, or the connection broke. A TLS
+ * failure (a CA that does not match, an expired certificate) also comes without a status, but retrying it
+ * only delays the report, so it is not here.
+ */
+const TRANSIENT_CONNECTION_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'TimeoutError',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
 /** Throttling, timeouts, 5xx and dropped connections, from the AWS SDK or the Kubernetes API, looked for down the cause chain. */
 export function isTransient(error: unknown, depth = 0): boolean {
   if (typeof error !== 'object' || error === null || depth > 5) return false;
@@ -73,12 +96,14 @@ export function isTransient(error: unknown, depth = 0): boolean {
   const { name, statusCode, code } = error as { name?: unknown; statusCode?: unknown; code?: unknown };
   if (name === 'KubernetesApiError') {
     if (typeof statusCode === 'number') return statusCode === 429 || statusCode >= 500;
-    return typeof code === 'string'; // no answer at all: connection reset, timeout, DNS
+    return typeof code === 'string' && TRANSIENT_CONNECTION_CODES.has(code); // no answer at all
   }
   return isTransient((error as { cause?: unknown }).cause, depth + 1);
 }
 
 function classify(step: TeardownStep, error: unknown): Error {
+  // The scope narrowing comes from the function's environment, like the set-up's ConfigErrors, not the input.
+  if (error instanceof ScopeConfigError) return named('TeardownMisconfigured', `the teardown function's environment: ${error.message}`);
   if (error instanceof ConfigError) return named('InvalidTeardownInput', error);
   if (isTransient(error)) return named(TRANSIENT_ERROR, error);
   if (error instanceof Error) {

@@ -64,7 +64,7 @@ describe('parseControllerConfig: valid input', () => {
       routeTables: { kind: 'tag', key: 'eks-hybrid-routes/cluster', value: 'hybrid-lab_1' },
       vpcId: 'vpc-0a1b2c3d4e5f60001',
       readerRoleArn: ROLE,
-      scope: { podNetworks: ['10.30.0.0/17', '10.30.128.0/18'], nodeNetworks: ['10.20.1.0/24'] },
+      scope: { podNetworks: ['10.30.0.0/17', '10.30.128.0/18'], nodeNetworks: ['10.20.1.0/24'], labels: { podNetworks: 'POD_NETWORKS', nodeNetworks: 'NODE_NETWORKS' } },
       guards: { allowEmpty: true, force: false, maxDeleteFraction: 0.25, minDeleteBudget: 5 },
       applyConcurrency: 8,
     });

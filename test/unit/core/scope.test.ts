@@ -1,5 +1,5 @@
 import { mustParseCidr, parseIp } from '../../../functions/core/cidr.js';
-import { ConfigError, IncompleteReadError } from '../../../functions/core/errors.js';
+import { ConfigError, IncompleteReadError, ScopeConfigError } from '../../../functions/core/errors.js';
 import { type Scope, type ScopeNarrowing, buildScope, inNodeScope, inPodScope } from '../../../functions/core/scope.js';
 import type { RemoteNetworks } from '../../../functions/core/types.js';
 import { DUAL_STACK_NETWORKS, REMOTE_NETWORKS } from '../../support/builders.js';
@@ -91,6 +91,16 @@ describe('buildScope narrowed by configuration', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).field).toBe(field);
     expect((error as Error).message.startsWith(`${field}: `)).toBe(true);
+  });
+
+  test('the error names each list as the user set it, and is a ScopeConfigError (the configuration, not a request)', () => {
+    const labels = { podNetworks: 'POD_NETWORKS', nodeNetworks: '--node-networks' };
+    const pods = thrown(() => buildScope(cluster, { podNetworks: ['10.30.0.0/24', '10.40.0.0/16'], labels }));
+    const nodes = thrown(() => buildScope(cluster, { nodeNetworks: ['10.20.1.1/24'], labels }));
+    expect(pods).toBeInstanceOf(ScopeConfigError);
+    expect((pods as ConfigError).field).toBe('POD_NETWORKS[1]');
+    expect((nodes as ConfigError).field).toBe('--node-networks[0]');
+    expect((nodes as Error).message.startsWith('--node-networks[0]: ')).toBe(true);
   });
 
   test('a widening error says that configuration may only narrow, and lists the cluster networks', () => {

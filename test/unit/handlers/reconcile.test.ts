@@ -165,6 +165,22 @@ describe('configuration and clients', () => {
     expect(createDeps).toHaveBeenCalledTimes(1);
   });
 
+  test('a POD_NETWORKS outside the cluster fails as a set-up fault that names the variable, and changes nothing', async () => {
+    const world = fakeWorld();
+    const narrowed = () =>
+      parseControllerConfig({ clusterName: LAB_CLUSTER, region: 'us-west-2', routeTableIds: LAB_ROUTE_TABLE, podNetworks: '10.30.0.0/17,10.40.0.0/16' }, ENV_LABELS);
+    const handler = createHandler({ loadConfig: narrowed, createDeps: async () => world.deps });
+
+    await expect(handler(sample('scheduled-reconcile.json'), fakeLambdaContext())).rejects.toThrow(/^POD_NETWORKS\[1\]: 10\.40\.0\.0\/16 is not inside the cluster's networks/);
+
+    expect(world.ec2.mutations()).toEqual([]);
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({ level: 'ERROR', message: "the configured scope does not fit the cluster's networks; nothing was changed", field: 'POD_NETWORKS[1]' }),
+    );
+    expect(logLines('reconcile run failed')).toEqual([]);
+    expect(lines().filter((line) => '_aws' in line && !('ColdStart' in line))).toEqual([expect.objectContaining({ SetupFailures: 1 })]);
+  });
+
   test('the deployed handler reads its configuration from the environment, under the variable names', async () => {
     const saved = { CLUSTER_NAME: process.env.CLUSTER_NAME, ROUTE_TABLE_IDS: process.env.ROUTE_TABLE_IDS };
     delete process.env.CLUSTER_NAME;

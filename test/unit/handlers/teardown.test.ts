@@ -266,6 +266,20 @@ describe('errors are named for the state machine', () => {
     expect(world.calls).toEqual([]);
   });
 
+  test('a POD_NETWORKS outside the cluster (found once the cluster is read): TeardownMisconfigured naming the variable, not InvalidTeardownInput', async () => {
+    const world = teardownLab();
+    const handler = createTeardownHandler({
+      loadSettings: () => teardownSettingsFromEnv({ CLUSTER_NAME: TD_CLUSTER, AWS_REGION: 'us-west-2', ROUTE_TABLE_TAG: 'k=v', POD_NETWORKS: '10.99.0.0/16' }),
+      createDeps: async () => world.deps(),
+    });
+
+    const error = (await handler(DISPATCH.snapshot.payload, fakeLambdaContext({ functionName: 'eks-hybrid-routes-teardown' })).catch((thrown: unknown) => thrown)) as Error;
+
+    expect(error.name).toBe('TeardownMisconfigured');
+    expect(error.message).toMatch(/^the teardown function's environment: POD_NETWORKS\[0\]: 10\.99\.0\.0\/16 is not inside the cluster's networks/);
+    expect(world.calls.map((call) => `${call.port}.${call.method}`)).toEqual(['cluster.describeCluster', 'kubernetes.connect']);
+  });
+
   test('a ConfigError from setting up the clients (no Region): TeardownMisconfigured too, and set-up is tried again on the next invocation', async () => {
     const world = teardownLab();
     const createDeps = jest
@@ -397,10 +411,16 @@ describe('isTransient', () => {
     ['KubernetesApiError 429', kubernetesError('x', 429), true],
     ['KubernetesApiError 500', kubernetesError('x', 500), true],
     ['KubernetesApiError with no status (no answer)', kubernetesError('x', undefined, 'ECONNREFUSED'), true],
+    ['KubernetesApiError, the request deadline passed', kubernetesError('x', undefined, 'TimeoutError'), true],
+    ['KubernetesApiError, undici gave up connecting', kubernetesError('x', undefined, 'UND_ERR_CONNECT_TIMEOUT'), true],
+    // As the AWS SDK has it: in a VPC, name resolution can fail for a moment.
+    ['KubernetesApiError, the name did not resolve', kubernetesError('x', undefined, 'ENOTFOUND'), true],
     ['transient down the cause chain', new Error('outer', { cause: new Error('middle', { cause: throttlingError() }) }), true],
     ['ValidationException (HTTP 400)', { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }, false],
     ['KubernetesApiError 409', kubernetesError('x', 409), false],
     ['KubernetesApiError with neither status nor code', kubernetesError('x'), false],
+    ['KubernetesApiError for a CA that does not match (no status, a TLS code)', kubernetesError('x', undefined, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'), false],
+    ['KubernetesApiError for a certificate for another name', kubernetesError('x', undefined, 'ERR_TLS_CERT_ALTNAME_INVALID'), false],
     ['a ConfigError', new ConfigError('nodes', 'bad'), false],
     ['a plain Error', new Error('x'), false],
     ['a string', 'ThrottlingException', false],
