@@ -602,7 +602,7 @@ export function uninstallProgress(input: {
  * a CIDR one of them claimed. Tearing down everything takes every deletion the planner proposes (the planner
  * has already limited them to managed routes in scope).
  */
-export function routesOfRemovedNodes(deletions: RouteAction[], removed: NodeTarget[], all: boolean): RouteAction[] {
+export function routesOfRemovedNodes<T extends Pick<RouteAction, 'destination' | 'previousTarget'>>(deletions: T[], removed: NodeTarget[], all: boolean): T[] {
   if (all) return deletions;
   const enis = new Set(removed.flatMap((node) => node.networkInterfaceIds));
   const cidrs = removed.flatMap((node) => node.cidrs.flatMap((text) => {

@@ -392,7 +392,9 @@ export class TeardownService {
       destination: action.destination,
       ...(action.previousTarget ? { target: action.previousTarget } : {}),
     });
-    const vetoed = plan.vetoed.map((veto) => ({ ...describe(veto), guard: veto.guard, reason: veto.reason }));
+    // Only the removed nodes' vetoes are this teardown's: another route the guards hold back is the reconciler's
+    // to report, and counting it here would keep the removed nodes' ENIs paused at resume.
+    const vetoed = routesOfRemovedNodes(plan.vetoed, removed, request.all).map((veto) => ({ ...describe(veto), guard: veto.guard, reason: veto.reason }));
     if (request.dryRun) return { wouldRemove: deletions.map(describe), removed: [], failed: [], vetoed };
 
     const limit = pLimit(this.config.applyConcurrency);
