@@ -26,7 +26,19 @@ import { fieldPath } from '../shared/field-path.js';
 export interface TeardownHandlerOptions {
   loadSettings: () => TeardownSettings;
   createDeps: (settings: TeardownSettings) => Promise<TeardownDeps>;
+  /** Time kept back from the invocation's deadline when starting route deletions (default STEP_TIME_RESERVE_MS). */
+  stepTimeReserveMs?: number;
 }
+
+/**
+ * The routes step starts no deletion later than this before the function's deadline (TEARDOWN_FUNCTION_TIMEOUT,
+ * 2 minutes), so the deletions in flight (each bounded by the SDK's request timeout) end and the step returns
+ * its report, with what it did not start under `notStarted`, instead of being cut off with no report.
+ */
+export const STEP_TIME_RESERVE_MS = 30_000;
+
+/** What middy keeps back from the Lambda deadline to end a step that is still running (see timedOut below). */
+const TIMEOUT_EARLY_MS = 1_000;
 
 // The state machine builds these payloads from the snapshot's output; they are checked as strictly as the
 // execution input anyway, so a hand-started or edited execution fails with the field named instead of halfway
@@ -177,9 +189,14 @@ export function createTeardownHandler(options: TeardownHandlerOptions) {
     }
   });
 
-  // middy aborts `signal` just before the task's deadline and ends the invocation; the route step then starts no
-  // further deletion (the other steps make one call each).
-  const teardownHandler = async (event: unknown, _context: Context, { signal }: { signal?: AbortSignal } = {}): Promise<unknown> => {
+  const stepTimeReserveMs = options.stepTimeReserveMs ?? STEP_TIME_RESERVE_MS;
+
+  // middy aborts `invocationEnds` just before the task's deadline and ends the invocation; the route step then
+  // starts no further deletion (the other steps make a call or two each). Its own stop comes earlier
+  // (STEP_TIME_RESERVE_MS), so that normally it ends on its own, with a report.
+  const teardownHandler = async (event: unknown, context: Context, { signal: invocationEnds }: { signal?: AbortSignal } = {}): Promise<unknown> => {
+    const timeUp = AbortSignal.timeout(Math.max(0, context.getRemainingTimeInMillis() - stepTimeReserveMs));
+    const signal = invocationEnds ? AbortSignal.any([invocationEnds, timeUp]) : timeUp;
     let payload: Payload;
     try {
       payload = parsePayload(event);
@@ -204,9 +221,20 @@ export function createTeardownHandler(options: TeardownHandlerOptions) {
     }
   };
 
+  // A step still running at the deadline (calls slowed by throttling and retries) ends as a TransientError, so
+  // the state retries it with backoff, rather than as an error no Retry or Catch names. Every step can be run
+  // again: each starts from a fresh read, and what was done is not done twice.
+  const timedOut = (): never => {
+    const error = named(TRANSIENT_ERROR, 'the step was still running at the Lambda timeout; it is run again from a fresh read');
+    logger.error('teardown step timed out', { error });
+    metrics.addMetric('TeardownStepFailures', MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+    throw error;
+  };
+
   // Metrics are published by hand, on failure only: a step that succeeded has nothing to count, and the
   // middleware would warn about an empty blob on every invocation.
-  return middy(teardownHandler).use(injectLambdaContext(logger, { resetKeys: true }));
+  return middy(teardownHandler, { timeoutEarlyInMillis: TIMEOUT_EARLY_MS, timeoutEarlyResponse: timedOut }).use(injectLambdaContext(logger, { resetKeys: true }));
 }
 
 export const handler = createTeardownHandler({

@@ -453,8 +453,9 @@ export class TeardownService {
       const [kubeNodes, ciliumNodes] = await Promise.all([api.listNodes(), api.listCiliumNodes()]);
       present = new Set([...kubeNodes.map((node) => node.name), ...ciliumNodes.map((node) => node.name)]);
     }
-    const routeReport = routes as { failed?: unknown[]; vetoed?: unknown[] } | undefined;
-    const routesFinished = routes !== undefined && !stepError(routes) && (routeReport?.failed?.length ?? 0) === 0 && (routeReport?.vetoed?.length ?? 0) === 0;
+    const routeReport = routes as { failed?: unknown[]; vetoed?: unknown[]; notStarted?: unknown[] } | undefined;
+    const routesLeft = (routeReport?.failed?.length ?? 0) + (routeReport?.vetoed?.length ?? 0) + (routeReport?.notStarted?.length ?? 0);
+    const routesFinished = routes !== undefined && !stepError(routes) && routesLeft === 0;
     const keepFor = nodes.filter((node) => (done.has(node.name) ? !routesFinished : !present.has(node.name)));
     const keep = new Set(keepFor.flatMap((node) => node.networkInterfaceIds));
     const enis = [...new Set([...nodes.flatMap((node) => node.networkInterfaceIds), ...(paused?.tagged ?? [])])].filter((id) => !keep.has(id));

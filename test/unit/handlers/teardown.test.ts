@@ -401,6 +401,48 @@ describe('errors are named for the state machine', () => {
 });
 
 // =========================================================================================================
+describe('the invocation deadline', () => {
+  const teardownContext = (remainingMs: number) => fakeLambdaContext({ functionName: 'eks-hybrid-routes-teardown', getRemainingTimeInMillis: () => remainingMs });
+
+  test('the routes step is told to stop starting deletions the reserve before the deadline, and returns its own report', async () => {
+    let seen: AbortSignal | undefined;
+    jest.spyOn(TeardownService.prototype, 'routes').mockImplementation(async (_request, _nodes, _results, signal) => {
+      seen = signal;
+      // Stands for deletions still being started: the step ends once the signal says time is up.
+      await new Promise<void>((resolve) => {
+        const giveUp = setTimeout(resolve, 5_000);
+        signal?.addEventListener('abort', () => (clearTimeout(giveUp), resolve()), { once: true });
+      });
+      return { removed: [], failed: [], vetoed: [], notStarted: [{ routeTableId: TD_TABLE_A, destination: N1.cidr }] } as never;
+    });
+    const world = teardownLab();
+    // 60 s left, 59.95 s kept back: the step has 50 ms, and middy's own timeout is a minute away.
+    const handler = createTeardownHandler({ loadSettings: settings, createDeps: async () => world.deps(), stepTimeReserveMs: 59_950 });
+
+    const result = (await handler(DISPATCH.routes.payload, teardownContext(60_000))) as Json;
+
+    expect(seen?.aborted).toBe(true);
+    expect(result).toEqual({ removed: [], failed: [], vetoed: [], notStarted: [{ routeTableId: TD_TABLE_A, destination: N1.cidr }] });
+  });
+
+  test('a step still running at the Lambda timeout fails as a TransientError (the state retries it), logged and counted', async () => {
+    let finish: (() => void) | undefined;
+    jest.spyOn(TeardownService.prototype, 'pause').mockImplementation(() => new Promise((resolve) => (finish = () => resolve({ tagged: [] } as never))));
+    const world = teardownLab();
+    const handler = createTeardownHandler({ loadSettings: settings, createDeps: async () => world.deps() });
+
+    // 1.1 s left: middy ends the invocation 1 s before the deadline, so after about 100 ms.
+    const error = (await handler(DISPATCH.pause.payload, teardownContext(1_100)).catch((thrown: unknown) => thrown)) as Error;
+    finish?.();
+
+    expect(error.name).toBe('TransientError');
+    expect(error.message).toBe('the step was still running at the Lambda timeout; it is run again from a fresh read');
+    expect(logLines('teardown step timed out')).toEqual([expect.objectContaining({ level: 'ERROR', error: expect.objectContaining({ name: 'TransientError' }) })]);
+    expect(lines().filter((line) => '_aws' in line)).toContainEqual(expect.objectContaining({ TeardownStepFailures: 1 }));
+  });
+});
+
+// =========================================================================================================
 describe('isTransient', () => {
   test.each<[string, unknown, boolean]>([
     ['ThrottlingException (HTTP 400)', { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }, true],

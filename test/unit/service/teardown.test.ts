@@ -1171,6 +1171,7 @@ describe('resume', () => {
       ['a deletion failed', { removed: [], failed: [failedRoute], vetoed: [] }],
       ['a deletion was vetoed', { removed: [], failed: [], vetoed: [vetoedRoute] }],
       ['a dry-run report with a veto', { wouldRemove: [], removed: [], failed: [], vetoed: [vetoedRoute] }],
+      ['a deletion was not started before the time ran out', { removed: [], failed: [], vetoed: [], notStarted: [{ routeTableId: TD_TABLE_A, destination: N2.cidr, target: N2.eni }] }],
     ])('%s', async (_label, routes) => {
       const world = teardownLab();
       const nodes = [labTarget(1), labTarget(2)];
