@@ -9,6 +9,7 @@ import {
   SendCommandCommand,
   paginateDescribeActivations,
   paginateDescribeInstanceInformation,
+  paginateListCommands,
   type Activation,
   type InstanceInformation,
   type SSMClient,
@@ -30,6 +31,13 @@ const PAGE_SIZE = 50;
 const ACTIVATIONS_PAGE_SIZE = 50;
 /** SendCommand Comment is at most 100 characters. */
 export const MAX_COMMENT_LENGTH = 100;
+/** ListCommands MaxResults range is 1–50. */
+const COMMANDS_PAGE_SIZE = 50;
+/** The one document teardown runs. */
+const RUN_SHELL_SCRIPT = 'AWS-RunShellScript';
+
+/** The comment as SendCommand stores it. The limit counts characters (code points); cutting by code point never splits a surrogate pair. */
+const commentAsSent = (comment: string) => Array.from(comment).slice(0, MAX_COMMENT_LENGTH).join('');
 /** AWS-RunShellScript's `executionTimeout` parameter accepts 1–172800 seconds (48 hours). */
 const MAX_EXECUTION_TIMEOUT_SECONDS = 172_800;
 /**
@@ -78,6 +86,19 @@ export class SsmManagedInstanceAdapter implements ManagedInstancePort {
  * reconciler's dependencies cannot reach a mutating call.
  */
 export class SsmTeardownAdapter extends SsmManagedInstanceAdapter implements TeardownSsmPort {
+  /**
+   * `sendCommandClient` sends SendCommand, and should make one attempt only: SendCommand has no idempotency
+   * token, so an SDK retry after a response that was lost would start a second `nodeadm uninstall` beside the
+   * first. A failed send is retried by the state machine instead, whose step first looks for the command an
+   * earlier attempt sent (findExecutingCommand).
+   */
+  constructor(
+    client: SSMClient,
+    private readonly sendCommandClient: SSMClient = client,
+  ) {
+    super(client);
+  }
+
   async listManagedInstancesByActivation(activationIds: string[]): Promise<ManagedInstanceRecord[]> {
     // `ActivationIds` is a documented InstanceInformationStringFilter key; an empty list sends nothing.
     return this.describeInstanceInformation('ActivationIds', activationIds);
@@ -131,18 +152,42 @@ export class SsmTeardownAdapter extends SsmManagedInstanceAdapter implements Tea
     }
     // Errors propagate: `InvalidInstanceId` here means the node is not online (or not managed), and the
     // caller has to decide what an uninstall that cannot be sent means.
-    const { Command } = await this.client.send(
+    const { Command } = await this.sendCommandClient.send(
       new SendCommandCommand({
-        DocumentName: 'AWS-RunShellScript',
+        DocumentName: RUN_SHELL_SCRIPT,
         InstanceIds: [instanceId],
         Parameters: { commands, executionTimeout: [String(executionTimeoutSeconds)] },
-        // The limit counts characters (code points); cutting by code point never splits a surrogate pair.
-        Comment: Array.from(options.comment).slice(0, MAX_COMMENT_LENGTH).join(''),
+        Comment: commentAsSent(options.comment),
         TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
       }),
     );
     if (!Command?.CommandId) throw new Error(`SendCommand to ${instanceId} returned no command id`);
     return Command.CommandId;
+  }
+
+  async findExecutingCommand(instanceId: string, commands: string[], comment: string): Promise<string | undefined> {
+    const sentComment = commentAsSent(comment);
+    // No InstanceId in the request: SSM does not list a pending command by node ("the command hasn't run on the
+    // node yet"), and pending is what a command sent a moment ago may still be. The targets are compared below.
+    const pages = paginateListCommands(
+      { client: this.client, pageSize: COMMANDS_PAGE_SIZE },
+      { Filters: [{ key: 'ExecutionStage', value: 'Executing' }, { key: 'DocumentName', value: RUN_SHELL_SCRIPT }] },
+    );
+    for await (const page of pages) {
+      for (const command of page.Commands ?? []) {
+        const sent = command.Parameters?.commands ?? [];
+        if (
+          command.CommandId &&
+          command.Comment === sentComment &&
+          (command.InstanceIds ?? []).includes(instanceId) &&
+          sent.length === commands.length &&
+          sent.every((line, index) => line === commands[index])
+        ) {
+          return command.CommandId;
+        }
+      }
+    }
+    return undefined;
   }
 
   async getCommandInvocation(commandId: string, instanceId: string): Promise<CommandInvocationRecord | undefined> {

@@ -128,8 +128,13 @@ export interface TeardownSsmPort extends ManagedInstancePort {
   deleteActivation(activationId: string): Promise<'deleted' | 'already-gone'>;
   /** DeregisterManagedInstance; `InvalidInstanceId` (not registered) is `already-gone`. */
   deregisterManagedInstance(instanceId: string): Promise<'deregistered' | 'already-gone'>;
-  /** SendCommand with AWS-RunShellScript to one managed instance; returns the command id. */
+  /** SendCommand with AWS-RunShellScript to one managed instance; returns the command id. Sent once: never retried by the client. */
   runShellScript(instanceId: string, commands: string[], options: { comment: string; executionTimeoutSeconds: number }): Promise<string>;
+  /**
+   * The id of an AWS-RunShellScript command sent to `instanceId` with this comment and these commands that is
+   * still pending or running (ListCommands, ExecutionStage Executing), if any: what an earlier attempt sent.
+   */
+  findExecutingCommand(instanceId: string, commands: string[], comment: string): Promise<string | undefined>;
   /** GetCommandInvocation; `InvocationDoesNotExist` is undefined. */
   getCommandInvocation(commandId: string, instanceId: string): Promise<CommandInvocationRecord | undefined>;
 }

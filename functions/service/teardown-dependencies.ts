@@ -7,7 +7,8 @@ import { EksClusterAdapter } from '../adapters/eks.js';
 import { EventBridgeRulesAdapter, createEventBridgeClient } from '../adapters/eventbridge.js';
 import { createClusterNodesPortFactory } from '../adapters/kubernetes.js';
 import { SsmTeardownAdapter } from '../adapters/ssm.js';
-import { createAwsClients } from '../adapters/aws-clients.js';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { clientConfig, createAwsClients } from '../adapters/aws-clients.js';
 import { createTokenProvider, resolveRegion } from './dependencies.js';
 import type { TeardownDeps, TeardownSettings } from './teardown.js';
 
@@ -24,7 +25,8 @@ export async function createTeardownDeps(settings: TeardownSettings, teardownRol
     cluster: new EksClusterAdapter(clients.eks),
     clusterNodes: createClusterNodesPortFactory(tokens),
     ec2: new Ec2Adapter(clients.ec2),
-    ssm: new SsmTeardownAdapter(clients.ssm),
+    // SendCommand is sent once, never retried by the SDK (see SsmTeardownAdapter).
+    ssm: new SsmTeardownAdapter(clients.ssm, new SSMClient(clientConfig({ ...options, maxAttempts: 1 }))),
     rules: new EventBridgeRulesAdapter(createEventBridgeClient(options)),
   };
 }

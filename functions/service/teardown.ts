@@ -291,11 +291,15 @@ export class TeardownService {
     // Run Command needs a live agent; the next step deregisters an offline instance instead.
     if (agentOffline(registered)) return { done: true, outcome: 'agent-offline', command };
     if (request.dryRun) return { done: true, outcome: 'would-run', command };
-    const commandId = await this.deps.ssm.runShellScript(mi, [command], {
-      comment: `eks-hybrid-routes teardown of ${node.name}`,
-      executionTimeoutSeconds: request.timeouts.uninstallSeconds,
-    });
-    return { done: false, outcome: 'in-progress', commandId, deadline: this.now() + request.timeouts.uninstallSeconds * 1000, command };
+    const comment = `eks-hybrid-routes teardown of ${node.name}`;
+    const deadline = this.now() + request.timeouts.uninstallSeconds * 1000;
+    // SendCommand has no idempotency token. This step runs again when an attempt failed after the command was
+    // sent (the answer lost, the invocation timed out): it then follows the command already running rather
+    // than start a second `nodeadm uninstall` beside it.
+    const running = await this.deps.ssm.findExecutingCommand(mi, [command], comment);
+    if (running) return { done: false, outcome: 'in-progress', commandId: running, deadline, command, adopted: true };
+    const commandId = await this.deps.ssm.runShellScript(mi, [command], { comment, executionTimeoutSeconds: request.timeouts.uninstallSeconds });
+    return { done: false, outcome: 'in-progress', commandId, deadline, command };
   }
 
   /** 3c. The Kubernetes Node (nodeadm leaves it) and the CiliumNode. */

@@ -322,7 +322,8 @@ export class Teardown extends Construct {
     // SSM reads: no resource-level permissions.
     add({
       sid: 'ReadManagedInstancesActivationsAndCommands',
-      actions: ['ssm:DescribeInstanceInformation', 'ssm:DescribeActivations', 'ssm:GetCommandInvocation'],
+      // ListCommands: the uninstall step's retry follows the command an earlier attempt sent (no idempotency token).
+      actions: ['ssm:DescribeInstanceInformation', 'ssm:DescribeActivations', 'ssm:GetCommandInvocation', 'ssm:ListCommands'],
       resources: ['*'],
     });
     // `nodeadm uninstall` through Run Command: the AWS-owned shell document only ...
@@ -385,7 +386,7 @@ export class Teardown extends Construct {
         {
           id: 'AwsSolutions-IAM5',
           reason:
-            'No resource-level permissions exist for ec2:Describe*, ssm:DescribeInstanceInformation, ssm:DescribeActivations, ssm:GetCommandInvocation (reads) and ssm:DeleteActivation (the handler deletes only activations tagged with this cluster ARN).',
+            'No resource-level permissions exist for ec2:Describe*, ssm:DescribeInstanceInformation, ssm:DescribeActivations, ssm:GetCommandInvocation, ssm:ListCommands (reads) and ssm:DeleteActivation (the handler deletes only activations tagged with this cluster ARN).',
           appliesTo: ['Resource::*'],
         },
         {

@@ -28,7 +28,7 @@ import {
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { EksClusterAdapter } from '../../functions/adapters/eks.js';
 import { createCiliumNodeReader } from '../../functions/adapters/kubernetes.js';
-import { SsmManagedInstanceAdapter } from '../../functions/adapters/ssm.js';
+import { SsmManagedInstanceAdapter, SsmTeardownAdapter } from '../../functions/adapters/ssm.js';
 import { EksTokenProvider, TOKEN_PREFIX } from '../../functions/adapters/token.js';
 import { verifyEksTokenSignature } from '../localcloud/token-rules.js';
 import { type LocalCloud, startLocalCloud } from '../localcloud/server.js';
@@ -200,6 +200,31 @@ describe('SSM', () => {
       expect(listed.InstanceInformationList).toEqual([expect.objectContaining({ InstanceId: id, PingStatus: 'Online' })]);
     } finally {
       cloud.state.managedInstances.delete(id);
+    }
+  });
+
+  // AWS: AWS Systems Manager API Reference, ListCommands and CommandFilter (ExecutionStage Executing | Complete) — https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommands.html
+  test('the teardown adapter finds the command it sent while it runs (ListCommands through the SDK), and not once it ended', async () => {
+    const adapter = new SsmTeardownAdapter(new SSMClient(config()));
+    const id = registerManagedInstance(cloud.state, { ipAddress: '10.20.60.3' });
+    const other = registerManagedInstance(cloud.state, { ipAddress: '10.20.60.4' });
+    const options = { comment: `eks-hybrid-routes teardown of ${id}`, executionTimeoutSeconds: 600 };
+    try {
+      silenceAgent(cloud.state, id);
+      silenceAgent(cloud.state, other);
+      const sent = await adapter.runShellScript(id, ['nodeadm uninstall'], options);
+      // The same command to another node, and a different command to this one: neither is the one.
+      await adapter.runShellScript(other, ['nodeadm uninstall'], options);
+      await adapter.runShellScript(id, ['uptime'], options);
+
+      await expect(adapter.findExecutingCommand(id, ['nodeadm uninstall'], options.comment)).resolves.toBe(sent);
+      await expect(adapter.findExecutingCommand(id, ['nodeadm uninstall'], 'another comment')).resolves.toBeUndefined();
+
+      cloud.state.commands!.get(sent)!.invocations.get(id)!.status = 'Success';
+      await expect(adapter.findExecutingCommand(id, ['nodeadm uninstall'], options.comment)).resolves.toBeUndefined();
+    } finally {
+      cloud.state.managedInstances.delete(id);
+      cloud.state.managedInstances.delete(other);
     }
   });
 

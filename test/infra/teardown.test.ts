@@ -739,7 +739,7 @@ describe('IAM: least privilege for the task function', () => {
     expect(teardownStatement(json.Resources, 'ReadManagedInstancesActivationsAndCommands')).toEqual({
       Sid: 'ReadManagedInstancesActivationsAndCommands',
       Effect: 'Allow',
-      Action: ['ssm:DescribeActivations', 'ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation'],
+      Action: ['ssm:DescribeActivations', 'ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation', 'ssm:ListCommands'],
       Resource: '*',
     });
   });

@@ -25,6 +25,12 @@
  *   registered). Returns Command {CommandId, Status Pending, ...}.
  * - "GetCommandInvocation": unknown command or instance not targeted → `InvocationDoesNotExist`; a malformed
  *   CommandId is `InvalidCommandId`; PluginName other than the document's → `InvalidPluginName`.
+ * - "ListCommands": CommandId (an unknown one lists nothing), InstanceId (the commands that target it), Filters
+ *   (CommandFilter: 1–5 of key InvokedAfter | InvokedBefore | Status | ExecutionStage | DocumentName with one
+ *   value; ANDed; an unknown key or value is `InvalidFilterKey` / `InvalidFilterValue`; ExecutionStage is
+ *   `Executing` — pending or in progress — or `Complete`), MaxResults 1–50 (default 50), NextToken. A
+ *   command's Status is InProgress while any invocation is pending or in progress, else Success when all
+ *   succeeded, else Failed.
  *
  * Commands run the moment they are sent (ordinary scripts succeed with exit code 0), except
  * `nodeadm uninstall` (also as `/usr/local/bin/nodeadm uninstall`, `sudo …`), simulated from aws/eks-hybrid
@@ -73,6 +79,7 @@ const ACTIONS = new Set([
   'DeleteActivation',
   'SendCommand',
   'GetCommandInvocation',
+  'ListCommands',
 ]);
 
 /** InstanceId as SSM accepts it: an EC2 instance id or a hybrid managed-instance id. */
@@ -438,39 +445,100 @@ function sendCommand(body: Record<string, unknown>, state: CloudState): AwsRespo
     ...(comment !== undefined ? { comment } : {}),
     requestedAt: new Date(),
     timeoutSeconds,
+    instanceIds,
+    targets,
     invocations: new Map(),
   };
   commandsOf(state).set(command.id, command);
   for (const id of new Set(targeted)) command.invocations.set(id, run(state, command, id));
 
-  return jsonResponse(200, {
-    Command: {
-      CommandId: command.id,
-      DocumentName: documentName,
-      DocumentVersion: '$DEFAULT',
-      Comment: comment ?? '',
-      ExpiresAfter: epochSeconds(new Date(command.requestedAt.getTime() + timeoutSeconds * 1000)),
-      Parameters: parameters,
-      InstanceIds: instanceIds,
-      Targets: targets,
-      RequestedDateTime: epochSeconds(command.requestedAt),
-      Status: 'Pending',
-      StatusDetails: 'Pending',
-      OutputS3Region: state.region,
-      OutputS3BucketName: '',
-      OutputS3KeyPrefix: '',
-      MaxConcurrency: '50',
-      MaxErrors: '0',
-      TargetCount: command.invocations.size,
-      CompletedCount: 0,
-      ErrorCount: 0,
-      DeliveryTimedOutCount: 0,
-      ServiceRole: '',
-      NotificationConfig: { NotificationArn: '', NotificationEvents: [], NotificationType: '' },
-      CloudWatchOutputConfig: { CloudWatchLogGroupName: '', CloudWatchOutputEnabled: false },
-      TimeoutSeconds: timeoutSeconds,
-    },
+  // As SendCommand answers: the command was just accepted, nothing has reported yet.
+  return jsonResponse(200, { Command: { ...commandJson(command, state), Status: 'Pending', StatusDetails: 'Pending', CompletedCount: 0, ErrorCount: 0 } });
+}
+
+const EXECUTING = new Set(['Pending', 'InProgress', 'Delayed']);
+
+function commandStatus(command: LocalCommand): string {
+  const statuses = [...command.invocations.values()].map((invocation) => invocation.status);
+  if (statuses.some((status) => EXECUTING.has(status))) return 'InProgress';
+  return statuses.every((status) => status === 'Success') ? 'Success' : 'Failed';
+}
+
+/** A Command object as SendCommand and ListCommands return it. */
+function commandJson(command: LocalCommand, state: CloudState) {
+  const status = commandStatus(command);
+  const invocations = [...command.invocations.values()];
+  return {
+    CommandId: command.id,
+    DocumentName: command.documentName,
+    DocumentVersion: '$DEFAULT',
+    Comment: command.comment ?? '',
+    ExpiresAfter: epochSeconds(new Date(command.requestedAt.getTime() + command.timeoutSeconds * 1000)),
+    Parameters: command.parameters,
+    InstanceIds: command.instanceIds,
+    Targets: command.targets,
+    RequestedDateTime: epochSeconds(command.requestedAt),
+    Status: status,
+    StatusDetails: status,
+    OutputS3Region: state.region,
+    OutputS3BucketName: '',
+    OutputS3KeyPrefix: '',
+    MaxConcurrency: '50',
+    MaxErrors: '0',
+    TargetCount: command.invocations.size,
+    CompletedCount: invocations.filter((invocation) => !EXECUTING.has(invocation.status)).length,
+    ErrorCount: invocations.filter((invocation) => !EXECUTING.has(invocation.status) && invocation.status !== 'Success').length,
+    DeliveryTimedOutCount: 0,
+    ServiceRole: '',
+    NotificationConfig: { NotificationArn: '', NotificationEvents: [], NotificationType: '' },
+    CloudWatchOutputConfig: { CloudWatchLogGroupName: '', CloudWatchOutputEnabled: false },
+    TimeoutSeconds: command.timeoutSeconds,
+  };
+}
+
+const COMMAND_FILTER_KEYS = new Set(['InvokedAfter', 'InvokedBefore', 'Status', 'ExecutionStage', 'DocumentName']);
+const COMMAND_STATUSES = new Set(['Pending', 'InProgress', 'Success', 'Cancelled', 'Failed', 'TimedOut', 'AccessDenied', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Incomplete', 'NoInstancesInTag', 'LimitExceeded']);
+
+function listCommands(body: Record<string, unknown>, state: CloudState): AwsResponse {
+  const commandId = optionalString(body, 'CommandId');
+  const instanceId = optionalString(body, 'InstanceId');
+  if (instanceId !== undefined && !NODE_ID.test(instanceId)) throw new AwsError('InvalidInstanceId', `Instance Id ${instanceId} is not a valid node id.`, 400);
+  const rawFilters = optionalArray(body, 'Filters') ?? [];
+  if (rawFilters.length > 5) throw constraintError('filters', rawFilters, 'Member must have length less than or equal to 5');
+  const filters = rawFilters.map((raw) => {
+    const filter = (raw ?? {}) as Record<string, unknown>;
+    const key = typeof filter.key === 'string' ? filter.key : undefined;
+    const value = typeof filter.value === 'string' ? filter.value : undefined;
+    if (key === undefined || !COMMAND_FILTER_KEYS.has(key)) throw new AwsError('InvalidFilterKey', `The filter key ${key ?? 'null'} isn't valid.`, 400);
+    if (value === undefined || value === '') throw new AwsError('InvalidFilterValue', `The filter value for ${key} isn't valid.`, 400);
+    const time = key === 'InvokedAfter' || key === 'InvokedBefore' ? Date.parse(value) : undefined;
+    if (time !== undefined && Number.isNaN(time)) throw new AwsError('InvalidFilterValue', `The filter value ${value} isn't a valid timestamp.`, 400);
+    if (key === 'Status' && !COMMAND_STATUSES.has(value)) throw new AwsError('InvalidFilterValue', `The filter value ${value} isn't valid.`, 400);
+    if (key === 'ExecutionStage' && value !== 'Executing' && value !== 'Complete') throw new AwsError('InvalidFilterValue', `The filter value ${value} isn't valid.`, 400);
+    return { key, value, time };
   });
+  const pageSize = boundedInteger(body, 'MaxResults', 1, 50, 50);
+  const selected = [...commandsOf(state).values()].filter((command) => {
+    if (commandId !== undefined && command.id !== commandId) return false;
+    if (instanceId !== undefined && !command.invocations.has(instanceId)) return false;
+    const status = commandStatus(command);
+    return filters.every(({ key, value, time }) => {
+      switch (key) {
+        case 'InvokedAfter':
+          return command.requestedAt.getTime() >= time!;
+        case 'InvokedBefore':
+          return command.requestedAt.getTime() <= time!;
+        case 'Status':
+          return status === value;
+        case 'ExecutionStage':
+          return (status === 'InProgress') === (value === 'Executing');
+        default:
+          return command.documentName === value;
+      }
+    });
+  });
+  const { page, nextToken } = paginate(selected, (command) => command.id, pageSize, optionalString(body, 'NextToken'), 'InvalidNextToken');
+  return jsonResponse(200, { Commands: page.map((command) => commandJson(command, state)), ...(nextToken ? { NextToken: nextToken } : {}) });
 }
 
 /** ISO 8601 as GetCommandInvocation's string-typed date fields carry it. */
@@ -538,6 +606,8 @@ export const ssmHandler: ServiceHandler = {
         return sendCommand(body, state);
       case 'GetCommandInvocation':
         return getCommandInvocation(body, state);
+      case 'ListCommands':
+        return listCommands(body, state);
       default:
         throw new AwsError('UnknownOperationException', `Unknown operation ${action}`, 400);
     }

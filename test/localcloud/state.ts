@@ -125,6 +125,9 @@ export interface LocalCommand {
   comment?: string;
   requestedAt: Date;
   timeoutSeconds: number;
+  /** As sent: SendCommand and ListCommands echo them. */
+  instanceIds: string[];
+  targets: unknown[];
   invocations: Map<string, LocalCommandInvocation>;
 }
 

@@ -149,6 +149,8 @@ export class TeardownWorld implements WorldState {
   readonly calls: WorldCall[] = [];
   private failures: Failure[] = [];
   private commandCount = 0;
+  /** What each command sent through runShellScript carried, for findExecutingCommand. */
+  private readonly sentCommands = new Map<string, { commands: string[]; comment: string }>();
 
   /** Pods (`namespace/name`) whose eviction a PodDisruptionBudget refuses (the adapter's `blocked`, HTTP 429). */
   readonly pdbBlocked = new Set<string>();
@@ -463,8 +465,21 @@ export class TeardownWorld implements WorldState {
         this.commandCount += 1;
         const commandId = `0000000${this.commandCount}-aaaa-bbbb-cccc-000000000000`;
         this.invocations.push({ commandId, instanceId, status: 'InProgress', ...this.onRunShellScript(instanceId, commands) });
+        this.sentCommands.set(commandId, { commands: [...commands], comment: options.comment });
         return commandId;
       }),
+    findExecutingCommand: (instanceId: string, commands: string[], comment: string) =>
+      this.call('ssm', 'findExecutingCommand', [instanceId, commands, comment], () =>
+        this.invocations.find((invocation) => {
+          const sent = this.sentCommands.get(invocation.commandId);
+          return (
+            invocation.instanceId === instanceId &&
+            ['Pending', 'InProgress', 'Delayed'].includes(invocation.status) &&
+            sent?.comment === comment &&
+            JSON.stringify(sent.commands) === JSON.stringify(commands)
+          );
+        })?.commandId,
+      ),
     getCommandInvocation: (commandId: string, instanceId: string) =>
       this.call('ssm', 'getCommandInvocation', [commandId, instanceId], () =>
         this.invocations.find((invocation) => invocation.commandId === commandId && invocation.instanceId === instanceId),

@@ -4,9 +4,11 @@ import {
   DescribeActivationsCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
+  ListCommandsCommand,
   SendCommandCommand,
   SSMClient,
   SSMServiceException,
+  type Command,
   type DescribeInstanceInformationCommandInput,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -325,6 +327,86 @@ describe('SsmTeardownAdapter.runShellScript', () => {
     ssmMock.on(SendCommandCommand).rejects(failure);
 
     await expect(new SsmTeardownAdapter(client).runShellScript('mi-1', ['true'], options)).rejects.toBe(failure);
+  });
+});
+
+describe('SsmTeardownAdapter: SendCommand goes through its own client (one attempt, no SDK retry)', () => {
+  test('runShellScript sends with the second client; every other call uses the first', async () => {
+    // A client of its own (not the class-wide mock), so which client sent what can be told apart.
+    const sent: unknown[] = [];
+    const sendClient = { send: async (command: unknown) => (sent.push(command), { Command: { CommandId: 'cmd-0123' } }) } as unknown as SSMClient;
+    ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
+    const adapter = new SsmTeardownAdapter(client, sendClient);
+
+    await expect(adapter.runShellScript('mi-1', ['true'], { comment: 'c', executionTimeoutSeconds: 60 })).resolves.toBe('cmd-0123');
+    await adapter.findExecutingCommand('mi-1', ['true'], 'c');
+
+    expect(sent).toEqual([expect.any(SendCommandCommand)]);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    expect(ssmMock).toHaveReceivedCommandTimes(ListCommandsCommand, 1);
+  });
+});
+
+describe('SsmTeardownAdapter.findExecutingCommand', () => {
+  const MI = 'mi-026d6a261e355fba7';
+  const COMMANDS = ['/usr/local/bin/nodeadm uninstall'];
+  const COMMENT = 'eks-hybrid-routes teardown of mi-026d6a261e355fba7';
+  const sent = (overrides: Record<string, unknown> = {}): Command => ({
+    CommandId: 'aaaaaaaa-0000-0000-0000-000000000001',
+    DocumentName: 'AWS-RunShellScript',
+    Comment: COMMENT,
+    InstanceIds: [MI],
+    Parameters: { commands: COMMANDS, executionTimeout: ['600'] },
+    Status: 'InProgress',
+    ...overrides,
+  }) as Command;
+
+  test('lists the executing AWS-RunShellScript commands (not by instance: a pending one would be missed), 50 per page', async () => {
+    ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
+
+    await expect(new SsmTeardownAdapter(client).findExecutingCommand(MI, COMMANDS, COMMENT)).resolves.toBeUndefined();
+
+    expect(ssmMock.commandCalls(ListCommandsCommand)[0]!.args[0].input).toEqual({
+      Filters: [
+        { key: 'ExecutionStage', value: 'Executing' },
+        { key: 'DocumentName', value: 'AWS-RunShellScript' },
+      ],
+      MaxResults: 50,
+    });
+  });
+
+  test('finds the command with the same instance, comment and commands, on a later page', async () => {
+    ssmMock
+      .on(ListCommandsCommand)
+      .resolvesOnce({ Commands: [sent({ CommandId: 'other-instance', InstanceIds: ['mi-0aa5b2b2f4f4e0c11'] })], NextToken: 'page-2' })
+      .resolvesOnce({ Commands: [sent()] });
+
+    await expect(new SsmTeardownAdapter(client).findExecutingCommand(MI, COMMANDS, COMMENT)).resolves.toBe('aaaaaaaa-0000-0000-0000-000000000001');
+    expect(ssmMock.commandCalls(ListCommandsCommand)[1]!.args[0].input.NextToken).toBe('page-2');
+  });
+
+  test.each<[string, Record<string, unknown>]>([
+    ['another instance', { InstanceIds: ['mi-0aa5b2b2f4f4e0c11'] }],
+    ['another comment (someone else sent it)', { Comment: 'patching' }],
+    ['other commands (another nodeadm path)', { Parameters: { commands: ['/opt/nodeadm uninstall'] } }],
+    ['more commands', { Parameters: { commands: [...COMMANDS, 'reboot'] } }],
+    ['no commands parameter', { Parameters: {} }],
+    ['no command id', { CommandId: undefined }],
+  ])('a command with %s is not the one', async (_label, overrides) => {
+    ssmMock.on(ListCommandsCommand).resolves({ Commands: [sent(overrides)] });
+    await expect(new SsmTeardownAdapter(client).findExecutingCommand(MI, COMMANDS, COMMENT)).resolves.toBeUndefined();
+  });
+
+  test('the comment is compared as SendCommand stored it (cut to 100 characters)', async () => {
+    const long = `eks-hybrid-routes teardown of ${'n'.repeat(120)}`;
+    ssmMock.on(ListCommandsCommand).resolves({ Commands: [sent({ Comment: long.slice(0, 100) })] });
+    await expect(new SsmTeardownAdapter(client).findExecutingCommand(MI, COMMANDS, long)).resolves.toBe('aaaaaaaa-0000-0000-0000-000000000001');
+  });
+
+  test('a failed read propagates: the step fails rather than send a second command', async () => {
+    const failure = ssmError('ThrottlingException');
+    ssmMock.on(ListCommandsCommand).rejects(failure);
+    await expect(new SsmTeardownAdapter(client).findExecutingCommand(MI, COMMANDS, COMMENT)).rejects.toBe(failure);
   });
 });
 

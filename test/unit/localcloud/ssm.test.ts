@@ -408,6 +408,62 @@ describe('Run Command', () => {
   });
 });
 
+describe('ListCommands', () => {
+  const shell = (commands: string[], instanceIds: string[], comment = '') => ({ DocumentName: 'AWS-RunShellScript', InstanceIds: instanceIds, Parameters: { commands }, Comment: comment });
+  const list = async (body: unknown) => (await serve(state, 'ListCommands', body)).json;
+  const listedIds = (json: { Commands: { CommandId: string }[] }) => json.Commands.map((command) => command.CommandId).sort();
+
+  test('ExecutionStage Executing lists what is still running (a silent agent), Complete what ended; Status follows the invocations', async () => {
+    silenceAgent(state, NODE_2);
+    const running = (await serve(state, 'SendCommand', shell(['nodeadm uninstall'], [NODE_2], 'teardown'))).json.Command.CommandId;
+    const ended = (await serve(state, 'SendCommand', shell(['uptime'], [NODE_1]))).json.Command.CommandId;
+
+    const executing = await list({ Filters: [{ key: 'ExecutionStage', value: 'Executing' }] });
+    expect(executing.Commands).toEqual([
+      expect.objectContaining({ CommandId: running, Status: 'InProgress', Comment: 'teardown', InstanceIds: [NODE_2], Parameters: { commands: ['nodeadm uninstall'] }, CompletedCount: 0 }),
+    ]);
+    expect((await list({ Filters: [{ key: 'ExecutionStage', value: 'Complete' }] })).Commands).toEqual([expect.objectContaining({ CommandId: ended, Status: 'Success', CompletedCount: 1, ErrorCount: 0 })]);
+    expect(listedIds(await list({}))).toEqual([running, ended].sort());
+  });
+
+  test('InstanceId, CommandId, DocumentName, Status and the time filters narrow the list (ANDed)', async () => {
+    const first = (await serve(state, 'SendCommand', shell(['true'], [NODE_1]))).json.Command.CommandId;
+    const second = (await serve(state, 'SendCommand', shell(['true'], [NODE_3]))).json.Command.CommandId;
+    state.commands!.get(first)!.requestedAt = new Date('2026-01-01T00:00:00Z');
+
+    expect(listedIds(await list({ InstanceId: NODE_3 }))).toEqual([second]);
+    expect(listedIds(await list({ CommandId: first }))).toEqual([first]);
+    expect(listedIds(await list({ CommandId: '00000000-0000-0000-0000-000000000000' }))).toEqual([]);
+    expect(listedIds(await list({ Filters: [{ key: 'InvokedAfter', value: '2026-06-01T00:00:00Z' }] }))).toEqual([second]);
+    expect(listedIds(await list({ Filters: [{ key: 'InvokedBefore', value: '2026-06-01T00:00:00Z' }, { key: 'Status', value: 'Success' }] }))).toEqual([first]);
+    expect(listedIds(await list({ Filters: [{ key: 'DocumentName', value: 'AWS-RunPatchBaseline' }] }))).toEqual([]);
+  });
+
+  test('pages with MaxResults (1–50) and NextToken', async () => {
+    const sent = [];
+    for (let i = 0; i < 3; i++) sent.push((await serve(state, 'SendCommand', shell(['true'], [NODE_1]))).json.Command.CommandId);
+    const page1 = await list({ MaxResults: 2 });
+    const page2 = await list({ MaxResults: 2, NextToken: page1.NextToken });
+    expect(page1.Commands).toHaveLength(2);
+    expect(page2.NextToken).toBeUndefined();
+    expect([...listedIds(page1), ...listedIds(page2)].sort()).toEqual(sent.sort());
+  });
+
+  test.each<[string, unknown, string]>([
+    ['an unknown filter key', { Filters: [{ key: 'Comment', value: 'x' }] }, 'InvalidFilterKey'],
+    ['an unknown status', { Filters: [{ key: 'Status', value: 'Running' }] }, 'InvalidFilterValue'],
+    ['an unknown execution stage', { Filters: [{ key: 'ExecutionStage', value: 'Started' }] }, 'InvalidFilterValue'],
+    ['a timestamp that is none', { Filters: [{ key: 'InvokedAfter', value: 'yesterday' }] }, 'InvalidFilterValue'],
+    ['an empty value', { Filters: [{ key: 'DocumentName', value: '' }] }, 'InvalidFilterValue'],
+    ['a node id that is none', { InstanceId: 'node-1' }, 'InvalidInstanceId'],
+    ['MaxResults over 50', { MaxResults: 51 }, 'ValidationException'],
+  ])('%s is %s', async (_label, body, code) => {
+    const { status, json } = await serve(state, 'ListCommands', body);
+    expect(status).toBe(400);
+    expect(json.__type).toBe(code);
+  });
+});
+
 describe('a silent SSM agent', () => {
   const shell = (commands: string[], instanceIds: string[]) => ({ DocumentName: 'AWS-RunShellScript', InstanceIds: instanceIds, Parameters: { commands } });
   const invocation = (commandId: string, instanceId: string) => serve(state, 'GetCommandInvocation', { CommandId: commandId, InstanceId: instanceId });

@@ -640,6 +640,37 @@ describe('uninstall', () => {
     expect(error.message.endsWith(`: ${stderr.slice(-400)}`)).toBe(true);
   });
 
+  test('a re-run of the first attempt (it failed after the command was sent) follows that command instead of sending a second', async () => {
+    const world = teardownLab();
+    const first = await started(world);
+    world.time += 5_000;
+    world.clearCalls();
+
+    const { result, mutations } = await effects(world, () => service(world).uninstall(partial(), labTarget(1)));
+
+    expect(mutations).toEqual([]);
+    expect(world.invocations).toHaveLength(1);
+    expect(world.calls.filter((call) => call.method === 'findExecutingCommand').map((call) => call.args)).toEqual([
+      [N1.name, ['nodeadm uninstall'], `eks-hybrid-routes teardown of ${N1.name}`],
+    ]);
+    expect(result).toEqual({ done: false, outcome: 'in-progress', commandId: first.commandId, deadline: world.time + 600_000, command: 'nodeadm uninstall', adopted: true });
+  });
+
+  test.each<[string, (world: TeardownWorld) => void]>([
+    ['the earlier command ended (Failed)', (world) => (world.invocations[0]!.status = 'Failed')],
+    ['the earlier command ran another nodeadm', () => undefined],
+  ])('%s: a new command is sent', async (label, arrange) => {
+    const world = teardownLab();
+    await started(world, label.includes('another') ? partial({ nodeadmPath: '/opt/bin/nodeadm' }) : partial());
+    arrange(world);
+
+    const result = (await service(world).uninstall(partial(), labTarget(1))) as { commandId: string; adopted?: boolean };
+
+    expect(world.invocations).toHaveLength(2);
+    expect(result.commandId).toBe(world.invocations[1]!.commandId);
+    expect(result.adopted).toBeUndefined();
+  });
+
   test('after a successful uninstall a re-run sends nothing again', async () => {
     const world = teardownLab();
     const first = await started(world);
