@@ -76,20 +76,13 @@ function named(name: string, error: unknown): Error {
 }
 
 /**
- * The connection-level failures a retry can cure: the server did not answer, or the connection broke. A TLS
- * failure (a CA that does not match, an expired certificate) also comes without a status, but retrying it
- * only delays the report, so it is not here.
+ * Connection-level failures a retry can cure that the SDK's classification (isTransientError: ECONNRESET,
+ * ECONNREFUSED, EPIPE, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ENOTFOUND, EAI_AGAIN) does not list: undici's
+ * own codes and the request deadline. A TLS failure (a CA that does not match, an expired certificate) also
+ * comes without a status, but retrying it only delays the report, so it is in neither list.
  */
-const TRANSIENT_CONNECTION_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
+const MORE_TRANSIENT_CONNECTION_CODES = new Set([
   'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
   'TimeoutError',
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
@@ -108,7 +101,7 @@ export function isTransient(error: unknown, depth = 0): boolean {
   const { name, statusCode, code } = error as { name?: unknown; statusCode?: unknown; code?: unknown };
   if (name === 'KubernetesApiError') {
     if (typeof statusCode === 'number') return statusCode === 429 || statusCode >= 500;
-    return typeof code === 'string' && TRANSIENT_CONNECTION_CODES.has(code); // no answer at all
+    return typeof code === 'string' && MORE_TRANSIENT_CONNECTION_CODES.has(code); // no answer at all
   }
   return isTransient((error as { cause?: unknown }).cause, depth + 1);
 }
