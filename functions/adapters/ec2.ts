@@ -417,6 +417,9 @@ function toNetworkInterfaceRecord(eni: NetworkInterface): NetworkInterfaceRecord
   const privateIps = [eni.PrivateIpAddress, ...(eni.PrivateIpAddresses ?? []).map((address) => address.PrivateIpAddress)];
   // A tag always has a key; EC2 reports an empty value as '' or leaves Value out.
   const tagSet = (eni.TagSet ?? []).flatMap((tag) => (tag.Key ? [[tag.Key, tag.Value ?? ''] as const] : []));
+  // The SDK parses the timestamp into a Date; an unreadable one is left out (it proves nothing, plan.ts).
+  const attached = eni.Attachment?.AttachTime?.getTime();
+  const attachTime = attached !== undefined && Number.isFinite(attached) ? new Date(attached).toISOString() : undefined;
   return {
     networkInterfaceId: eni.NetworkInterfaceId,
     vpcId: eni.VpcId ?? '',
@@ -425,6 +428,7 @@ function toNetworkInterfaceRecord(eni: NetworkInterface): NetworkInterfaceRecord
     // EC2's default is `true`; reading a missing value as enabled makes the controller turn it off.
     sourceDestCheck: eni.SourceDestCheck ?? true,
     instanceId: eni.Attachment?.InstanceId,
+    ...(attachTime !== undefined ? { attachTime } : {}),
     status: eni.Status,
     ...(tagSet.length > 0 ? { tags: Object.fromEntries(tagSet) } : {}),
   };

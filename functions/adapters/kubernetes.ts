@@ -17,6 +17,7 @@ import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { ApiException, CoreV1Api, CustomObjectsApi, Observable } from '@kubernetes/client-node/dist/gen/index.js';
 import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
 import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
+import pLimit from 'p-limit';
 import * as z from 'zod';
 import type {
   CiliumNodePort,
@@ -27,11 +28,13 @@ import type {
   PodRecord,
   TokenPort,
 } from '../core/ports.js';
-import type { CiliumNodeRecord, ClusterInfo } from '../core/types.js';
+import type { CiliumNodeRecord, ClusterInfo, NodeStatusRecord } from '../core/types.js';
 import { fieldPath } from '../shared/field-path.js';
 
 const DEFAULT_PAGE_SIZE = 500;
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+/** Node reads in flight at once (readNodeStatuses); only nodes whose address may have moved are read at all. */
+const NODE_READ_CONCURRENCY = 8;
 
 /** An API call that failed; `statusCode` is the HTTP status when the server answered. Never carries the token. */
 export class KubernetesApiError extends Error {
@@ -59,7 +62,7 @@ class VerifyingKubeConfig extends KubeConfig {
 // type means we do not understand the object, and the run stops.
 const stringList = z.array(z.string()).nullish();
 const CiliumNodeSchema = z.looseObject({
-  metadata: z.looseObject({ name: z.string().min(1) }),
+  metadata: z.looseObject({ name: z.string().min(1), creationTimestamp: z.string().nullish() }),
   spec: z
     .looseObject({
       addresses: z.array(z.looseObject({ type: z.string().nullish(), ip: z.string().nullish() })).nullish(),
@@ -98,6 +101,7 @@ export function toCiliumNodeRecord(item: unknown, index: number): CiliumNodeReco
   const { metadata, spec } = parsed.data;
   return {
     name: metadata.name,
+    ...(metadata.creationTimestamp ? { createdAt: metadata.creationTimestamp } : {}),
     // Address pairs are omitempty on both fields in Cilium: a missing one reads as '' (and says nothing), but the
     // entry stays, so a refusal names the entry's real index in spec.addresses.
     addresses: (spec?.addresses ?? []).map((a) => ({ type: a.type ?? '', ip: a.ip ?? '' })),
@@ -183,12 +187,41 @@ function withTimeout(ms: number): ConfigurationOptions {
   };
 }
 
+/** A Node → what it says of its kubelet: its InternalIPs and the Ready condition's last heartbeat. */
+export function toNodeStatusRecord(node: V1Node): NodeStatusRecord {
+  // client-node turns the RFC 3339 text into a Date; one that could not be read is left out (it proves nothing).
+  const heartbeat = node.status?.conditions?.find((condition) => condition.type === 'Ready')?.lastHeartbeatTime as Date | string | undefined;
+  const time = heartbeat === undefined ? NaN : new Date(heartbeat).getTime();
+  return {
+    state: 'found',
+    internalIps: (node.status?.addresses ?? []).flatMap((a) => (a.type === 'InternalIP' && a.address ? [a.address] : [])),
+    ...(Number.isFinite(time) ? { readyHeartbeat: new Date(time).toISOString() } : {}),
+  };
+}
+
 export function createCiliumNodeReader(options: CiliumNodeReaderOptions): CiliumNodePort {
   const { cluster, token, pageSize = DEFAULT_PAGE_SIZE, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS } = options;
   const kc = buildKubeConfig(cluster, token);
   const api = kc.makeApiClient(CustomObjectsApi);
+  let core: CoreV1Api | undefined;
 
   return {
+    async readNodeStatuses(names) {
+      core ??= kc.makeApiClient(CoreV1Api);
+      const limit = pLimit(NODE_READ_CONCURRENCY);
+      const read = (name: string) =>
+        limit(async (): Promise<[string, NodeStatusRecord]> => {
+          try {
+            const node = await requestOrNotFound(`read node ${name}`, token, () => core!.readNode({ name }, withTimeout(requestTimeoutMs)));
+            return [name, node === 'not-found' ? { state: 'not-found' } : toNodeStatusRecord(node)];
+          } catch (err) {
+            return [name, { state: 'unreadable', error: err instanceof Error ? err.message : String(err) }];
+          }
+        });
+      return new Map(await Promise.all([...new Set(names)].map(read)));
+    },
+
+
     async listCiliumNodes() {
       const records: CiliumNodeRecord[] = [];
       let cont: string | undefined;
@@ -342,6 +375,7 @@ export function createClusterNodesClient(options: ClusterNodesClientOptions): Cl
 
   return {
     listCiliumNodes: () => ciliumNodes.listCiliumNodes(),
+    readNodeStatuses: (names) => ciliumNodes.readNodeStatuses(names),
 
     async listNodes(labelSelector) {
       const nodes = await listAll('list nodes', token, (cont) =>

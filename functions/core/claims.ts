@@ -30,6 +30,8 @@ export interface NodeClaim {
   node: string;
   ip: IpAddress;
   cidrs: Cidr[];
+  /** The CiliumNode's creationTimestamp, when known. */
+  createdAt?: string;
 }
 
 export interface ProtectedCidr {
@@ -221,7 +223,12 @@ export function collectClaims(records: CiliumNodeRecord[], scope: Scope): ClaimS
   for (const candidate of candidates) {
     if (candidate.refused || !candidate.ip) continue;
     const own = conflicting.get(candidate);
-    nodes.push({ node: candidate.record.name, ip: candidate.ip, cidrs: candidate.cidrs.filter((cidr) => !own?.has(cidr.text)) });
+    nodes.push({
+      node: candidate.record.name,
+      ip: candidate.ip,
+      cidrs: candidate.cidrs.filter((cidr) => !own?.has(cidr.text)),
+      ...(candidate.record.createdAt !== undefined ? { createdAt: candidate.record.createdAt } : {}),
+    });
     if (candidate.entryCount === 0) pending.push({ node: candidate.record.name, ip: candidate.ip.text });
   }
   const refusedNodeIps = candidates.flatMap((candidate) => (candidate.refused && candidate.protectIp ? [{ node: candidate.record.name, ip: candidate.protectIp }] : []));

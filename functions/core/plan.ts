@@ -12,7 +12,7 @@ import { type Cidr, CidrMap, cidrsOverlap, parseCidr, parseIp } from './cidr.js'
 import { type DeletionGuard, judgeDeletions } from './guards.js';
 import { type Scope, inPodScope } from './scope.js';
 import { PAUSE_TAG_KEY } from './teardown-steps.js';
-import type { GuardOptions, NetworkInterfaceRecord, RouteRecord, RouteTableRecord } from './types.js';
+import type { GuardOptions, NetworkInterfaceRecord, NodeStatusRecord, RouteRecord, RouteTableRecord } from './types.js';
 
 export type RouteActionKind = 'create' | 'replace' | 'delete' | 'keep';
 
@@ -125,6 +125,11 @@ export interface PlanInput {
    * protects no route to them, or the removed nodes' routes would outlive the teardown. The reconciler passes none.
    */
   releasedNetworkInterfaceIds?: string[];
+  /**
+   * The Kubernetes Node status of each node attachmentChecks names, by node. A node it names without an entry here
+   * is unresolved: which machine holds its address is not shown.
+   */
+  nodeStatuses?: ReadonlyMap<string, NodeStatusRecord>;
 }
 
 interface DesiredRoute {
@@ -190,11 +195,79 @@ function resolveNodes(nodes: NodeClaim[], byIp: Map<string, NetworkInterfaceReco
   return { resolved, unresolved };
 }
 
+/**
+ * A node whose ENI has been attached to its instance only since after the node's CiliumNode was created. A node
+ * joins from a machine that is already running, so its ENI is attached first and its CiliumNode created later.
+ * The other order is what an address passed on looks like: the node's machine is gone, its CiliumNode stays (a
+ * hybrid node's Node is not removed by any cloud controller, so neither is its CiliumNode), and EC2 has given
+ * the address to another instance, which may not be a node at all. Routing the node's pod CIDRs there, and
+ * turning that instance's source/dest check off, would act on a machine nobody said was a node. It is also what
+ * a node replaced under the same name looks like (a CiliumNode kept, a new instance), which must be routed; the
+ * node's Kubernetes Node tells the two apart (attachmentDoubt).
+ */
+export interface AttachmentCheck {
+  node: string;
+  ip: string;
+  networkInterfaceId: string;
+  instanceId: string;
+  attachTime: string;
+  createdAt: string;
+}
+
+function newerAttachment(claim: NodeClaim, eni: NetworkInterfaceRecord): AttachmentCheck | undefined {
+  if (claim.createdAt === undefined || eni.attachTime === undefined || eni.instanceId === undefined) return undefined;
+  const attached = Date.parse(eni.attachTime);
+  const created = Date.parse(claim.createdAt);
+  // A time that cannot be read proves nothing either way: the node is resolved as before.
+  if (!Number.isFinite(attached) || !Number.isFinite(created) || attached <= created) return undefined;
+  return { node: claim.node, ip: claim.ip.text, networkInterfaceId: eni.networkInterfaceId, instanceId: eni.instanceId, attachTime: eni.attachTime, createdAt: claim.createdAt };
+}
+
+/** The nodes whose ENI attachment is newer than their CiliumNode: the ones whose Kubernetes Node must be read. */
+export function attachmentChecks(input: Pick<PlanInput, 'claims' | 'networkInterfaces' | 'vpcId'>): AttachmentCheck[] {
+  const { resolved } = resolveNodes(input.claims.nodes, networkInterfacesByIp(input.networkInterfaces), input.vpcId);
+  return resolved.flatMap(({ claim, eni }) => newerAttachment(claim, eni) ?? []);
+}
+
+/**
+ * Why the instance holding a checked node's address is not shown to be that node; undefined when it is. It is shown
+ * when the node's kubelet has reported since the attachment began (the Ready condition's heartbeat is not older)
+ * with that address among its InternalIPs: the kubelet runs where the address is. A kubelet that has been silent
+ * since, a Node that reports another address, or one that is gone or could not be read shows nothing.
+ */
+export function attachmentDoubt(check: AttachmentCheck, status: NodeStatusRecord | undefined): string | undefined {
+  const lead = `${check.networkInterfaceId} (instance ${check.instanceId}), which carries ${check.ip}, was attached at ${check.attachTime}, after CiliumNode ${check.node} was created (${check.createdAt})`;
+  const passedOn = 'the address may have passed to a machine that is not this node';
+  if (status === undefined) return `${lead}, and Node ${check.node} was not read`;
+  if (status.state === 'not-found') return `${lead}, and there is no Node ${check.node}: ${passedOn}`;
+  if (status.state === 'unreadable') return `${lead}, and Node ${check.node} could not be read (${status.error})`;
+  const ip = parseIp(check.ip);
+  const reportsIp = status.internalIps.some((text) => {
+    const reported = parseIp(text);
+    return reported.ok && ip.ok && reported.value.key === ip.value.key;
+  });
+  if (!reportsIp) return `${lead}, and Node ${check.node} reports ${status.internalIps.length > 0 ? status.internalIps.join(', ') : 'no InternalIP'}: ${passedOn}`;
+  const heartbeat = status.readyHeartbeat === undefined ? NaN : Date.parse(status.readyHeartbeat);
+  if (!Number.isFinite(heartbeat) || heartbeat < Date.parse(check.attachTime)) {
+    return `${lead}, and the kubelet of Node ${check.node} has not reported since (last Ready heartbeat ${status.readyHeartbeat ?? 'none'}): ${passedOn}`;
+  }
+  return undefined;
+}
+
 export function planRoutes(input: PlanInput): RoutePlan {
   const { scope, claims } = input;
   const byIp = networkInterfacesByIp(input.networkInterfaces);
   const resolution = resolveNodes(claims.nodes, byIp, input.vpcId);
   const { unresolved } = resolution;
+  // A node whose address may have passed to another machine is unresolved: its CIDRs are protected and that
+  // machine's source/dest check stays as it is.
+  resolution.resolved = resolution.resolved.filter(({ claim, eni }) => {
+    const check = newerAttachment(claim, eni);
+    const doubt = check && attachmentDoubt(check, input.nodeStatuses?.get(claim.node));
+    if (doubt === undefined) return true;
+    unresolved.push({ node: claim.node, ip: claim.ip.text, cidrs: claim.cidrs.map((cidr) => cidr.text), reason: doubt });
+    return false;
+  });
   // A paused node is being torn down: re-adding its routes or turning its source/dest check off again would
   // undo the teardown, and deleting them is the teardown's job, so its CIDRs are protected like a refused node's.
   // The tag must name this node: a tag left on an ENI whose instance has since joined as another node

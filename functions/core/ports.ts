@@ -6,6 +6,7 @@ import type {
   CiliumNodeRecord,
   ClusterInfo,
   NetworkInterfaceRecord,
+  NodeStatusRecord,
   RouteTableRecord,
   RouteTableSelector,
 } from './types.js';
@@ -23,6 +24,11 @@ export interface ClusterPort {
 export interface CiliumNodePort {
   /** Every CiliumNode, following `continue` tokens. Throws if any page fails: a partial list is never returned. */
   listCiliumNodes(): Promise<CiliumNodeRecord[]>;
+  /**
+   * The Node (`v1`) status of each named node, one GET each: 404 is `not-found`, any other failure `unreadable`
+   * (with the reason, minus the token). Never rejects: a Node that cannot be read only leaves its node unresolved.
+   */
+  readNodeStatuses(names: string[]): Promise<Map<string, NodeStatusRecord>>;
 }
 
 /** Builds the Kubernetes reader for a cluster (endpoint, CA) using a fresh-enough bearer token. */

@@ -24,6 +24,8 @@ export interface ClusterInfo {
 /** A CiliumNode (`cilium.io/v2`) reduced to the fields the core reads. */
 export interface CiliumNodeRecord {
   name: string;
+  /** `metadata.creationTimestamp` (RFC 3339), as the API server set it. */
+  createdAt?: string;
   /** `spec.addresses[]` */
   addresses: { type: string; ip: string }[];
   /** `spec.ipam.podCIDRs` (cluster-pool IPAM) */
@@ -41,10 +43,22 @@ export interface NetworkInterfaceRecord {
   sourceDestCheck: boolean;
   /** `Attachment.InstanceId`: the EC2 instance the ENI is attached to; absent when detached or AWS-managed. */
   instanceId?: string;
+  /** `Attachment.AttachTime` (ISO 8601): since when the ENI is attached to that instance (a primary ENI: the launch). */
+  attachTime?: string;
   status?: string;
   /** The ENI's tags (TagSet); teardown marks the nodes it pauses with one. */
   tags?: Record<string, string>;
 }
+
+/**
+ * What a node's Kubernetes Node (`v1`) says of its kubelet: the InternalIPs it reports and the last heartbeat of its
+ * `Ready` condition. Read only for a node whose ENI was attached after its CiliumNode was created (plan.ts,
+ * attachmentChecks): that is how an address passed on to another machine shows.
+ */
+export type NodeStatusRecord =
+  | { state: 'found'; internalIps: string[]; readyHeartbeat?: string }
+  | { state: 'not-found' }
+  | { state: 'unreadable'; error: string };
 
 /** One route of a route table, as DescribeRouteTables reports it. */
 export interface RouteRecord {

@@ -50,5 +50,6 @@ export async function createControllerDeps(config: ControllerConfig): Promise<Co
     ec2: new Ec2Adapter(clients.ec2),
     tokens,
     managedInstances: new SsmManagedInstanceAdapter(clients.ssm),
+    attachmentProofs: new Map(),
   };
 }

@@ -8,16 +8,52 @@ import { type ClaimSet, collectClaims } from '../core/claims.js';
 import type { ControllerConfig } from '../core/config.js';
 import { IncompleteReadError } from '../core/errors.js';
 import { checkRouteTableRead } from '../core/guards.js';
-import { type RouteAction, type RoutePlan, applyOrder, planRoutes } from '../core/plan.js';
-import type { CiliumNodePortFactory, ClusterPort, Ec2Port } from '../core/ports.js';
+import { type AttachmentCheck, type RouteAction, type RoutePlan, applyOrder, attachmentChecks, attachmentDoubt, planRoutes } from '../core/plan.js';
+import type { CiliumNodePort, CiliumNodePortFactory, ClusterPort, Ec2Port } from '../core/ports.js';
 import { type Scope, buildScope } from '../core/scope.js';
-import type { CiliumNodeRecord, ClusterInfo, NetworkInterfaceRecord, RouteTableRecord } from '../core/types.js';
+import type { CiliumNodeRecord, ClusterInfo, NetworkInterfaceRecord, NodeStatusRecord, RouteTableRecord } from '../core/types.js';
 
 export interface ReconcileDeps {
   cluster: ClusterPort;
   ciliumNodes: CiliumNodePortFactory;
   ec2: Ec2Port;
   now?: () => number;
+  /**
+   * Attachments already shown to be their node's (attachmentDoubt found none), with the Node status that showed
+   * it, kept for the life of the process: a node replaced under the same name costs one Node read, not one per run.
+   */
+  attachmentProofs?: Map<string, NodeStatusRecord>;
+}
+
+/** Proofs kept at most; past this the oldest go first (a proof missing costs one more read, nothing else). */
+const MAX_ATTACHMENT_PROOFS = 10_000;
+
+const proofKey = (check: AttachmentCheck) => [check.node, check.ip, check.networkInterfaceId, check.attachTime].join(' ');
+
+/**
+ * The Node status of every node whose ENI attachment is newer than its CiliumNode (attachmentChecks): from the
+ * proofs kept, else read. A Node that cannot be read leaves only its own node unresolved, so it is not a failed
+ * read of the run.
+ */
+async function readNodeStatuses(deps: ReconcileDeps, kubernetes: CiliumNodePort, checks: AttachmentCheck[]): Promise<Map<string, NodeStatusRecord>> {
+  const statuses = new Map<string, NodeStatusRecord>();
+  const toRead: AttachmentCheck[] = [];
+  for (const check of checks) {
+    const proof = deps.attachmentProofs?.get(proofKey(check));
+    if (proof) statuses.set(check.node, proof);
+    else toRead.push(check);
+  }
+  if (toRead.length === 0) return statuses;
+  const read = await kubernetes.readNodeStatuses([...new Set(toRead.map((check) => check.node))]);
+  for (const check of toRead) {
+    const status = read.get(check.node);
+    if (status) statuses.set(check.node, status);
+    if (deps.attachmentProofs && attachmentDoubt(check, status) === undefined) {
+      if (deps.attachmentProofs.size >= MAX_ATTACHMENT_PROOFS) deps.attachmentProofs.delete(deps.attachmentProofs.keys().next().value!);
+      deps.attachmentProofs.set(proofKey(check), status!);
+    }
+  }
+  return statuses;
 }
 
 export interface ObservedState {
@@ -28,6 +64,8 @@ export interface ObservedState {
   ciliumNodes: CiliumNodeRecord[];
   claims: ClaimSet;
   networkInterfaces: NetworkInterfaceRecord[];
+  /** Node statuses of the nodes attachmentChecks named (see PlanInput.nodeStatuses). */
+  nodeStatuses: Map<string, NodeStatusRecord>;
 }
 
 async function read<T>(source: IncompleteReadError['source'], work: () => Promise<T>): Promise<T> {
@@ -43,9 +81,13 @@ async function read<T>(source: IncompleteReadError['source'], work: () => Promis
 export async function observe(deps: ReconcileDeps, config: ControllerConfig): Promise<ObservedState> {
   const cluster = await read('cluster', () => deps.cluster.describeCluster(config.clusterName));
   const scope = buildScope(cluster.remoteNetworks, config.scope);
+  let kubernetes: CiliumNodePort | undefined;
   const [routeTables, ciliumNodes] = await Promise.all([
     read('route-tables', () => deps.ec2.describeRouteTables(config.routeTables, config.vpcId)),
-    read('ciliumnodes', async () => (await deps.ciliumNodes(cluster)).listCiliumNodes()).catch((error: unknown) => {
+    read('ciliumnodes', async () => {
+      kubernetes = await deps.ciliumNodes(cluster);
+      return kubernetes.listCiliumNodes();
+    }).catch((error: unknown) => {
       deps.cluster.forget?.(config.clusterName);
       throw error;
     }),
@@ -55,7 +97,9 @@ export async function observe(deps: ReconcileDeps, config: ControllerConfig): Pr
   // Refused nodes' ENIs are looked up too: the routes pointing at them are protected (ClaimSet.refusedNodeIps).
   const ips = [...new Set([...claims.nodes, ...claims.refusedNodeIps].map((node) => node.ip.text))];
   const networkInterfaces = await read('network-interfaces', () => deps.ec2.findNetworkInterfaces(vpcId, ips));
-  return { cluster, scope, vpcId, routeTables, ciliumNodes, claims, networkInterfaces };
+  const checks = attachmentChecks({ claims, networkInterfaces, ...(vpcId ? { vpcId } : {}) });
+  const nodeStatuses = checks.length > 0 ? await readNodeStatuses(deps, kubernetes!, checks) : new Map<string, NodeStatusRecord>();
+  return { cluster, scope, vpcId, routeTables, ciliumNodes, claims, networkInterfaces, nodeStatuses };
 }
 
 export function planFromState(state: ObservedState, config: ControllerConfig): RoutePlan {
@@ -66,6 +110,7 @@ export function planFromState(state: ObservedState, config: ControllerConfig): R
     networkInterfaces: state.networkInterfaces,
     routeTables: state.routeTables,
     guards: config.guards,
+    nodeStatuses: state.nodeStatuses,
   });
 }
 

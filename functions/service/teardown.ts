@@ -389,6 +389,7 @@ export class TeardownService {
       routeTables: state.routeTables,
       guards: { ...this.config.guards, allowEmpty: request.all || this.config.guards.allowEmpty, force: true },
       releasedNetworkInterfaceIds: releasedNetworkInterfaces(removed, state.networkInterfaces),
+      nodeStatuses: state.nodeStatuses,
     });
     const deletions = routesOfRemovedNodes(mutationsOf(plan).deletions, removed, request.all);
     const describe = (action: { routeTableId: string; destination: string; previousTarget?: string }) => ({

@@ -1,7 +1,7 @@
 /**
  * Cluster access: the IAM roles the Lambdas assume for the Kubernetes API, and the EKS access entries that
  * map them to Kubernetes groups. What those groups may do is plain RBAC: `infra/k8s/rbac.yaml` (the readers:
- * get/list/watch on ciliumnodes.cilium.io; the teardown: cordon, drain and delete nodes and their
+ * get/list/watch on ciliumnodes.cilium.io and get on nodes; the teardown: cordon, drain and delete nodes and their
  * CiliumNodes), applied with kubectl.
  */
 import { Duration } from 'aws-cdk-lib';

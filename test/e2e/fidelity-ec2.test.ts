@@ -393,8 +393,11 @@ describe('Ec2Adapter against the local EC2', () => {
       ipv6Addresses: [],
       sourceDestCheck: true,
       instanceId: I_1,
+      // attachment.attachTime, as the local EC2 writes it (the scenario's launch, whole seconds), through the SDK's parser.
+      attachTime: cloud.state.networkInterfaces.get(ENI_1)!.attachTime!.toISOString(),
       status: 'in-use',
     });
+    expect(found.find((eni) => eni.networkInterfaceId === ENI_1)!.attachTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
     expect(found.find((eni) => eni.networkInterfaceId === v6.id)?.ipv6Addresses).toEqual(['2001:db8::7']);
     const describes = cloud.state.calls.filter((c) => c.action === 'DescribeNetworkInterfaces');
     expect(describes).toHaveLength(4); // 452 IPv4 addresses in batches of 199, plus one IPv6 batch

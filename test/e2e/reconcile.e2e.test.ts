@@ -201,3 +201,51 @@ describe('a failing mutation', () => {
     expectTablesExact(cloud, TABLES);
   });
 });
+
+describe("a node's address passed on to another machine", () => {
+  let env: Awaited<ReturnType<typeof cloudWithEnv>>;
+  beforeAll(async () => {
+    env = await cloudWithEnv();
+  });
+  afterAll(async () => {
+    await env?.done();
+  });
+
+  const NODE = 'mi-026d6a261e355fba7'; // 10.20.1.10, 10.30.0.0/24, on i-0a1b2c3d4e5f60001
+  const ok = async (path: string, body: unknown) => expect((await control(env.cloud, 'POST', path, body)).status).toBe(200);
+  const eniOf = (id: string) => env.cloud.state.networkInterfaces.get(id);
+
+  test("is not routed there while the node's kubelet is silent; a node replaced under the same name is, once its kubelet reports from it", async () => {
+    const { cloud } = env;
+    const handle = await makeHandler();
+    expect(await handle(DIRECT_RECONCILE)).toMatchObject({ status: 'ok', counts: { failedMutations: 0 } });
+    const nodeRoute = () => TABLES.map((table) => podRoutes(cloud.state, table).get('10.30.0.0/24'));
+    expect(nodeRoute()).toEqual(TABLES.map(() => 'eni-0a1b2c3d4e5f60001'));
+
+    // The node's machine is terminated; its Node and CiliumNode stay (nothing removes a hybrid node's Node), and EC2
+    // gives the address to an instance that is no node.
+    await ok('scenario/terminate-instance', { instanceId: 'i-0a1b2c3d4e5f60001' });
+    await ok('scenario/launch-instance', { instanceId: 'i-0a1b2c3d4e5f60091', subnetId: 'subnet-0a1b2c3d4e5f60001', privateIp: '10.20.1.10', networkInterfaceId: 'eni-0a1b2c3d4e5f60091' });
+    const mutationsBefore = mutatingCalls(cloud.state).length;
+    const held = await handle(DIRECT_RECONCILE);
+    expect(held).toMatchObject({ status: 'ok', counts: { create: 0, replace: 0, delete: 0, sourceDestCheckFixes: 0, failedMutations: 0 } });
+    expect(mutatingCalls(cloud.state)).toHaveLength(mutationsBefore);
+    expect(eniOf('eni-0a1b2c3d4e5f60091')?.sourceDestCheck).toBe(true);
+    expect(nodeRoute()).toEqual(TABLES.map(() => 'eni-0a1b2c3d4e5f60001')); // a blackhole now, and kept: the CIDR is still claimed
+    expect(callCounts(cloud.state, (call) => call.action === 'get nodes')).toEqual({ 'kubernetes get nodes 200': 1 });
+
+    // The same node joins again from a new machine: its kubelet reports from there, Cilium updates its CiliumNode.
+    await ok('scenario/terminate-instance', { instanceId: 'i-0a1b2c3d4e5f60091' });
+    await ok('scenario/launch-instance', { instanceId: 'i-0a1b2c3d4e5f60092', subnetId: 'subnet-0a1b2c3d4e5f60001', privateIp: '10.20.1.77', networkInterfaceId: 'eni-0a1b2c3d4e5f60092', joinsAs: NODE });
+    const moved = await handle(DIRECT_RECONCILE);
+    expect(moved).toMatchObject({ status: 'ok', counts: { replace: 3, sourceDestCheckFixes: 1, failedMutations: 0 } });
+    expect(nodeRoute()).toEqual(TABLES.map(() => 'eni-0a1b2c3d4e5f60092'));
+    expect(eniOf('eni-0a1b2c3d4e5f60092')?.sourceDestCheck).toBe(false);
+    expectTablesExact(cloud, TABLES);
+
+    // Shown once, kept: the warm run after that reads no Node and stays at three calls.
+    const callsBefore = cloud.state.calls.length;
+    expect(await handle(DIRECT_RECONCILE)).toMatchObject({ status: 'ok', counts: { create: 0, replace: 0, delete: 0 } });
+    expect(cloud.state.calls.slice(callsBefore).map((call) => `${call.service} ${call.action}`).sort()).toEqual(['ec2 DescribeNetworkInterfaces', 'ec2 DescribeRouteTables', 'kubernetes list ciliumnodes']);
+  }, 60_000);
+});

@@ -894,12 +894,15 @@ describe('Kubernetes access for the teardown', () => {
       ]);
     });
 
-    test('bound to the teardown group; the readers keep read-only access to CiliumNodes', () => {
+    test('bound to the teardown group; the readers keep read-only access to CiliumNodes, and may get a Node by name', () => {
       expect(find('ClusterRoleBinding', 'eks-hybrid-routes-teardown')).toMatchObject({
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'eks-hybrid-routes-teardown' },
         subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: KUBERNETES_TEARDOWN_GROUP }],
       });
-      expect(find('ClusterRole', 'eks-hybrid-routes-reader').rules).toEqual([{ apiGroups: ['cilium.io'], resources: ['ciliumnodes'], verbs: ['get', 'list', 'watch'] }]);
+      expect(find('ClusterRole', 'eks-hybrid-routes-reader').rules).toEqual([
+        { apiGroups: ['cilium.io'], resources: ['ciliumnodes'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
+      ]);
       expect(find('ClusterRoleBinding', 'eks-hybrid-routes-reader')).toMatchObject({ subjects: [{ kind: 'Group', name: KUBERNETES_READER_GROUP }] });
       expect(documents).toHaveLength(4);
     });

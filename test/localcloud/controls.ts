@@ -18,7 +18,7 @@ import type { AwsResponse } from './protocol.js';
 import type { LocalCloud } from './server.js';
 import { disruptionBudgetName, hybridNode, routesPerRouteTableSchema } from './scenario.js';
 import { deregisterManagedInstance, registerManagedInstance, silenceAgent } from './ssm.js';
-import { type CloudState, routeState } from './state.js';
+import { type CloudState, kubernetesTime, routeState, wholeSeconds } from './state.js';
 
 const json = (status: number, body: unknown): AwsResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body, null, 2) });
 
@@ -66,8 +66,20 @@ const cidr = z.string().regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, 'must be a CIDR such 
 const ciliumNodeName = z.string().min(1);
 
 const STEPS = {
-  /** A new EC2 instance (and its ENI) in a subnet, running; source/dest check on as EC2 defaults. */
-  'launch-instance': z.object({ instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/), subnetId: z.string(), privateIp: ipv4, networkInterfaceId: z.string().regex(/^eni-[0-9a-f]{8,17}$/) }).strict(),
+  /**
+   * A new EC2 instance (and its ENI) in a subnet, running; source/dest check on as EC2 defaults. `joinsAs`: the
+   * instance is that existing node's machine from now on (a node replaced under the same name): its kubelet
+   * reports from the instance's IP, and Cilium writes that IP into its CiliumNode.
+   */
+  'launch-instance': z
+    .object({
+      instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/),
+      subnetId: z.string(),
+      privateIp: ipv4,
+      networkInterfaceId: z.string().regex(/^eni-[0-9a-f]{8,17}$/),
+      joinsAs: z.string().min(1).optional(),
+    })
+    .strict(),
   'terminate-instance': instanceId,
   'stop-instance': instanceId,
   'start-instance': instanceId,
@@ -144,8 +156,10 @@ function runStep(state: CloudState, step: Step, input: unknown): unknown {
       if (!subnet) throw new Error(`launch-instance: subnetId: unknown subnet ${body.subnetId}`);
       if (state.instances.has(body.instanceId!)) throw new Error(`launch-instance: instanceId: ${body.instanceId} already exists`);
       if (state.networkInterfaces.has(body.networkInterfaceId!)) throw new Error(`launch-instance: networkInterfaceId: ${body.networkInterfaceId} already exists`);
+      if (body.joinsAs !== undefined && !state.nodes.has(body.joinsAs)) throw new Error(`launch-instance: joinsAs: no Node ${body.joinsAs}`);
       state.instances.set(body.instanceId!, { id: body.instanceId!, subnetId: subnet.id, privateIp: body.privateIp!, networkInterfaceId: body.networkInterfaceId!, state: 'running', tags: {}, instanceType: 'm5.large' });
-      state.networkInterfaces.set(body.networkInterfaceId!, { id: body.networkInterfaceId!, vpcId: subnet.vpcId, subnetId: subnet.id, privateIp: body.privateIp!, ipv6Addresses: [], instanceId: body.instanceId!, sourceDestCheck: true, tags: {} });
+      state.networkInterfaces.set(body.networkInterfaceId!, { id: body.networkInterfaceId!, vpcId: subnet.vpcId, subnetId: subnet.id, privateIp: body.privateIp!, ipv6Addresses: [], instanceId: body.instanceId!, attachTime: wholeSeconds(), sourceDestCheck: true, tags: {} });
+      if (body.joinsAs !== undefined) joinAs(state, body.joinsAs, body.privateIp!);
       return { instanceId: body.instanceId };
     }
     case 'terminate-instance':
@@ -175,6 +189,16 @@ function runStep(state: CloudState, step: Step, input: unknown): unknown {
   }
 }
 
+/** The node's kubelet and Cilium agent now run at `ip`: its Node and CiliumNode say so, and its kubelet reports. */
+function joinAs(state: CloudState, name: string, ip: string) {
+  const node = state.nodes.get(name)!;
+  const status = ((node.status ??= {}) as { addresses?: { type: string; address: string }[] });
+  status.addresses = [{ type: 'InternalIP', address: ip }, ...(status.addresses ?? []).filter((a) => a.type !== 'InternalIP')];
+  const spec = (state.ciliumNodes.get(name)?.spec ?? undefined) as { addresses?: { type: string; ip: string }[] } | undefined;
+  if (spec) spec.addresses = [{ type: 'InternalIP', ip }, ...(spec.addresses ?? []).filter((a) => a.type !== 'InternalIP')];
+  state.silentKubelets?.delete(name);
+}
+
 /** Gives a node a pod CIDR the way the Cilium operator does (creating its CiliumNode and Node if new). */
 export function allocateCidr(state: CloudState, name: string, cidr: string, nodeIp?: string) {
   let node = state.ciliumNodes.get(name) as { spec?: { addresses?: { ip: string; type: string }[]; ipam?: { podCIDRs?: string[] } } } | undefined;
@@ -183,7 +207,7 @@ export function allocateCidr(state: CloudState, name: string, cidr: string, node
     node = {
       apiVersion: 'cilium.io/v2',
       kind: 'CiliumNode',
-      metadata: { name, labels: { 'eks.amazonaws.com/compute-type': 'hybrid', 'kubernetes.io/hostname': name } },
+      metadata: { name, creationTimestamp: kubernetesTime(wholeSeconds()), labels: { 'eks.amazonaws.com/compute-type': 'hybrid', 'kubernetes.io/hostname': name } },
       spec: { addresses: [{ ip: nodeIp, type: 'InternalIP' }], ipam: { podCIDRs: [] } },
     } as never;
     state.ciliumNodes.set(name, node as Record<string, unknown>);

@@ -19,7 +19,9 @@ import {
   type LocalRoute,
   type LocalRouteTable,
   type RouteTargetKind,
+  resumeKubeletsAt,
   routeState,
+  silenceKubeletsAt,
 } from './state.js';
 
 const NAMESPACE = 'http://ec2.amazonaws.com/doc/2016-11-15/';
@@ -633,6 +635,7 @@ function renderNetworkInterface(state: CloudState, eni: LocalNetworkInterface): 
           el('deviceIndex', deviceIndex(state, eni)) +
           el('networkCardIndex', 0) +
           el('status', 'attached') +
+          (eni.attachTime ? el('attachTime', eni.attachTime.toISOString()) : '') +
           el('deleteOnTermination', deviceIndex(state, eni) === 0),
       )
     : '';
@@ -770,6 +773,7 @@ function terminate(state: CloudState, ids: string[]): InstanceStateChange[] {
     ids,
     () => ({ reported: 'shutting-down', final: 'terminated' }),
     (instance) => {
+      silenceKubeletsAt(state, instance.privateIp);
       for (const eni of [...state.networkInterfaces.values()]) {
         if (eni.instanceId !== instance.id) continue;
         if (eni.id === instance.networkInterfaceId) state.networkInterfaces.delete(eni.id);
@@ -784,6 +788,7 @@ function stop(state: CloudState, ids: string[]): InstanceStateChange[] {
     instance.state === 'terminated' || instance.state === 'shutting-down'
       ? new AwsError('IncorrectInstanceState', `This instance '${instance.id}' is not in a state from which it can be stopped.`)
       : { reported: 'stopping', final: 'stopped' },
+    (instance) => silenceKubeletsAt(state, instance.privateIp),
   );
 }
 
@@ -792,6 +797,7 @@ function start(state: CloudState, ids: string[]): InstanceStateChange[] {
     instance.state === 'terminated' || instance.state === 'shutting-down' || instance.state === 'stopping'
       ? new AwsError('IncorrectInstanceState', `The instance '${instance.id}' is not in a state from which it can be started.`)
       : { reported: 'pending', final: 'running' },
+    (instance) => resumeKubeletsAt(state, instance.privateIp),
   );
 }
 

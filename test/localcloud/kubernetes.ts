@@ -37,7 +37,7 @@ import { makeCaAndServerCert } from './certs.js';
 import type { FaultInjector } from './faults.js';
 export { LIST_ACTIONS } from './faults.js';
 import { AwsError } from './protocol.js';
-import type { CloudState, LocalCredentials } from './state.js';
+import { type CloudState, type LocalCredentials, kubernetesTime } from './state.js';
 import { authenticate as authenticateCredentials } from './sts.js';
 
 export interface KubernetesApiOptions {
@@ -82,7 +82,10 @@ export const RBAC_ROLES = {
     { nonResourceURLs: ['*'], verbs: ['*'] },
   ],
   /** The cluster's reader role (`state.cluster.readerRoleArn`): what the controller needs. */
-  reader: [{ apiGroups: ['cilium.io'], resources: ['ciliumnodes'], verbs: ['get', 'list', 'watch'] }],
+  reader: [
+    { apiGroups: ['cilium.io'], resources: ['ciliumnodes'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
+  ],
   /** Roles whose name contains `teardown`: cordon, drain and remove hybrid nodes. */
   teardown: [
     { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch', 'patch', 'delete'] },
@@ -284,6 +287,22 @@ const keyOf = (o: KObject) => {
 };
 
 /** Field value by dotted path (`spec.nodeName`), as a string; missing fields read as "". */
+/**
+ * A Node as its kubelet keeps it: a Ready condition whose heartbeat is now while the kubelet reports, or the time
+ * it fell silent (status Unknown, as the node lifecycle controller sets it). A Node given its own conditions
+ * (a test) is served as it is.
+ */
+function withKubeletStatus(state: CloudState, node: KObject): KObject {
+  const status = (node.status ?? {}) as Record<string, unknown>;
+  if (status.conditions !== undefined) return node;
+  const silentSince = state.silentKubelets?.get(String(metadataOf(node).name));
+  const heartbeat = kubernetesTime(silentSince ?? new Date());
+  const ready = silentSince
+    ? { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: heartbeat, lastTransitionTime: heartbeat }
+    : { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: heartbeat, lastTransitionTime: heartbeat };
+  return { ...node, status: { ...status, conditions: [ready] } };
+}
+
 function field(o: KObject, path: string): string {
   let v: unknown = o;
   for (const k of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
@@ -602,10 +621,10 @@ export async function startKubernetesApi(
       }
       case '/v1/nodes': {
         if (info.namespace) break;
-        if (info.verb === 'list') return list(url, listed(state.nodes.values()), 'NodeList', 'v1', ['metadata.name', 'spec.unschedulable']);
+        if (info.verb === 'list') return list(url, listed([...state.nodes.values()].map((n) => withKubeletStatus(state, n))), 'NodeList', 'v1', ['metadata.name', 'spec.unschedulable']);
         const node = state.nodes.get(info.name);
         if (!node && (info.verb === 'get' || info.verb === 'delete')) throw notFound(info);
-        if (info.verb === 'get') return json(200, node);
+        if (info.verb === 'get') return json(200, withKubeletStatus(state, node!));
         if (info.verb === 'patch') return patch(info, state.nodes, info.name, request.headers['content-type'] ?? '', await readBody(request));
         if (info.verb === 'delete') {
           state.nodes.delete(info.name);

@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { fieldPath } from '../../functions/shared/field-path.js';
-import type { CloudState, LocalRoute, RouteTargetKind } from './state.js';
+import { type CloudState, type LocalRoute, type RouteTargetKind, kubernetesTime, silenceKubeletsAt, wholeSeconds } from './state.js';
+
+const HOUR_MS = 3_600_000;
 
 const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), `must look like ${prefix}-0123456789abcdef0`);
 const cidr = z.string().regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, 'must be a CIDR such as 10.30.0.0/16');
@@ -94,6 +96,12 @@ export const scenarioSchema = z
             tags,
             /** Tags of the instance's primary ENI (DescribeNetworkInterfaces `tagSet`, `tag:` filters). */
             networkInterfaceTags: tags,
+            /**
+             * When it was launched, so since when its primary ENI is attached (`attachment.attachTime`). Default:
+             * two hours before the cloud starts, one before the CiliumNodes were created (as nodes join from
+             * running machines).
+             */
+            launchTime: z.iso.datetime({ offset: true }).optional(),
           })
           .strict(),
       )
@@ -217,9 +225,12 @@ export function buildState(scenario: Scenario): CloudState {
     throw new ScenarioError(`scenario: ${path}: ${message}`);
   };
   scenario.subnets.forEach((subnet, i) => state.vpcs.has(subnet.vpcId) || fail(`subnets[${i}].vpcId`, `unknown VPC ${subnet.vpcId}`));
+  const started = wholeSeconds();
+  const defaultLaunchTime = new Date(started.getTime() - 2 * HOUR_MS);
+  const defaultCreationTime = new Date(started.getTime() - HOUR_MS);
   scenario.instances.forEach((instance, i) => {
     const subnet = state.subnets.get(instance.subnetId) ?? fail(`instances[${i}].subnetId`, `unknown subnet ${instance.subnetId}`);
-    const { networkInterfaceTags: _eniTags, ...fields } = instance;
+    const { networkInterfaceTags: _eniTags, launchTime, ...fields } = instance;
     state.instances.set(instance.id, fields);
     if (instance.state !== 'terminated') {
       state.networkInterfaces.set(instance.networkInterfaceId, {
@@ -229,6 +240,7 @@ export function buildState(scenario: Scenario): CloudState {
         privateIp: instance.privateIp,
         ipv6Addresses: [],
         instanceId: instance.id,
+        attachTime: wholeSeconds(launchTime ? new Date(launchTime) : defaultLaunchTime),
         sourceDestCheck: instance.sourceDestCheck,
         tags: { ...instance.networkInterfaceTags },
       });
@@ -245,8 +257,14 @@ export function buildState(scenario: Scenario): CloudState {
   });
   // Each CiliumNode's Kubernetes Node, as a hybrid node registers it: named like the managed instance.
   for (const node of state.ciliumNodes.values()) {
-    const name = (node.metadata as { name: string }).name;
-    state.nodes.set(name, hybridNode(state, node));
+    const metadata = node.metadata as { name: string; creationTimestamp?: unknown };
+    // The API server sets it on every object; a scenario may give its own.
+    metadata.creationTimestamp ??= kubernetesTime(defaultCreationTime);
+    state.nodes.set(metadata.name, hybridNode(state, node));
+  }
+  // A node whose instance is down at the start has a kubelet that stopped when it went down.
+  for (const instance of state.instances.values()) {
+    if (instance.state !== 'running' && instance.state !== 'pending') silenceKubeletsAt(state, instance.privateIp, defaultCreationTime);
   }
   state.pods = new Map();
   state.blockedEvictions = new Map();

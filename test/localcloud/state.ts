@@ -37,6 +37,8 @@ export interface LocalNetworkInterface {
   ipv6Addresses: string[];
   /** Attached instance, if any. */
   instanceId?: string;
+  /** Since when it is attached (DescribeNetworkInterfaces `attachment.attachTime`); whole seconds. */
+  attachTime?: Date;
   sourceDestCheck: boolean;
   /** User tags (CreateTags / DeleteTags; scenario `instances[].networkInterfaceTags`). */
   tags: Record<string, string>;
@@ -156,6 +158,12 @@ export interface CloudState {
   ciliumNodes: Map<string, Record<string, unknown>>;
   /** `v1` Node objects, by name. */
   nodes: Map<string, Record<string, unknown>>;
+  /**
+   * Kubelets that have stopped reporting, by node name, and since when. A node's kubelet stops with the instance
+   * that carries its InternalIP (terminated, stopped) and reports again when that instance starts; every other
+   * kubelet reports all the time, so its Node's Ready heartbeat is the moment the Node is read (kubernetes.ts).
+   */
+  silentKubelets?: Map<string, Date>;
   /** `v1` Pod objects, by `<namespace>/<name>` (optional: scenarios without pods leave it out). */
   pods?: Map<string, Record<string, unknown>>;
   /**
@@ -184,4 +192,35 @@ export function routeState(state: CloudState, route: LocalRoute): 'active' | 'bl
     return state.instances.get(route.target.id)?.state === 'running' ? 'active' : 'blackhole';
   }
   return 'active';
+}
+
+/** A time as the APIs write it here: whole seconds (Kubernetes' RFC 3339 has no fraction; EC2's is .000). */
+export function wholeSeconds(at: Date = new Date()): Date {
+  return new Date(Math.floor(at.getTime() / 1000) * 1000);
+}
+
+/** RFC 3339 as the Kubernetes API writes it: `2026-01-02T03:04:05Z`. */
+export function kubernetesTime(at: Date): string {
+  return wholeSeconds(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The InternalIPs a stored Node reports. */
+export function nodeInternalIps(node: Record<string, unknown>): string[] {
+  const addresses = (node.status as { addresses?: unknown } | undefined)?.addresses;
+  return Array.isArray(addresses) ? addresses.flatMap((a: { type?: unknown; address?: unknown }) => (a?.type === 'InternalIP' && typeof a.address === 'string' ? [a.address] : [])) : [];
+}
+
+/**
+ * The kubelet of every node at `ip` stops reporting (its instance went down); one already silent keeps its time. Its
+ * last heartbeat is the second before: a kubelet's last post precedes its machine's end, and whatever EC2 attaches
+ * at that address in the same second is still later.
+ */
+export function silenceKubeletsAt(state: CloudState, ip: string, at: Date = new Date(wholeSeconds().getTime() - 1000)): void {
+  state.silentKubelets ??= new Map();
+  for (const [name, node] of state.nodes) if (nodeInternalIps(node).includes(ip) && !state.silentKubelets.has(name)) state.silentKubelets.set(name, at);
+}
+
+/** The kubelet of every node at `ip` reports again (its instance started). */
+export function resumeKubeletsAt(state: CloudState, ip: string): void {
+  for (const [name, node] of state.nodes) if (nodeInternalIps(node).includes(ip)) state.silentKubelets?.delete(name);
 }

@@ -10,6 +10,7 @@ import {
   type CiliumNodeRecord,
   DEFAULT_GUARD_OPTIONS,
   type GuardOptions,
+  type NodeStatusRecord,
   type NetworkInterfaceRecord,
   type RouteRecord,
   type RouteTableRecord,
@@ -53,6 +54,8 @@ export interface CiliumNodeOptions {
   /** Replaces the generated address list entirely. */
   addresses?: { type: string; ip: string }[];
   ciliumInternalIp?: string;
+  /** metadata.creationTimestamp */
+  createdAt?: string;
 }
 
 /**
@@ -63,7 +66,7 @@ export function ciliumNode(name: string, ip: string | undefined, podCIDRs: strin
   const addresses =
     options.addresses ??
     [...(ip === undefined ? [] : [{ type: 'InternalIP', ip }]), { type: 'CiliumInternalIP', ip: options.ciliumInternalIp ?? '10.30.255.1' }];
-  return { name, addresses, podCIDRs, poolCIDRs: options.pools ?? [] };
+  return { name, ...(options.createdAt !== undefined ? { createdAt: options.createdAt } : {}), addresses, podCIDRs, poolCIDRs: options.pools ?? [] };
 }
 
 /** The realistic object from FACTS.md. */
@@ -79,6 +82,8 @@ export interface EniOptions {
   instanceId?: string | null;
   secondaryIps?: string[];
   tags?: Record<string, string>;
+  /** Attachment.AttachTime */
+  attachTime?: string;
 }
 
 /** The id of the instance an ENI built here is attached to unless told otherwise: `eni-…` → `i-…`. */
@@ -103,6 +108,7 @@ export function eni(id: string, ip: string, options: EniOptions = {}): NetworkIn
     // Off already, as after a correct run; tests that need it on say so.
     sourceDestCheck: options.sourceDestCheck ?? false,
     ...(options.instanceId === null ? {} : { instanceId: options.instanceId ?? instanceIdFor(id) }),
+    ...(options.attachTime !== undefined ? { attachTime: options.attachTime } : {}),
     ...(options.tags ? { tags: options.tags } : {}),
     status: options.instanceId === null ? 'available' : 'in-use',
   };
@@ -181,6 +187,8 @@ export interface Scenario {
   vpcId?: string | null;
   /** ENIs a teardown released from refused-node protection (PlanInput.releasedNetworkInterfaceIds). */
   released?: string[];
+  /** PlanInput.nodeStatuses, by node. */
+  nodeStatuses?: Record<string, NodeStatusRecord>;
 }
 
 /** Builds the whole planner input from the raw records, as the reconcile service does. */
@@ -196,6 +204,7 @@ export function planInput(scenario: Scenario): PlanInput & { claims: ClaimSet } 
     routeTables: scenario.tables,
     guards: guardOptions(scenario.guards),
     ...(scenario.released ? { releasedNetworkInterfaceIds: scenario.released } : {}),
+    ...(scenario.nodeStatuses ? { nodeStatuses: new Map(Object.entries(scenario.nodeStatuses)) } : {}),
   };
 }
 

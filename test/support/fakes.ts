@@ -21,6 +21,7 @@ import type {
   CiliumNodeRecord,
   ClusterInfo,
   NetworkInterfaceRecord,
+  NodeStatusRecord,
   RemoteNetworks,
   RouteRecord,
   RouteTableRecord,
@@ -259,6 +260,8 @@ export class FakeTokenPort implements TokenPort {
 export class FakeKubernetes {
   readonly calls: PortCall[] = [];
   failure?: (token: string) => Error;
+  /** What readNodeStatuses answers, by node; a node not here is `not-found`. */
+  nodeStatuses = new Map<string, NodeStatusRecord>();
 
   constructor(
     public nodes: CiliumNodeRecord[],
@@ -273,6 +276,10 @@ export class FakeKubernetes {
         this.calls.push({ method: 'listCiliumNodes', args: [] });
         if (this.failure) throw this.failure(token);
         return copy(this.nodes);
+      },
+      readNodeStatuses: async (names) => {
+        this.calls.push({ method: 'readNodeStatuses', args: [...names] });
+        return new Map(names.map((name) => [name, copy(this.nodeStatuses.get(name) ?? { state: 'not-found' as const })]));
       },
     };
   };

@@ -13,7 +13,7 @@ import type {
   Ec2Port,
   ReplaceRouteOutcome,
 } from '../../functions/core/ports.js';
-import type { CiliumNodeRecord, ClusterInfo, NetworkInterfaceRecord, RouteTableRecord, RouteTableSelector } from '../../functions/core/types.js';
+import type { CiliumNodeRecord, ClusterInfo, NetworkInterfaceRecord, NodeStatusRecord, RouteTableRecord, RouteTableSelector } from '../../functions/core/types.js';
 import type { ReconcileDeps } from '../../functions/service/reconcile.js';
 import { FakeClusterPort, type FakeEc2 } from './fakes.js';
 
@@ -147,6 +147,8 @@ export interface FaultyWorld {
   deps: ReconcileDeps;
   /** The CiliumNodes the Kubernetes API serves (a copy is returned on every list). */
   nodes: CiliumNodeRecord[];
+  /** What the Kubernetes API says of each Node (readNodeStatuses); a node not here is `not-found`. */
+  nodeStatuses?: Map<string, NodeStatusRecord>;
   /** How often the service asked to forget the cached cluster. */
   forgotten: number;
 }
@@ -180,6 +182,9 @@ export function faultyWorld(options: { cluster: ClusterInfo; nodes: CiliumNodeRe
         const listFault = schedule.call('listCiliumNodes', []);
         if (listFault) throw faultError(listFault);
         return structuredClone(world.nodes);
+      },
+      async readNodeStatuses(names) {
+        return new Map(names.map((name) => [name, structuredClone(world.nodeStatuses?.get(name) ?? { state: 'not-found' as const })]));
       },
     };
     return port;

@@ -283,6 +283,8 @@ export class TeardownWorld implements WorldState {
 
   private readonly kubernetesPort: ClusterNodesPort = {
     listCiliumNodes: () => this.call('kubernetes', 'listCiliumNodes', [], () => this.ciliumNodes),
+    readNodeStatuses: (names: string[]) =>
+      this.call('kubernetes', 'readNodeStatuses', [...names], () => new Map(names.map((name) => [name, { state: 'not-found' as const }]))),
     listNodes: (labelSelector?: string) =>
       this.call('kubernetes', 'listNodes', labelSelector === undefined ? [] : [labelSelector], () => {
         if (!labelSelector) return this.kubeNodes;

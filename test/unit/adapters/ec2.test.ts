@@ -252,7 +252,7 @@ describe('Ec2Adapter.findNetworkInterfaces', () => {
       PrivateIpAddresses: [{ PrivateIpAddress: '10.20.1.10', Primary: true }, { PrivateIpAddress: '10.20.1.11', Primary: false }],
       Ipv6Addresses: [{ Ipv6Address: '2600:1f14:abc::10' }],
       SourceDestCheck: false,
-      Attachment: { InstanceId: 'i-1' },
+      Attachment: { InstanceId: 'i-1', AttachTime: new Date('2026-12-01T10:00:00.000Z') },
       Status: 'in-use',
     };
     const defaults: NetworkInterface = { NetworkInterfaceId: 'eni-2', VpcId: 'vpc-1', PrivateIpAddress: '10.20.1.20', Status: 'available' };
@@ -273,6 +273,7 @@ describe('Ec2Adapter.findNetworkInterfaces', () => {
         ipv6Addresses: ['2600:1f14:abc::10'],
         sourceDestCheck: false,
         instanceId: 'i-1',
+        attachTime: '2026-12-01T10:00:00.000Z',
         status: 'in-use',
       },
       // SourceDestCheck missing: EC2's default (on), so the controller turns it off.

@@ -790,3 +790,58 @@ describe('createClusterNodesPortFactory', () => {
     expect(seen.map((r) => r.query.get('limit'))).toEqual(['500']);
   });
 });
+
+describe('CiliumNodePort.readNodeStatuses (a node whose address may have moved)', () => {
+  const NAME = 'mi-026d6a261e355fba7';
+  const withConditions = (conditions: unknown[]) => ({ ...kubeNode(NAME), status: { ...kubeNode(NAME).status, conditions } });
+
+  test('one GET per distinct name with the bearer token; InternalIPs and the Ready heartbeat, normalised to ISO 8601', async () => {
+    handler = api({
+      [`GET ${NODES_PATH}/${NAME}`]: (res) =>
+        json(res, 200, withConditions([
+          { type: 'MemoryPressure', status: 'False', lastHeartbeatTime: '2026-12-01T11:00:00Z' },
+          { type: 'Ready', status: 'True', lastHeartbeatTime: '2026-12-01T10:01:00Z' },
+        ])),
+      [`GET ${NODES_PATH}/mi-0a1b2c3d4e5f60718`]: (res) => json(res, 200, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'mi-0a1b2c3d4e5f60718' } }),
+    });
+    const statuses = await reader().readNodeStatuses([NAME, 'mi-0a1b2c3d4e5f60718', NAME]);
+    expect(Object.fromEntries(statuses)).toEqual({
+      [NAME]: { state: 'found', internalIps: ['10.20.1.10', 'fd00:20::10'], readyHeartbeat: '2026-12-01T10:01:00.000Z' },
+      'mi-0a1b2c3d4e5f60718': { state: 'found', internalIps: [] },
+    });
+    expect(seen.map((r) => [r.method, r.path, r.authorization]).sort()).toEqual([
+      ['GET', `${NODES_PATH}/${NAME}`, `Bearer ${TOKEN}`],
+      ['GET', `${NODES_PATH}/mi-0a1b2c3d4e5f60718`, `Bearer ${TOKEN}`],
+    ]);
+  });
+
+  test('a Ready condition without a heartbeat, or none at all, gives no heartbeat', async () => {
+    handler = api({ [`GET ${NODES_PATH}/${NAME}`]: (res) => json(res, 200, withConditions([{ type: 'Ready', status: 'Unknown' }])) });
+    expect((await reader().readNodeStatuses([NAME])).get(NAME)).toEqual({ state: 'found', internalIps: ['10.20.1.10', 'fd00:20::10'] });
+  });
+
+  test('404 is not-found; 403 and 500 are unreadable with the reason and never the token; nothing rejects', async () => {
+    handler = api({
+      [`GET ${NODES_PATH}/gone`]: (res) => json(res, 404, status(404, 'nodes "gone" not found', 'NotFound')),
+      [`GET ${NODES_PATH}/forbidden`]: (res) => json(res, 403, status(403, `nodes "forbidden" is forbidden: User "${TOKEN}" cannot get resource "nodes"`, 'Forbidden')),
+      [`GET ${NODES_PATH}/broken`]: (res) => json(res, 500, status(500, 'etcdserver: request timed out')),
+    });
+    const statuses = await reader().readNodeStatuses(['gone', 'forbidden', 'broken']);
+    expect(statuses.get('gone')).toEqual({ state: 'not-found' });
+    expect(statuses.get('forbidden')).toEqual({ state: 'unreadable', error: expect.stringMatching(/^read node forbidden failed: HTTP 403 Forbidden: nodes "forbidden" is forbidden/) });
+    expect(statuses.get('broken')).toEqual({ state: 'unreadable', error: 'read node broken failed: HTTP 500 Internal Server Error: etcdserver: request timed out' });
+    expect(inspect(statuses)).not.toContain(TOKEN);
+  });
+
+  test('the CiliumNode listing carries metadata.creationTimestamp as createdAt', async () => {
+    const created = { ...DUAL_STACK, metadata: { ...DUAL_STACK.metadata, creationTimestamp: '2026-11-01T08:00:00Z' } };
+    handler = pages([[created]]);
+    const [record] = await reader().listCiliumNodes();
+    expect(record).toEqual({ ...EXPECTED[0], createdAt: '2026-11-01T08:00:00Z' });
+  });
+
+  test('the teardown client reads Node statuses the same way', async () => {
+    handler = api({ [`GET ${NODES_PATH}/${NAME}`]: (res) => json(res, 404, status(404, 'not found', 'NotFound')) });
+    expect((await nodes().readNodeStatuses([NAME])).get(NAME)).toEqual({ state: 'not-found' });
+  });
+});

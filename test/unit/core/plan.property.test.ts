@@ -7,9 +7,9 @@ import { propertyEniId, routeTablesFrom } from '../../support/arbitraries.js';
 import { collectClaims } from '../../../functions/core/claims.js';
 import { cidrsOverlap, mustParseCidr, parseCidr } from '../../../functions/core/cidr.js';
 import { deletionBudget } from '../../../functions/core/guards.js';
-import { type RoutePlan, managedDestination, planRoutes } from '../../../functions/core/plan.js';
+import { type RoutePlan, attachmentChecks, attachmentDoubt, managedDestination, planRoutes } from '../../../functions/core/plan.js';
 import { buildScope } from '../../../functions/core/scope.js';
-import type { CiliumNodeRecord, GuardOptions, NetworkInterfaceRecord, RouteRecord, RouteTableRecord } from '../../../functions/core/types.js';
+import type { CiliumNodeRecord, GuardOptions, NetworkInterfaceRecord, NodeStatusRecord, RouteRecord, RouteTableRecord } from '../../../functions/core/types.js';
 import { applyPlanToTables } from '../../support/simulate.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
@@ -226,6 +226,69 @@ describe('planRoutes properties', () => {
         expect(result.counts.drift).toBe(count('create') + count('replace') + count('delete') + result.vetoed.length);
         const keys = result.actions.map((a) => `${a.routeTableId} ${a.destination}`);
         expect(new Set(keys).size).toBe(keys.length);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+/** Times from a small pool, so that a CiliumNode, an attachment and a heartbeat are often in either order or equal. */
+const TIMES = ['2026-11-01T00:00:00.000Z', '2026-11-15T00:00:00.000Z', '2026-12-01T00:00:00.000Z', 'not a time'];
+const maybeTime = fc.option(fc.constantFrom(...TIMES), { nil: undefined, freq: 6 });
+const nodeStatus: fc.Arbitrary<NodeStatusRecord | undefined> = fc.option(
+  fc.oneof(
+    fc.constant<NodeStatusRecord>({ state: 'not-found' }),
+    fc.constant<NodeStatusRecord>({ state: 'unreadable', error: 'HTTP 403 Forbidden' }),
+    fc.record({
+      state: fc.constant('found' as const),
+      internalIps: fc.array(fc.integer({ min: 1, max: 14 }).map((i) => `10.20.1.${i}`), { maxLength: 2 }),
+      readyHeartbeat: fc.constantFrom(...TIMES),
+    }),
+  ),
+  { nil: undefined, freq: 4 },
+);
+const timedWorld = world.chain((base) =>
+  fc.record({
+    base: fc.constant(base),
+    createdAt: fc.array(maybeTime, { minLength: base.nodes.length, maxLength: base.nodes.length }),
+    attachTime: fc.array(maybeTime, { minLength: base.enis.length, maxLength: base.enis.length }),
+    statuses: fc.array(nodeStatus, { minLength: base.nodes.length, maxLength: base.nodes.length }),
+  }),
+);
+
+describe('planRoutes properties: addresses that may have passed to another machine', () => {
+  test('a node whose ENI was attached after its CiliumNode and whose Node does not show its kubelet there never gets a route to that ENI, nor its check turned off, and its routes stay as they are', () => {
+    fc.assert(
+      fc.property(timedWorld, ({ base, createdAt, attachTime, statuses }) => {
+        const nodes = base.nodes.map((node, i) => (createdAt[i] ? { ...node, createdAt: createdAt[i] } : node));
+        const enis = base.enis.map((eni, i) => (attachTime[i] ? { ...eni, attachTime: attachTime[i] } : eni));
+        const nodeStatuses = new Map(nodes.flatMap((node, i) => (statuses[i] ? [[node.name, statuses[i]] as const] : [])));
+        const claims = collectClaims(nodes, scope);
+        const input = { scope, claims, vpcId: VPC, networkInterfaces: enis, routeTables: base.tables, guards: base.guards, nodeStatuses };
+        const result = planRoutes(input);
+        const after = applyPlanToTables(base.tables, result);
+        for (const check of attachmentChecks(input)) {
+          // Checked nodes are exactly those with both times readable and the attachment strictly later.
+          expect(Date.parse(check.attachTime)).toBeGreaterThan(Date.parse(check.createdAt));
+          const doubt = attachmentDoubt(check, nodeStatuses.get(check.node));
+          const claim = claims.nodes.find((node) => node.node === check.node)!;
+          if (doubt === undefined) {
+            expect(result.routed.map((routed) => routed.node)).toContain(check.node);
+            continue;
+          }
+          expect(result.unresolved).toContainEqual(expect.objectContaining({ node: check.node, reason: doubt }));
+          expect(result.routed.map((routed) => routed.node)).not.toContain(check.node);
+          expect(result.sourceDestCheck.filter((fix) => fix.node === check.node)).toEqual([]);
+          for (const action of result.actions) {
+            if (action.action === 'create' || action.action === 'replace') expect(action.node === check.node && action.target === check.networkInterfaceId).toBe(false);
+          }
+          for (const [index, table] of base.tables.entries()) {
+            for (const route of table.routes) {
+              const destination = managedDestination(route, scope);
+              if (destination && claim.cidrs.some((cidr) => cidrsOverlap(cidr, destination))) expect(after[index]!.routes).toContainEqual(route);
+            }
+          }
+        }
       }),
       { numRuns: RUNS },
     );

@@ -560,3 +560,67 @@ describe('reconcile', () => {
     expect(reads).toBe(2);
   });
 });
+
+describe('a node whose address may have passed to another machine (its ENI attached after its CiliumNode was created)', () => {
+  const CREATED = '2026-11-01T08:00:00Z';
+  const ATTACHED = '2026-12-01T10:00:00.000Z';
+  /** Node B's address is on a machine attached after node B's CiliumNode was created; the lab node is as ever. */
+  function reusedAddressWorld() {
+    return fakeWorld({
+      nodes: [factsNode(), ciliumNode(NODE_B, NODE_B_IP, [NODE_B_CIDR], { createdAt: CREATED })],
+      tables: [table(T1, [...foreignRoutes(), route.managed(LAB_POD_CIDR, LAB_ENI), route.managed(NODE_B_CIDR, STALE_ENI, 'blackhole')])],
+      interfaces: [eni(LAB_ENI, LAB_NODE_IP), eni(ENI_B, NODE_B_IP, { sourceDestCheck: true, attachTime: ATTACHED })],
+    });
+  }
+  const nodeReads = (world: FakeWorld) => world.kubernetes.calls.filter((call) => call.method === 'readNodeStatuses').map(callLine);
+
+  test('only that node’s Node is read; with no Node behind it, the machine is left alone and its route kept', async () => {
+    const world = reusedAddressWorld();
+    const report = await reconcile(world.deps, config({ routeTableIds: T1 }), 'apply');
+    expect(nodeReads(world)).toEqual([`readNodeStatuses ${NODE_B}`]);
+    expect(world.ec2.mutations()).toEqual([]);
+    expect(report.status).toBe('ok');
+    expect(report.plan.unresolved).toEqual([expect.objectContaining({ node: NODE_B, reason: expect.stringContaining(`there is no Node ${NODE_B}`) })]);
+  });
+
+  test('a kubelet reporting from the address since the attachment: routed, and the proof kept, so the next run reads no Node', async () => {
+    const world = reusedAddressWorld();
+    world.kubernetes.nodeStatuses.set(NODE_B, { state: 'found', internalIps: [NODE_B_IP], readyHeartbeat: '2026-12-01T10:01:00.000Z' });
+    const deps: ReconcileDeps = { ...world.deps, attachmentProofs: new Map() };
+    const first = await reconcile(deps, config({ routeTableIds: T1 }), 'apply');
+    expect(mutationLines(world)).toEqual([`disableSourceDestCheck ${ENI_B}`, `replaceRoute ${T1} ${NODE_B_CIDR} ${ENI_B}`]);
+    expect(first.status).toBe('ok');
+    const second = await reconcile(deps, config({ routeTableIds: T1 }), 'apply');
+    expect(second.plan.counts).toMatchObject({ drift: 0, sourceDestCheckFixes: 0 });
+    expect(nodeReads(world)).toEqual([`readNodeStatuses ${NODE_B}`]);
+  });
+
+  test('a doubt is not kept: the Node is read again on the next run, and once the kubelet reports, the node is routed', async () => {
+    const world = reusedAddressWorld();
+    const deps: ReconcileDeps = { ...world.deps, attachmentProofs: new Map() };
+    expect((await reconcile(deps, config({ routeTableIds: T1 }), 'apply')).plan.unresolved).toHaveLength(1);
+    world.kubernetes.nodeStatuses.set(NODE_B, { state: 'found', internalIps: [NODE_B_IP], readyHeartbeat: '2026-12-01T10:05:00.000Z' });
+    const second = await reconcile(deps, config({ routeTableIds: T1 }), 'apply');
+    expect(second.plan.unresolved).toEqual([]);
+    expect(mutationLines(world)).toEqual([`disableSourceDestCheck ${ENI_B}`, `replaceRoute ${T1} ${NODE_B_CIDR} ${ENI_B}`]);
+    expect(nodeReads(world)).toEqual([`readNodeStatuses ${NODE_B}`, `readNodeStatuses ${NODE_B}`]);
+  });
+
+  test('a proof is for one attachment: the same node on a machine attached later is checked again', async () => {
+    const world = reusedAddressWorld();
+    world.kubernetes.nodeStatuses.set(NODE_B, { state: 'found', internalIps: [NODE_B_IP], readyHeartbeat: '2026-12-01T10:01:00.000Z' });
+    const deps: ReconcileDeps = { ...world.deps, attachmentProofs: new Map() };
+    await reconcile(deps, config({ routeTableIds: T1 }), 'apply');
+    world.ec2.interfaces = [eni(LAB_ENI, LAB_NODE_IP), eni(eniId(0x77), NODE_B_IP, { sourceDestCheck: true, attachTime: '2026-12-02T00:00:00.000Z' })];
+    const report = await reconcile(deps, config({ routeTableIds: T1 }), 'apply');
+    expect(nodeReads(world)).toHaveLength(2);
+    // The heartbeat predates the newer attachment: nothing moves to the new machine.
+    expect(report.plan.unresolved).toEqual([expect.objectContaining({ node: NODE_B, reason: expect.stringContaining('has not reported since') })]);
+  });
+
+  test('no node needs it (the usual case): no Node is read at all', async () => {
+    const world = driftWorld();
+    await reconcile(world.deps, config(), 'apply');
+    expect(nodeReads(world)).toEqual([]);
+  });
+});
