@@ -248,4 +248,23 @@ describe("a node's address passed on to another machine", () => {
     expect(await handle(DIRECT_RECONCILE)).toMatchObject({ status: 'ok', counts: { create: 0, replace: 0, delete: 0 } });
     expect(cloud.state.calls.slice(callsBefore).map((call) => `${call.service} ${call.action}`).sort()).toEqual(['ec2 DescribeNetworkInterfaces', 'ec2 DescribeRouteTables', 'kubernetes list ciliumnodes']);
   }, 60_000);
+
+  test('a Node that cannot be read (403: the RBAC not yet updated) holds only that node, reported; once readable, it is routed', async () => {
+    const { cloud } = env;
+    const handle = await makeHandler();
+    const other = 'mi-0b3c4d5e6f7a80912'; // 10.20.2.10, 10.30.1.0/24
+    await ok('scenario/terminate-instance', { instanceId: 'i-0a1b2c3d4e5f60002' });
+    await ok('scenario/launch-instance', { instanceId: 'i-0a1b2c3d4e5f60093', subnetId: 'subnet-0a1b2c3d4e5f60002', privateIp: '10.20.2.10', networkInterfaceId: 'eni-0a1b2c3d4e5f60093', joinsAs: other });
+    await ok('faults', { service: 'kubernetes', action: 'get nodes', kind: 'error', status: 403 });
+    const held = await handle(DIRECT_RECONCILE);
+    expect(held).toMatchObject({ status: 'ok', counts: { replace: 0, sourceDestCheckFixes: 0, failedMutations: 0 } });
+    expect((held as unknown as { unresolved: unknown[] }).unresolved).toEqual(expect.arrayContaining([expect.objectContaining({ node: other, reason: expect.stringMatching(/could not be read \(read node .* failed: HTTP 403 Forbidden/) })]));
+    expect(eniOf('eni-0a1b2c3d4e5f60093')?.sourceDestCheck).toBe(true);
+    expect(TABLES.map((table) => podRoutes(cloud.state, table).get('10.30.1.0/24'))).toEqual(TABLES.map(() => 'eni-0a1b2c3d4e5f60002'));
+
+    expect((await control(cloud, 'DELETE', 'faults')).status).toBe(200);
+    expect(await handle(DIRECT_RECONCILE)).toMatchObject({ status: 'ok', counts: { replace: 3, sourceDestCheckFixes: 1, failedMutations: 0 } });
+    expect(TABLES.map((table) => podRoutes(cloud.state, table).get('10.30.1.0/24'))).toEqual(TABLES.map(() => 'eni-0a1b2c3d4e5f60093'));
+    expectTablesExact(cloud, TABLES);
+  }, 60_000);
 });
