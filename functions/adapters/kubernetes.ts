@@ -207,11 +207,11 @@ export function createCiliumNodeReader(options: CiliumNodeReaderOptions): Cilium
 
   return {
     async readNodeStatuses(names) {
-      core ??= kc.makeApiClient(CoreV1Api);
       const limit = pLimit(NODE_READ_CONCURRENCY);
       const read = (name: string) =>
         limit(async (): Promise<[string, NodeStatusRecord]> => {
           try {
+            core ??= kc.makeApiClient(CoreV1Api);
             const node = await requestOrNotFound(`read node ${name}`, token, () => core!.readNode({ name }, withTimeout(requestTimeoutMs)));
             return [name, node === 'not-found' ? { state: 'not-found' } : toNodeStatusRecord(node)];
           } catch (err) {

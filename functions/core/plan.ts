@@ -42,6 +42,12 @@ export interface UnresolvedNode {
   ip: string;
   cidrs: string[];
   reason: string;
+  /**
+   * Its ENI was attached after its CiliumNode was created and its Node exists but has not shown its kubelet there
+   * yet: it may be the node coming up again on a new machine (replaced under the same name), so the reconciler's
+   * short follow-up runs after an arrival look again.
+   */
+  awaitingKubelet?: true;
 }
 
 export interface VetoedDeletion {
@@ -130,6 +136,8 @@ export interface PlanInput {
    * is unresolved: which machine holds its address is not shown.
    */
   nodeStatuses?: ReadonlyMap<string, NodeStatusRecord>;
+  /** This run's clock (ms since the epoch), against which a heartbeat's age is judged; default Date.now(). */
+  now?: number;
 }
 
 interface DesiredRoute {
@@ -196,47 +204,75 @@ function resolveNodes(nodes: NodeClaim[], byIp: Map<string, NetworkInterfaceReco
 }
 
 /**
- * A node whose ENI has been attached to its instance only since after the node's CiliumNode was created. A node
- * joins from a machine that is already running, so its ENI is attached first and its CiliumNode created later.
- * The other order is what an address passed on looks like: the node's machine is gone, its CiliumNode stays (a
- * hybrid node's Node is not removed by any cloud controller, so neither is its CiliumNode), and EC2 has given
- * the address to another instance, which may not be a node at all. Routing the node's pod CIDRs there, and
- * turning that instance's source/dest check off, would act on a machine nobody said was a node. It is also what
- * a node replaced under the same name looks like (a CiliumNode kept, a new instance), which must be routed; the
- * node's Kubernetes Node tells the two apart (attachmentDoubt).
+ * A node whose ENI may not be its machine's. A node joins from a machine that is already running, so its ENI is
+ * attached first and its CiliumNode created later. Two things break that and call for a look at the node's
+ * Kubernetes Node (attachmentDoubt):
+ * - `attached-later`: the ENI was attached after the CiliumNode was created. That is what an address passed on
+ *   looks like: the node's machine is gone, its CiliumNode stays (nothing removes a hybrid node's Node, so
+ *   neither is its CiliumNode), and EC2 has given the address to another instance, which may not be a node at
+ *   all. It is also what a node replaced under the same name looks like (CiliumNode kept, new instance), which
+ *   must be routed.
+ * - `secondary-address`: the node's IP is not the ENI's primary private IPv4 address (a secondary IPv4 or an
+ *   IPv6 address). EC2 does not say when such an address was assigned, so the attach time proves nothing: it may
+ *   have come to a long-attached ENI after the node's machine went away.
+ * Routing the node's pod CIDRs to a machine nobody said was a node, and turning its source/dest check off, is
+ * what this prevents. Only records that carry both times are judged: EC2 reports AttachTime for every attached
+ * ENI and the API server sets every creationTimestamp, so a time that is missing or unreadable means data this
+ * rule cannot judge, and the node is resolved as before.
  */
 export interface AttachmentCheck {
   node: string;
   ip: string;
   networkInterfaceId: string;
   instanceId: string;
+  kind: 'attached-later' | 'secondary-address';
   attachTime: string;
   createdAt: string;
 }
 
-function newerAttachment(claim: NodeClaim, eni: NetworkInterfaceRecord): AttachmentCheck | undefined {
+/** How far a kubelet's heartbeat may lie ahead of this run's clock (the two clocks are not the same). */
+export const HEARTBEAT_FUTURE_TOLERANCE_MS = 5 * 60_000;
+/**
+ * How recent a heartbeat must be to show a kubelet alive now (secondary addresses): a kubelet posts its Node's
+ * status at least every 5 minutes (nodeStatusReportFrequency) and at once when it starts.
+ */
+export const HEARTBEAT_RECENT_MS = 15 * 60_000;
+
+function attachmentCheck(claim: NodeClaim, eni: NetworkInterfaceRecord): AttachmentCheck | undefined {
   if (claim.createdAt === undefined || eni.attachTime === undefined || eni.instanceId === undefined) return undefined;
   const attached = Date.parse(eni.attachTime);
   const created = Date.parse(claim.createdAt);
-  // A time that cannot be read proves nothing either way: the node is resolved as before.
-  if (!Number.isFinite(attached) || !Number.isFinite(created) || attached <= created) return undefined;
-  return { node: claim.node, ip: claim.ip.text, networkInterfaceId: eni.networkInterfaceId, instanceId: eni.instanceId, attachTime: eni.attachTime, createdAt: claim.createdAt };
+  if (!Number.isFinite(attached) || !Number.isFinite(created)) return undefined;
+  // privateIpAddresses holds the primary address first (NetworkInterfaceRecord).
+  const primary = eni.privateIpAddresses[0] === undefined ? undefined : parseIp(eni.privateIpAddresses[0]);
+  const onPrimary = primary?.ok === true && primary.value.key === claim.ip.key;
+  const kind = !onPrimary ? 'secondary-address' : attached > created ? 'attached-later' : undefined;
+  if (kind === undefined) return undefined;
+  return { node: claim.node, ip: claim.ip.text, networkInterfaceId: eni.networkInterfaceId, instanceId: eni.instanceId, kind, attachTime: eni.attachTime, createdAt: claim.createdAt };
 }
 
-/** The nodes whose ENI attachment is newer than their CiliumNode: the ones whose Kubernetes Node must be read. */
+/** The nodes whose ENI may not be their machine's (AttachmentCheck): the ones whose Kubernetes Node must be read. */
 export function attachmentChecks(input: Pick<PlanInput, 'claims' | 'networkInterfaces' | 'vpcId'>): AttachmentCheck[] {
   const { resolved } = resolveNodes(input.claims.nodes, networkInterfacesByIp(input.networkInterfaces), input.vpcId);
-  return resolved.flatMap(({ claim, eni }) => newerAttachment(claim, eni) ?? []);
+  return resolved.flatMap(({ claim, eni }) => attachmentCheck(claim, eni) ?? []);
 }
 
 /**
- * Why the instance holding a checked node's address is not shown to be that node; undefined when it is. It is shown
- * when the node's kubelet has reported since the attachment began (the Ready condition's heartbeat is not older)
- * with that address among its InternalIPs: the kubelet runs where the address is. A kubelet that has been silent
- * since, a Node that reports another address, or one that is gone or could not be read shows nothing.
+ * Why the instance holding a checked node's address is not shown to be that node; undefined when it is. The node's
+ * Node must report that address among its InternalIPs, with a Ready heartbeat that is not in the future (beyond
+ * HEARTBEAT_FUTURE_TOLERANCE_MS of `now`: a kubelet's clock that runs ahead would otherwise vouch for its machine
+ * after it is gone) and that is
+ * - for `attached-later`: not older than the attachment: the kubelet reported that address while this ENI had it,
+ *   so it runs on this ENI's instance;
+ * - for `secondary-address`: recent (HEARTBEAT_RECENT_MS): the kubelet is alive and reports the address now.
+ * A kubelet that has been silent since, a Node that reports another address, or one that is gone or could not be
+ * read shows nothing.
  */
-export function attachmentDoubt(check: AttachmentCheck, status: NodeStatusRecord | undefined): string | undefined {
-  const lead = `${check.networkInterfaceId} (instance ${check.instanceId}), which carries ${check.ip}, was attached at ${check.attachTime}, after CiliumNode ${check.node} was created (${check.createdAt})`;
+export function attachmentDoubt(check: AttachmentCheck, status: NodeStatusRecord | undefined, now: number): string | undefined {
+  const lead =
+    check.kind === 'attached-later'
+      ? `${check.networkInterfaceId} (instance ${check.instanceId}), which carries ${check.ip}, was attached at ${check.attachTime}, after CiliumNode ${check.node} was created (${check.createdAt})`
+      : `${check.ip} is a secondary or IPv6 address of ${check.networkInterfaceId} (instance ${check.instanceId}), and EC2 does not say since when`;
   const passedOn = 'the address may have passed to a machine that is not this node';
   if (status === undefined) return `${lead}, and Node ${check.node} was not read`;
   if (status.state === 'not-found') return `${lead}, and there is no Node ${check.node}: ${passedOn}`;
@@ -248,8 +284,14 @@ export function attachmentDoubt(check: AttachmentCheck, status: NodeStatusRecord
   });
   if (!reportsIp) return `${lead}, and Node ${check.node} reports ${status.internalIps.length > 0 ? status.internalIps.join(', ') : 'no InternalIP'}: ${passedOn}`;
   const heartbeat = status.readyHeartbeat === undefined ? NaN : Date.parse(status.readyHeartbeat);
-  if (!Number.isFinite(heartbeat) || heartbeat < Date.parse(check.attachTime)) {
-    return `${lead}, and the kubelet of Node ${check.node} has not reported since (last Ready heartbeat ${status.readyHeartbeat ?? 'none'}): ${passedOn}`;
+  const last = `last Ready heartbeat ${status.readyHeartbeat ?? 'none'}`;
+  if (Number.isFinite(heartbeat) && heartbeat > now + HEARTBEAT_FUTURE_TOLERANCE_MS) {
+    return `${lead}, and the kubelet of Node ${check.node} reports from the future (${last}, this run's clock ${new Date(now).toISOString()}): its clock cannot vouch for the machine`;
+  }
+  const since = check.kind === 'attached-later' ? Date.parse(check.attachTime) : now - HEARTBEAT_RECENT_MS;
+  if (!Number.isFinite(heartbeat) || heartbeat < since) {
+    const when = check.kind === 'attached-later' ? 'since' : `in the last ${HEARTBEAT_RECENT_MS / 60_000} minutes`;
+    return `${lead}, and the kubelet of Node ${check.node} has not reported ${when} (${last}): ${passedOn}`;
   }
   return undefined;
 }
@@ -261,11 +303,13 @@ export function planRoutes(input: PlanInput): RoutePlan {
   const { unresolved } = resolution;
   // A node whose address may have passed to another machine is unresolved: its CIDRs are protected and that
   // machine's source/dest check stays as it is.
+  const now = input.now ?? Date.now();
   resolution.resolved = resolution.resolved.filter(({ claim, eni }) => {
-    const check = newerAttachment(claim, eni);
-    const doubt = check && attachmentDoubt(check, input.nodeStatuses?.get(claim.node));
+    const check = attachmentCheck(claim, eni);
+    const doubt = check && attachmentDoubt(check, input.nodeStatuses?.get(claim.node), now);
     if (doubt === undefined) return true;
-    unresolved.push({ node: claim.node, ip: claim.ip.text, cidrs: claim.cidrs.map((cidr) => cidr.text), reason: doubt });
+    const awaitingKubelet = check!.kind === 'attached-later' && input.nodeStatuses?.get(claim.node)?.state === 'found';
+    unresolved.push({ node: claim.node, ip: claim.ip.text, cidrs: claim.cidrs.map((cidr) => cidr.text), reason: doubt, ...(awaitingKubelet ? { awaitingKubelet } : {}) });
     return false;
   });
   // A paused node is being torn down: re-adding its routes or turning its source/dest check off again would

@@ -38,6 +38,7 @@ export interface CiliumNodeRecord {
 export interface NetworkInterfaceRecord {
   networkInterfaceId: string;
   vpcId: string;
+  /** The primary private IPv4 address first, then the secondary ones. */
   privateIpAddresses: string[];
   ipv6Addresses: string[];
   sourceDestCheck: boolean;
@@ -52,8 +53,8 @@ export interface NetworkInterfaceRecord {
 
 /**
  * What a node's Kubernetes Node (`v1`) says of its kubelet: the InternalIPs it reports and the last heartbeat of its
- * `Ready` condition. Read only for a node whose ENI was attached after its CiliumNode was created (plan.ts,
- * attachmentChecks): that is how an address passed on to another machine shows.
+ * `Ready` condition. Read only for a node whose ENI may not be its machine's (plan.ts, attachmentChecks): that is
+ * how an address passed on to another machine shows.
  */
 export type NodeStatusRecord =
   | { state: 'found'; internalIps: string[]; readyHeartbeat?: string }

@@ -313,10 +313,13 @@ export function createHandler(options: HandlerOptions) {
       logger.info('reconcile run', runSummary(trigger, report, registrations));
       return registrations;
     };
-    // Still to come: a node with a CiliumNode but no pod CIDR yet, or a managed instance that registered but
-    // whose node has not joined (no CiliumNode yet) — the usual state right after a registration.
+    // Still to come: a node with a CiliumNode but no pod CIDR yet, a managed instance that registered but whose node
+    // has not joined (no CiliumNode yet) — the usual state right after a registration — or a node whose new machine
+    // has not shown its kubelet yet (replaced under the same name, at the same address).
     const waiting = (report: RunReport, registrations: RegistrationReport[] | undefined) =>
-      report.plan.pending.length > 0 || (registrations ?? []).some((registration) => registration.status === 'no-ciliumnode-yet');
+      report.plan.pending.length > 0 ||
+      report.plan.unresolved.some((node) => node.awaitingKubelet) ||
+      (registrations ?? []).some((registration) => registration.status === 'no-ciliumnode-yet');
 
     let report = await runOnce();
     const reports = [report];

@@ -27,15 +27,19 @@ export interface ReconcileDeps {
 
 /** Proofs kept at most; past this the oldest go first (a proof missing costs one more read, nothing else). */
 const MAX_ATTACHMENT_PROOFS = 10_000;
+/**
+ * Node reads per run at most. Each is one GET (15 s deadline, 8 at once), so a slow API server cannot hold the
+ * run's reads for long; a node not read in this run is unresolved in it and read in the next.
+ */
+export const MAX_NODE_READS_PER_RUN = 64;
 
 const proofKey = (check: AttachmentCheck) => [check.node, check.ip, check.networkInterfaceId, check.attachTime].join(' ');
 
 /**
- * The Node status of every node whose ENI attachment is newer than its CiliumNode (attachmentChecks): from the
- * proofs kept, else read. A Node that cannot be read leaves only its own node unresolved, so it is not a failed
- * read of the run.
+ * The Node status of every node whose ENI may not be its machine's (attachmentChecks): from the proofs kept, else
+ * read. A Node that cannot be read leaves only its own node unresolved, so it is not a failed read of the run.
  */
-async function readNodeStatuses(deps: ReconcileDeps, kubernetes: CiliumNodePort, checks: AttachmentCheck[]): Promise<Map<string, NodeStatusRecord>> {
+async function readNodeStatuses(deps: ReconcileDeps, kubernetes: CiliumNodePort, checks: AttachmentCheck[], now: number): Promise<Map<string, NodeStatusRecord>> {
   const statuses = new Map<string, NodeStatusRecord>();
   const toRead: AttachmentCheck[] = [];
   for (const check of checks) {
@@ -44,13 +48,25 @@ async function readNodeStatuses(deps: ReconcileDeps, kubernetes: CiliumNodePort,
     else toRead.push(check);
   }
   if (toRead.length === 0) return statuses;
-  const read = await kubernetes.readNodeStatuses([...new Set(toRead.map((check) => check.node))]);
+  const names = [...new Set(toRead.map((check) => check.node))];
+  const reading = names.slice(0, MAX_NODE_READS_PER_RUN);
+  let read: Map<string, NodeStatusRecord>;
+  try {
+    read = await kubernetes.readNodeStatuses(reading);
+  } catch (error) {
+    // The port answers per node and should not reject; if it does, every node it was asked about is unread.
+    read = new Map(reading.map((name) => [name, { state: 'unreadable', error: describeError(error) }]));
+  }
+  for (const name of names.slice(MAX_NODE_READS_PER_RUN)) {
+    read.set(name, { state: 'unreadable', error: `not read in this run (at most ${MAX_NODE_READS_PER_RUN} Node reads per run)` });
+  }
   for (const check of toRead) {
     const status = read.get(check.node);
     if (status) statuses.set(check.node, status);
-    if (deps.attachmentProofs && attachmentDoubt(check, status) === undefined) {
+    // Only proofs are kept: a doubt is looked at again on the next run, when the kubelet may have reported.
+    if (status && deps.attachmentProofs && attachmentDoubt(check, status, now) === undefined) {
       if (deps.attachmentProofs.size >= MAX_ATTACHMENT_PROOFS) deps.attachmentProofs.delete(deps.attachmentProofs.keys().next().value!);
-      deps.attachmentProofs.set(proofKey(check), status!);
+      deps.attachmentProofs.set(proofKey(check), status);
     }
   }
   return statuses;
@@ -66,6 +82,8 @@ export interface ObservedState {
   networkInterfaces: NetworkInterfaceRecord[];
   /** Node statuses of the nodes attachmentChecks named (see PlanInput.nodeStatuses). */
   nodeStatuses: Map<string, NodeStatusRecord>;
+  /** The wall clock when the state was read (ms since the epoch): what heartbeats are judged against. */
+  observedAt: number;
 }
 
 async function read<T>(source: IncompleteReadError['source'], work: () => Promise<T>): Promise<T> {
@@ -98,8 +116,10 @@ export async function observe(deps: ReconcileDeps, config: ControllerConfig): Pr
   const ips = [...new Set([...claims.nodes, ...claims.refusedNodeIps].map((node) => node.ip.text))];
   const networkInterfaces = await read('network-interfaces', () => deps.ec2.findNetworkInterfaces(vpcId, ips));
   const checks = attachmentChecks({ claims, networkInterfaces, ...(vpcId ? { vpcId } : {}) });
-  const nodeStatuses = checks.length > 0 ? await readNodeStatuses(deps, kubernetes!, checks) : new Map<string, NodeStatusRecord>();
-  return { cluster, scope, vpcId, routeTables, ciliumNodes, claims, networkInterfaces, nodeStatuses };
+  // The wall clock, not deps.now (which times the run and is stepped in tests): heartbeats are wall-clock times.
+  const observedAt = Date.now();
+  const nodeStatuses = checks.length > 0 ? await readNodeStatuses(deps, kubernetes!, checks, observedAt) : new Map<string, NodeStatusRecord>();
+  return { cluster, scope, vpcId, routeTables, ciliumNodes, claims, networkInterfaces, nodeStatuses, observedAt };
 }
 
 export function planFromState(state: ObservedState, config: ControllerConfig): RoutePlan {
@@ -111,6 +131,7 @@ export function planFromState(state: ObservedState, config: ControllerConfig): R
     routeTables: state.routeTables,
     guards: config.guards,
     nodeStatuses: state.nodeStatuses,
+    now: state.observedAt,
   });
 }
 

@@ -390,6 +390,7 @@ export class TeardownService {
       guards: { ...this.config.guards, allowEmpty: request.all || this.config.guards.allowEmpty, force: true },
       releasedNetworkInterfaceIds: releasedNetworkInterfaces(removed, state.networkInterfaces),
       nodeStatuses: state.nodeStatuses,
+      now: state.observedAt,
     });
     const deletions = routesOfRemovedNodes(mutationsOf(plan).deletions, removed, request.all);
     const describe = (action: { routeTableId: string; destination: string; previousTarget?: string }) => ({

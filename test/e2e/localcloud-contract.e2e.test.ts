@@ -18,6 +18,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { EksTokenProvider } from '../../functions/adapters/token.js';
 import { type LocalCloud, startLocalCloud } from '../localcloud/server.js';
 import { defaultScenario } from '../localcloud/scenario.js';
+import { kubeletReports } from '../localcloud/state.js';
 import { TABLES, control } from './e2e-support.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -456,5 +457,58 @@ describe('control steps', () => {
     const unknown = await step('reboot-instance', { instanceId: 'i-0a1b2c3d4e5f60001' });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toContain('launch-instance');
+  });
+});
+
+describe('kubelets follow their machines (the Node heartbeat the reconciler reads when an address may have moved)', () => {
+  let cloud: LocalCloud;
+  const step = async (name: string, body: unknown) => expect((await control(cloud, 'POST', `scenario/${name}`, body)).status).toBe(200);
+  const NODE = 'mi-026d6a261e355fba7'; // at 10.20.1.10 on i-0a1b2c3d4e5f60001
+  const silentSince = () => cloud.state.kubeletLastHeartbeats?.get(NODE);
+
+  beforeEach(async () => {
+    cloud = await startLocalCloud();
+  });
+  afterEach(async () => {
+    await cloud?.stop();
+  });
+
+  test('a node reports while its own instance runs; another instance at its address, stopped and started, does not revive it; joinsAs does', async () => {
+    expect(kubeletReports(cloud.state, NODE)).toBe(true);
+    await step('terminate-instance', { instanceId: 'i-0a1b2c3d4e5f60001' });
+    expect(kubeletReports(cloud.state, NODE)).toBe(false);
+    const lastHeard = silentSince()!;
+    expect(lastHeard.getTime() % 1000).toBe(0);
+
+    await step('launch-instance', { instanceId: 'i-0a1b2c3d4e5f60091', subnetId: 'subnet-0a1b2c3d4e5f60001', privateIp: '10.20.1.10', networkInterfaceId: 'eni-0a1b2c3d4e5f60091' });
+    expect(cloud.state.networkInterfaces.get('eni-0a1b2c3d4e5f60091')!.attachTime!.getTime()).toBeGreaterThan(lastHeard.getTime());
+    await step('stop-instance', { instanceId: 'i-0a1b2c3d4e5f60091' });
+    await step('start-instance', { instanceId: 'i-0a1b2c3d4e5f60091' });
+    expect(kubeletReports(cloud.state, NODE)).toBe(false);
+    expect(silentSince()).toEqual(lastHeard);
+
+    await step('launch-instance', { instanceId: 'i-0a1b2c3d4e5f60092', subnetId: 'subnet-0a1b2c3d4e5f60001', privateIp: '10.20.1.77', networkInterfaceId: 'eni-0a1b2c3d4e5f60092', joinsAs: NODE });
+    expect(kubeletReports(cloud.state, NODE)).toBe(true);
+    expect(silentSince()).toBeUndefined();
+    expect((cloud.state.nodes.get(NODE)!.status as { addresses: unknown[] }).addresses).toContainEqual({ type: 'InternalIP', address: '10.20.1.77' });
+    expect((cloud.state.ciliumNodes.get(NODE)!.spec as { addresses: unknown[] }).addresses).toContainEqual({ type: 'InternalIP', ip: '10.20.1.77' });
+  });
+
+  test('stopping a node’s own instance silences its kubelet and starting it lets it report again; a CiliumNode with no machine is silent', async () => {
+    await step('stop-instance', { instanceId: 'i-0a1b2c3d4e5f60001' });
+    expect(kubeletReports(cloud.state, NODE)).toBe(false);
+    await step('start-instance', { instanceId: 'i-0a1b2c3d4e5f60001' });
+    expect(kubeletReports(cloud.state, NODE)).toBe(true);
+
+    await step('allocate-cidr', { node: 'mi-0ffffffffffffff01', cidr: '10.30.77.0/24', nodeIp: '10.20.1.250' });
+    expect(kubeletReports(cloud.state, 'mi-0ffffffffffffff01')).toBe(false);
+    expect(cloud.state.kubeletLastHeartbeats?.get('mi-0ffffffffffffff01')).toBeInstanceOf(Date);
+  });
+
+  test('joinsAs names an existing node, else the launch is refused with the field named', async () => {
+    const refused = await control(cloud, 'POST', 'scenario/launch-instance', { instanceId: 'i-0a1b2c3d4e5f60093', subnetId: 'subnet-0a1b2c3d4e5f60001', privateIp: '10.20.1.78', networkInterfaceId: 'eni-0a1b2c3d4e5f60093', joinsAs: 'mi-0000000000000none' });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain('joinsAs');
+    expect(cloud.state.instances.has('i-0a1b2c3d4e5f60093')).toBe(false);
   });
 });

@@ -18,7 +18,7 @@ import type { AwsResponse } from './protocol.js';
 import type { LocalCloud } from './server.js';
 import { disruptionBudgetName, hybridNode, routesPerRouteTableSchema } from './scenario.js';
 import { deregisterManagedInstance, registerManagedInstance, silenceAgent } from './ssm.js';
-import { type CloudState, kubernetesTime, routeState, wholeSeconds } from './state.js';
+import { type CloudState, kubernetesTime, placeKubelet, routeState, wholeSeconds } from './state.js';
 
 const json = (status: number, body: unknown): AwsResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body, null, 2) });
 
@@ -196,7 +196,9 @@ function joinAs(state: CloudState, name: string, ip: string) {
   status.addresses = [{ type: 'InternalIP', address: ip }, ...(status.addresses ?? []).filter((a) => a.type !== 'InternalIP')];
   const spec = (state.ciliumNodes.get(name)?.spec ?? undefined) as { addresses?: { type: string; ip: string }[] } | undefined;
   if (spec) spec.addresses = [{ type: 'InternalIP', ip }, ...(spec.addresses ?? []).filter((a) => a.type !== 'InternalIP')];
-  state.silentKubelets?.delete(name);
+  state.kubeletHosts ??= new Map();
+  state.kubeletHosts.set(name, [...state.instances.values()].find((instance) => instance.privateIp === ip && instance.state === 'running')!.id);
+  state.kubeletLastHeartbeats?.delete(name);
 }
 
 /** Gives a node a pod CIDR the way the Cilium operator does (creating its CiliumNode and Node if new). */
@@ -212,6 +214,7 @@ export function allocateCidr(state: CloudState, name: string, cidr: string, node
     } as never;
     state.ciliumNodes.set(name, node as Record<string, unknown>);
     state.nodes.set(name, hybridNode(state, node as Record<string, unknown>));
+    placeKubelet(state, name, nodeIp);
   }
   const spec = (node.spec ??= {});
   const ipam = (spec.ipam ??= {});

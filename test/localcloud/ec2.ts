@@ -19,9 +19,9 @@ import {
   type LocalRoute,
   type LocalRouteTable,
   type RouteTargetKind,
-  resumeKubeletsAt,
+  instanceDown,
+  instanceUp,
   routeState,
-  silenceKubeletsAt,
 } from './state.js';
 
 const NAMESPACE = 'http://ec2.amazonaws.com/doc/2016-11-15/';
@@ -773,7 +773,7 @@ function terminate(state: CloudState, ids: string[]): InstanceStateChange[] {
     ids,
     () => ({ reported: 'shutting-down', final: 'terminated' }),
     (instance) => {
-      silenceKubeletsAt(state, instance.privateIp);
+      instanceDown(state, instance.id);
       for (const eni of [...state.networkInterfaces.values()]) {
         if (eni.instanceId !== instance.id) continue;
         if (eni.id === instance.networkInterfaceId) state.networkInterfaces.delete(eni.id);
@@ -788,7 +788,7 @@ function stop(state: CloudState, ids: string[]): InstanceStateChange[] {
     instance.state === 'terminated' || instance.state === 'shutting-down'
       ? new AwsError('IncorrectInstanceState', `This instance '${instance.id}' is not in a state from which it can be stopped.`)
       : { reported: 'stopping', final: 'stopped' },
-    (instance) => silenceKubeletsAt(state, instance.privateIp),
+    (instance) => instanceDown(state, instance.id),
   );
 }
 
@@ -797,7 +797,7 @@ function start(state: CloudState, ids: string[]): InstanceStateChange[] {
     instance.state === 'terminated' || instance.state === 'shutting-down' || instance.state === 'stopping'
       ? new AwsError('IncorrectInstanceState', `The instance '${instance.id}' is not in a state from which it can be started.`)
       : { reported: 'pending', final: 'running' },
-    (instance) => resumeKubeletsAt(state, instance.privateIp),
+    (instance) => instanceUp(state, instance.id),
   );
 }
 

@@ -37,7 +37,7 @@ import { makeCaAndServerCert } from './certs.js';
 import type { FaultInjector } from './faults.js';
 export { LIST_ACTIONS } from './faults.js';
 import { AwsError } from './protocol.js';
-import { type CloudState, type LocalCredentials, kubernetesTime } from './state.js';
+import { type CloudState, type LocalCredentials, kubeletReports, kubernetesTime } from './state.js';
 import { authenticate as authenticateCredentials } from './sts.js';
 
 export interface KubernetesApiOptions {
@@ -295,7 +295,8 @@ const keyOf = (o: KObject) => {
 function withKubeletStatus(state: CloudState, node: KObject): KObject {
   const status = (node.status ?? {}) as Record<string, unknown>;
   if (status.conditions !== undefined) return node;
-  const silentSince = state.silentKubelets?.get(String(metadataOf(node).name));
+  const name = String(metadataOf(node).name);
+  const silentSince = kubeletReports(state, name) ? undefined : (state.kubeletLastHeartbeats?.get(name) ?? new Date(0));
   const heartbeat = kubernetesTime(silentSince ?? new Date());
   const ready = silentSince
     ? { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: heartbeat, lastTransitionTime: heartbeat }

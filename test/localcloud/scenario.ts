@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { fieldPath } from '../../functions/shared/field-path.js';
-import { type CloudState, type LocalRoute, type RouteTargetKind, kubernetesTime, silenceKubeletsAt, wholeSeconds } from './state.js';
+import { type CloudState, type LocalRoute, type RouteTargetKind, kubernetesTime, nodeInternalIps, placeKubelet, wholeSeconds } from './state.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -260,11 +260,11 @@ export function buildState(scenario: Scenario): CloudState {
     const metadata = node.metadata as { name: string; creationTimestamp?: unknown };
     // The API server sets it on every object; a scenario may give its own.
     metadata.creationTimestamp ??= kubernetesTime(defaultCreationTime);
-    state.nodes.set(metadata.name, hybridNode(state, node));
-  }
-  // A node whose instance is down at the start has a kubelet that stopped when it went down.
-  for (const instance of state.instances.values()) {
-    if (instance.state !== 'running' && instance.state !== 'pending') silenceKubeletsAt(state, instance.privateIp, defaultCreationTime);
+    const kubeNode = hybridNode(state, node);
+    state.nodes.set(metadata.name, kubeNode);
+    // Its kubelet runs on the instance at its address; with none (or one that is down) it is silent, last heard of
+    // when its CiliumNode was created.
+    placeKubelet(state, metadata.name, nodeInternalIps(kubeNode)[0], defaultCreationTime);
   }
   state.pods = new Map();
   state.blockedEvictions = new Map();

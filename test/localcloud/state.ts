@@ -159,11 +159,14 @@ export interface CloudState {
   /** `v1` Node objects, by name. */
   nodes: Map<string, Record<string, unknown>>;
   /**
-   * Kubelets that have stopped reporting, by node name, and since when. A node's kubelet stops with the instance
-   * that carries its InternalIP (terminated, stopped) and reports again when that instance starts; every other
-   * kubelet reports all the time, so its Node's Ready heartbeat is the moment the Node is read (kubernetes.ts).
+   * The instance each node's kubelet runs on, by node name: the instance carrying the node's InternalIP when the
+   * world was built or the CiliumNode was created, or the one `launch-instance` says it `joinsAs`. A kubelet reports
+   * while that instance is running, so its Node's Ready heartbeat is the moment the Node is read (kubernetes.ts);
+   * a node with no such instance, or whose instance is down, has a silent kubelet.
    */
-  silentKubelets?: Map<string, Date>;
+  kubeletHosts?: Map<string, string>;
+  /** When each silent kubelet last reported, by node name. */
+  kubeletLastHeartbeats?: Map<string, Date>;
   /** `v1` Pod objects, by `<namespace>/<name>` (optional: scenarios without pods leave it out). */
   pods?: Map<string, Record<string, unknown>>;
   /**
@@ -210,17 +213,43 @@ export function nodeInternalIps(node: Record<string, unknown>): string[] {
   return Array.isArray(addresses) ? addresses.flatMap((a: { type?: unknown; address?: unknown }) => (a?.type === 'InternalIP' && typeof a.address === 'string' ? [a.address] : [])) : [];
 }
 
-/**
- * The kubelet of every node at `ip` stops reporting (its instance went down); one already silent keeps its time. Its
- * last heartbeat is the second before: a kubelet's last post precedes its machine's end, and whatever EC2 attaches
- * at that address in the same second is still later.
- */
-export function silenceKubeletsAt(state: CloudState, ip: string, at: Date = new Date(wholeSeconds().getTime() - 1000)): void {
-  state.silentKubelets ??= new Map();
-  for (const [name, node] of state.nodes) if (nodeInternalIps(node).includes(ip) && !state.silentKubelets.has(name)) state.silentKubelets.set(name, at);
+/** The running instance whose primary address is `ip`, if any. */
+function runningInstanceAt(state: CloudState, ip: string | undefined): string | undefined {
+  if (ip === undefined) return undefined;
+  return [...state.instances.values()].find((instance) => instance.privateIp === ip && instance.state === 'running')?.id;
 }
 
-/** The kubelet of every node at `ip` reports again (its instance started). */
-export function resumeKubeletsAt(state: CloudState, ip: string): void {
-  for (const [name, node] of state.nodes) if (nodeInternalIps(node).includes(ip)) state.silentKubelets?.delete(name);
+/**
+ * The node's kubelet runs on the instance carrying `ip` (a node joining), or on none if no instance does. One that
+ * does not report (no instance, or one that is down) was last heard of at `lastHeard`.
+ */
+export function placeKubelet(state: CloudState, node: string, ip: string | undefined, lastHeard: Date = new Date(wholeSeconds().getTime() - 1000)): void {
+  state.kubeletHosts ??= new Map();
+  state.kubeletLastHeartbeats ??= new Map();
+  const host = runningInstanceAt(state, ip) ?? [...state.instances.values()].find((instance) => instance.privateIp === ip && instance.state !== 'terminated')?.id;
+  if (host) state.kubeletHosts.set(node, host);
+  else state.kubeletHosts.delete(node);
+  if (kubeletReports(state, node)) state.kubeletLastHeartbeats.delete(node);
+  else state.kubeletLastHeartbeats.set(node, lastHeard);
+}
+
+/** Whether the node's kubelet reports now: its instance is running. */
+export function kubeletReports(state: CloudState, node: string): boolean {
+  const host = state.kubeletHosts?.get(node);
+  return host !== undefined && state.instances.get(host)?.state === 'running';
+}
+
+/**
+ * The instance goes down (terminated, stopped): the kubelets on it stop reporting. Their last heartbeat is the
+ * second before: a kubelet's last post precedes its machine's end, and whatever EC2 attaches at that address in the
+ * same second is still later.
+ */
+export function instanceDown(state: CloudState, instanceId: string, at: Date = new Date(wholeSeconds().getTime() - 1000)): void {
+  state.kubeletLastHeartbeats ??= new Map();
+  for (const [node, host] of state.kubeletHosts ?? []) if (host === instanceId && !state.kubeletLastHeartbeats.has(node)) state.kubeletLastHeartbeats.set(node, at);
+}
+
+/** The instance runs again: the kubelets on it report again. */
+export function instanceUp(state: CloudState, instanceId: string): void {
+  for (const [node, host] of state.kubeletHosts ?? []) if (host === instanceId) state.kubeletLastHeartbeats?.delete(node);
 }

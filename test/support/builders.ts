@@ -189,6 +189,8 @@ export interface Scenario {
   released?: string[];
   /** PlanInput.nodeStatuses, by node. */
   nodeStatuses?: Record<string, NodeStatusRecord>;
+  /** PlanInput.now */
+  now?: string;
 }
 
 /** Builds the whole planner input from the raw records, as the reconcile service does. */
@@ -205,6 +207,7 @@ export function planInput(scenario: Scenario): PlanInput & { claims: ClaimSet } 
     guards: guardOptions(scenario.guards),
     ...(scenario.released ? { releasedNetworkInterfaceIds: scenario.released } : {}),
     ...(scenario.nodeStatuses ? { nodeStatuses: new Map(Object.entries(scenario.nodeStatuses)) } : {}),
+    ...(scenario.now ? { now: Date.parse(scenario.now) } : {}),
   };
 }
 

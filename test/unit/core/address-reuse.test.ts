@@ -1,11 +1,12 @@
 /**
  * A node's address passed on to another machine: the ENI that carries the node's IP has been attached only since
- * after the node's CiliumNode was created. The node is routed only when its Kubernetes Node shows its kubelet
- * reporting from that address since then; otherwise it is unresolved, its routes are kept as they are and the
- * machine's source/dest check is left alone.
+ * after the node's CiliumNode was created, or the IP is a secondary (or IPv6) address of it, whose assignment EC2
+ * does not date. The node is routed only when its Kubernetes Node shows its kubelet reporting from that address
+ * since then (recently, for a secondary address), by a clock that is not ahead; otherwise it is unresolved, its
+ * routes are kept as they are and the machine's source/dest check is left alone.
  */
 import { describe, expect, test } from '@jest/globals';
-import { attachmentChecks, attachmentDoubt, planRoutes } from '../../../functions/core/plan.js';
+import { HEARTBEAT_FUTURE_TOLERANCE_MS, HEARTBEAT_RECENT_MS, attachmentChecks, attachmentDoubt, planRoutes } from '../../../functions/core/plan.js';
 import type { NodeStatusRecord } from '../../../functions/core/types.js';
 import { actionLines, ciliumNode, eni, eniId, foreignRoutes, nodeName, plan, planInput, route, table } from '../../support/builders.js';
 
@@ -18,6 +19,9 @@ const NEW_ENI = eniId(0x92); // the ENI that carries the address now
 const CREATED = '2026-11-01T08:00:00Z';
 const BEFORE = '2026-11-01T07:58:12.000Z';
 const AFTER = '2026-12-01T10:00:00.000Z';
+/** This run's clock in these tests: a day after the attachment. */
+const NOW = '2026-12-02T10:00:00.000Z';
+const minutesBeforeNow = (minutes: number) => new Date(Date.parse(NOW) - minutes * 60_000).toISOString();
 
 const node = (createdAt?: string) => ciliumNode(NODE, IP, [CIDR], createdAt === undefined ? {} : { createdAt });
 const carrier = (attachTime: string | undefined, sourceDestCheck = true) => eni(NEW_ENI, IP, { sourceDestCheck, ...(attachTime === undefined ? {} : { attachTime }) });
@@ -30,6 +34,7 @@ function world(options: { attachTime?: string; createdAt?: string; status?: Node
     enis: [carrier('attachTime' in options ? options.attachTime : AFTER)],
     tables: [table(T1, [...foreignRoutes(), route.managed(CIDR, OLD_ENI, 'blackhole')])],
     ...(options.status ? { nodeStatuses: { [NODE]: options.status } } : {}),
+    now: NOW,
   };
 }
 
@@ -40,7 +45,7 @@ describe('attachmentChecks: which nodes need their Kubernetes Node read', () => 
       enis: [carrier(AFTER), eni(eniId(2), '10.20.1.2', { attachTime: BEFORE }), eni(eniId(3), '10.20.1.3', { attachTime: CREATED })],
       tables: [table(T1, foreignRoutes())],
     });
-    expect(attachmentChecks(input)).toEqual([{ node: NODE, ip: IP, networkInterfaceId: NEW_ENI, instanceId: expect.stringMatching(/^i-/), attachTime: AFTER, createdAt: CREATED }]);
+    expect(attachmentChecks(input)).toEqual([{ node: NODE, ip: IP, networkInterfaceId: NEW_ENI, instanceId: expect.stringMatching(/^i-/), kind: 'attached-later', attachTime: AFTER, createdAt: CREATED }]);
   });
 
   test.each([
@@ -71,7 +76,9 @@ describe('planRoutes: a node whose address may have passed to another machine', 
     ['its Node reports no InternalIP', found([], '2026-12-02T00:00:00.000Z'), /reports no InternalIP/],
   ])('%s → unresolved: the route is kept as it is and the machine keeps its source/dest check', (_name, status, reason) => {
     const result = plan(world(status ? { status } : {}));
-    expect(result.unresolved).toEqual([{ node: NODE, ip: IP, cidrs: [CIDR], reason: expect.stringMatching(reason) }]);
+    // A Node that is there may be the node coming up on the new machine: the follow-up runs look again.
+    const awaiting = status?.state === 'found' ? { awaitingKubelet: true } : {};
+    expect(result.unresolved).toEqual([{ node: NODE, ip: IP, cidrs: [CIDR], reason: expect.stringMatching(reason), ...awaiting }]);
     expect(result.unresolved[0]!.reason).toContain(`${NEW_ENI} (instance i-`);
     expect(result.unresolved[0]!.reason).toContain(`attached at ${AFTER}, after CiliumNode ${NODE} was created (${CREATED})`);
     expect(result.routed).toEqual([]);
@@ -96,9 +103,17 @@ describe('planRoutes: a node whose address may have passed to another machine', 
   });
 
   test('addresses are compared as addresses: an IPv6 InternalIP written another way matches, a different one does not', () => {
-    const check = { node: NODE, ip: '2600:1f14:abc::10', networkInterfaceId: NEW_ENI, instanceId: 'i-1', attachTime: AFTER, createdAt: CREATED };
-    expect(attachmentDoubt(check, found(['2600:1f14:0abc:0:0:0:0:10'], AFTER))).toBeUndefined();
-    expect(attachmentDoubt(check, found(['2600:1f14:abc::11'], AFTER))).toMatch(/reports 2600:1f14:abc::11/);
+    const check = { node: NODE, ip: '2600:1f14:abc::10', networkInterfaceId: NEW_ENI, instanceId: 'i-1', kind: 'attached-later' as const, attachTime: AFTER, createdAt: CREATED };
+    expect(attachmentDoubt(check, found(['2600:1f14:0abc:0:0:0:0:10'], AFTER), Date.parse(NOW))).toBeUndefined();
+    expect(attachmentDoubt(check, found(['2600:1f14:abc::11'], AFTER), Date.parse(NOW))).toMatch(/reports 2600:1f14:abc::11/);
+  });
+
+  test('a heartbeat ahead of the run’s clock by more than the tolerance shows nothing (a kubelet whose clock runs ahead cannot vouch for its machine once gone)', () => {
+    const ahead = (ms: number) => new Date(Date.parse(NOW) + ms).toISOString();
+    expect(plan(world({ status: found([IP], ahead(HEARTBEAT_FUTURE_TOLERANCE_MS)) })).routed).toHaveLength(1);
+    const result = plan(world({ status: found([IP], ahead(HEARTBEAT_FUTURE_TOLERANCE_MS + 1000)) }));
+    expect(result.routed).toEqual([]);
+    expect(result.unresolved[0]!.reason).toMatch(/reports from the future .*this run's clock 2026-12-02T10:00:00.000Z/);
   });
 
   test('a status for a node that needs no check changes nothing', () => {
@@ -116,5 +131,41 @@ describe('planRoutes: a node whose address may have passed to another machine', 
     });
     expect(result.unresolved.map((u) => u.node)).toEqual([NODE]);
     expect(actionLines(result)).toEqual([`keep ${T1} ${CIDR} [blackhole]`, `create ${T1} 10.30.2.0/24 -> ${eniId(2)}`]);
+  });
+});
+
+describe('a node whose IP is a secondary or IPv6 address of its ENI (EC2 does not date its assignment)', () => {
+  const LONG_AGO = '2026-10-01T00:00:00.000Z'; // attached before the CiliumNode: the attach time proves nothing here
+  /** NEW_ENI's primary address is another one; the node's IP is its secondary. */
+  const secondaryWorld = (status?: NodeStatusRecord) => ({
+    nodes: [node(CREATED)],
+    enis: [eni(NEW_ENI, '10.20.1.200', { secondaryIps: [IP], sourceDestCheck: true, attachTime: LONG_AGO })],
+    tables: [table(T1, [...foreignRoutes(), route.managed(CIDR, OLD_ENI, 'blackhole')])],
+    ...(status ? { nodeStatuses: { [NODE]: status } } : {}),
+    now: NOW,
+  });
+
+  test('is checked even though its ENI was attached long before the CiliumNode', () => {
+    expect(attachmentChecks(planInput(secondaryWorld()))).toEqual([expect.objectContaining({ node: NODE, kind: 'secondary-address', networkInterfaceId: NEW_ENI })]);
+    // On the primary address, the same attachment needs no check.
+    expect(attachmentChecks(planInput({ ...secondaryWorld(), enis: [eni(NEW_ENI, IP, { attachTime: LONG_AGO })] }))).toEqual([]);
+  });
+
+  test('a kubelet that reports the address and posted within the recent window: routed', () => {
+    const result = plan(secondaryWorld(found([IP], minutesBeforeNow(HEARTBEAT_RECENT_MS / 60_000 - 1))));
+    expect(result.routed).toEqual([{ node: NODE, ip: IP, networkInterfaceId: NEW_ENI, cidrs: [CIDR] }]);
+    expect(result.sourceDestCheck).toEqual([{ networkInterfaceId: NEW_ENI, node: NODE, action: 'disable' }]);
+  });
+
+  test.each<[string, NodeStatusRecord | undefined, RegExp]>([
+    ['a kubelet silent for longer than the window', found([IP], minutesBeforeNow(HEARTBEAT_RECENT_MS / 60_000 + 1)), /has not reported in the last 15 minutes/],
+    ['a Node that is gone', { state: 'not-found' }, /there is no Node/],
+    ['a Node not read', undefined, /was not read/],
+  ])('%s: unresolved, the route kept, the check left on', (_name, status, reason) => {
+    const result = plan(secondaryWorld(status));
+    expect(result.unresolved).toEqual([{ node: NODE, ip: IP, cidrs: [CIDR], reason: expect.stringMatching(reason) }]);
+    expect(result.unresolved[0]!.reason).toContain(`${IP} is a secondary or IPv6 address of ${NEW_ENI}`);
+    expect(result.sourceDestCheck).toEqual([]);
+    expect(actionLines(result)).toEqual([`keep ${T1} ${CIDR} [blackhole]`]);
   });
 });

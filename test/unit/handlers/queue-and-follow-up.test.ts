@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { ENV_LABELS, parseControllerConfig } from '../../../functions/core/config.js';
-import { ciliumNode } from '../../support/builders.js';
+import { ciliumNode, eni } from '../../support/builders.js';
 import { LAB_CLUSTER, LAB_ENI, LAB_NODE, LAB_NODE_IP, LAB_POD_CIDR, LAB_ROUTE_TABLE, fakeLambdaContext, fakeWorld } from '../../support/fakes.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -103,6 +103,27 @@ describe('the handler behind the queue', () => {
     const result = (await handler(sample('ssm-managed-instance-registration.json'), fakeLambdaContext({ getRemainingTimeInMillis: () => 290_000 }))) as Record<string, any>;
     expect(sleeps).toEqual([10_000, 10_000]);
     expect(result.pending).toEqual([]);
+    expect(world.ec2.mutations()).toEqual(expect.arrayContaining([expect.objectContaining({ method: 'createRoute', args: [LAB_ROUTE_TABLE, LAB_POD_CIDR, LAB_ENI] })]));
+  });
+
+  test('after an instance starts at a node\'s address (replaced under the same name), the node is re-checked until its kubelet reports there, then routed', async () => {
+    const created = '2026-11-01T08:00:00Z';
+    const world = fakeWorld({
+      nodes: [ciliumNode(LAB_NODE, LAB_NODE_IP, [LAB_POD_CIDR], { createdAt: created })],
+      interfaces: [eni(LAB_ENI, LAB_NODE_IP, { sourceDestCheck: true, attachTime: new Date(Date.now() - 60_000).toISOString() })],
+    });
+    // The Node is there from before; its kubelet last reported before this machine came.
+    world.kubernetes.nodeStatuses.set(LAB_NODE, { state: 'found', internalIps: [LAB_NODE_IP], readyHeartbeat: '2026-11-30T00:00:00.000Z' });
+    const sleeps: number[] = [];
+    const sleep = jest.fn(async (ms: number) => {
+      sleeps.push(ms);
+      // The kubelet on the new machine posts its status during the first wait.
+      world.kubernetes.nodeStatuses.set(LAB_NODE, { state: 'found', internalIps: [LAB_NODE_IP], readyHeartbeat: new Date().toISOString() });
+    });
+    const handler = createHandler({ loadConfig: config, createDeps: async () => world.deps, followUp: { windowMs: 180_000, intervalMs: 10_000, sleep } });
+    const result = (await handler(sample('ec2-instance-running.json'), fakeLambdaContext({ getRemainingTimeInMillis: () => 290_000 }))) as Record<string, any>;
+    expect(sleeps).toEqual([10_000]);
+    expect(result.unresolved).toEqual([]);
     expect(world.ec2.mutations()).toEqual(expect.arrayContaining([expect.objectContaining({ method: 'createRoute', args: [LAB_ROUTE_TABLE, LAB_POD_CIDR, LAB_ENI] })]));
   });
 

@@ -6,7 +6,7 @@
 import { type ControllerConfig, ENV_LABELS, type RawControllerConfig, parseControllerConfig } from '../../../functions/core/config.js';
 import { IncompleteReadError } from '../../../functions/core/errors.js';
 import type { CiliumNodeRecord, NetworkInterfaceRecord } from '../../../functions/core/types.js';
-import { type ReconcileDeps, applyPlan, observe, planFromState, reconcile } from '../../../functions/service/reconcile.js';
+import { MAX_NODE_READS_PER_RUN, type ReconcileDeps, applyPlan, observe, planFromState, reconcile } from '../../../functions/service/reconcile.js';
 import { OTHER_VPC, REMOTE_VPC, ciliumNode, eni, eniId, factsNode, foreignRoutes, nodeName, route, table } from '../../support/builders.js';
 import {
   type FakeRouteTable,
@@ -616,6 +616,56 @@ describe('a node whose address may have passed to another machine (its ENI attac
     expect(nodeReads(world)).toHaveLength(2);
     // The heartbeat predates the newer attachment: nothing moves to the new machine.
     expect(report.plan.unresolved).toEqual([expect.objectContaining({ node: NODE_B, reason: expect.stringContaining('has not reported since') })]);
+  });
+
+  test('the same ENI attached again (a new attach time, same id) is a new attachment: checked again', async () => {
+    const world = reusedAddressWorld();
+    world.kubernetes.nodeStatuses.set(NODE_B, { state: 'found', internalIps: [NODE_B_IP], readyHeartbeat: '2026-12-01T10:01:00.000Z' });
+    const deps: ReconcileDeps = { ...world.deps, attachmentProofs: new Map() };
+    await reconcile(deps, config({ routeTableIds: T1 }), 'apply');
+    world.ec2.interfaces = world.ec2.interfaces.map((record) => (record.networkInterfaceId === ENI_B ? { ...record, attachTime: '2026-12-02T00:00:00.000Z' } : record));
+    const report = await reconcile(deps, config({ routeTableIds: T1 }), 'apply');
+    expect(nodeReads(world)).toHaveLength(2);
+    expect(report.plan.unresolved).toEqual([expect.objectContaining({ node: NODE_B, reason: expect.stringContaining('has not reported since') })]);
+  });
+
+  test('a Node that could not be read is not kept as a proof: read again next run', async () => {
+    const world = reusedAddressWorld();
+    world.kubernetes.nodeStatuses.set(NODE_B, { state: 'unreadable', error: 'read node x failed: HTTP 500 Internal Server Error' });
+    const deps: ReconcileDeps = { ...world.deps, attachmentProofs: new Map() };
+    await reconcile(deps, config({ routeTableIds: T1 }), 'apply');
+    await reconcile(deps, config({ routeTableIds: T1 }), 'apply');
+    expect(nodeReads(world)).toHaveLength(2);
+    expect(deps.attachmentProofs!.size).toBe(0);
+  });
+
+  test('a Node read that rejects (it should not) leaves those nodes unresolved and the rest of the run goes on', async () => {
+    const world = reusedAddressWorld();
+    const failing: ReconcileDeps = {
+      ...world.deps,
+      ciliumNodes: async (cluster) => ({ ...(await world.kubernetes.factory(cluster)), readNodeStatuses: () => Promise.reject(new Error('socket hang up')) }),
+    };
+    world.ec2.tables = [table(T1, [...foreignRoutes(), route.managed(NODE_B_CIDR, STALE_ENI, 'blackhole')])]; // the lab node's route is missing
+    const report = await reconcile(failing, config({ routeTableIds: T1 }), 'apply');
+    expect(report.status).toBe('ok');
+    expect(report.plan.unresolved).toEqual([expect.objectContaining({ node: NODE_B, reason: expect.stringContaining('could not be read (Error: socket hang up)') })]);
+    expect(mutationLines(world)).toEqual([`createRoute ${T1} ${LAB_POD_CIDR} ${LAB_ENI}`]);
+  });
+
+  test(`at most ${MAX_NODE_READS_PER_RUN} Nodes are read in one run; the others are unresolved in it, named as not read`, async () => {
+    const count = MAX_NODE_READS_PER_RUN + 3;
+    const ip = (i: number) => `10.20.3.${i + 1}`;
+    const world = fakeWorld({
+      nodes: Array.from({ length: count }, (_, i) => ciliumNode(nodeName(0x100 + i), ip(i), [`10.30.${100 + i}.0/24`], { createdAt: CREATED })),
+      tables: [table(T1, foreignRoutes())],
+      interfaces: Array.from({ length: count }, (_, i) => eni(eniId(0x100 + i), ip(i), { attachTime: ATTACHED })),
+    });
+    const report = await reconcile(world.deps, config({ routeTableIds: T1 }), 'plan');
+    const reads = world.kubernetes.calls.filter((call) => call.method === 'readNodeStatuses');
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.args).toHaveLength(MAX_NODE_READS_PER_RUN);
+    expect(report.plan.unresolved).toHaveLength(count);
+    expect(report.plan.unresolved.filter((u) => u.reason.includes(`not read in this run (at most ${MAX_NODE_READS_PER_RUN} Node reads per run)`))).toHaveLength(3);
   });
 
   test('no node needs it (the usual case): no Node is read at all', async () => {
