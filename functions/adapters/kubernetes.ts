@@ -34,7 +34,7 @@ import { fieldPath } from '../shared/field-path.js';
 const DEFAULT_PAGE_SIZE = 500;
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 /** Node reads in flight at once (readNodeStatuses); only nodes whose address may have moved are read at all. */
-const NODE_READ_CONCURRENCY = 8;
+const NODE_READ_CONCURRENCY = 16;
 
 /** An API call that failed; `statusCode` is the HTTP status when the server answered. Never carries the token. */
 export class KubernetesApiError extends Error {

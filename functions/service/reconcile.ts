@@ -28,8 +28,8 @@ export interface ReconcileDeps {
 /** Proofs kept at most; past this the oldest go first (a proof missing costs one more read, nothing else). */
 const MAX_ATTACHMENT_PROOFS = 10_000;
 /**
- * Node reads per run at most. Each is one GET (15 s deadline, 8 at once), so a slow API server cannot hold the
- * run's reads for long; a node not read in this run is unresolved in it and read in the next.
+ * Node reads per run at most. Each is one GET (15 s deadline, 16 at once), so an API server that hangs holds the
+ * run's reads for 60 s at worst; a node not read in this run is unresolved in it and read in the next.
  */
 export const MAX_NODE_READS_PER_RUN = 64;
 
