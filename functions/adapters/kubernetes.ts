@@ -14,7 +14,15 @@ import type { Cluster, ConfigurationOptions, RequestContext, ResponseContext, V1
 // Pinned: test/unit/adapters/kubernetes-imports.test.ts fails if a path moves or stops being the class the
 // package exports (and tsc fails if a path disappears).
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
-import { ApiException, CoreV1Api, CustomObjectsApi, Observable } from '@kubernetes/client-node/dist/gen/index.js';
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  Observable,
+  ServerConfiguration,
+} from '@kubernetes/client-node/dist/gen/index.js';
 import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
 import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import pLimit from 'p-limit';
@@ -187,23 +195,54 @@ function withTimeout(ms: number): ConfigurationOptions {
   };
 }
 
-/** A Node → what it says of its kubelet: its InternalIPs and the Ready condition's last heartbeat. */
-export function toNodeStatusRecord(node: V1Node): NodeStatusRecord {
-  // client-node turns the RFC 3339 text into a Date; one that could not be read is left out (it proves nothing).
-  const heartbeat = node.status?.conditions?.find((condition) => condition.type === 'Ready')?.lastHeartbeatTime as Date | string | undefined;
-  const time = heartbeat === undefined ? NaN : new Date(heartbeat).getTime();
+const NodeStatusSchema = z.looseObject({
+  status: z
+    .looseObject({
+      addresses: z.array(z.looseObject({ type: z.string().nullish(), address: z.string().nullish() })).nullish(),
+      conditions: z.array(z.looseObject({ type: z.string().nullish(), lastHeartbeatTime: z.string().nullish() })).nullish(),
+    })
+    .nullish(),
+});
+
+/** A Node (its JSON) → what it says of its kubelet: its InternalIPs and the Ready condition's last heartbeat. */
+export function toNodeStatusRecord(node: unknown): NodeStatusRecord {
+  const parsed = NodeStatusSchema.safeParse(node);
+  if (!parsed.success) return { state: 'unreadable', error: `malformed Node: ${parsed.error.issues.map(describeIssue).join('; ')}` };
+  const status = parsed.data.status;
+  const heartbeat = status?.conditions?.find((condition) => condition.type === 'Ready')?.lastHeartbeatTime;
+  // A time that cannot be read is left out: it proves nothing.
+  const time = heartbeat ? Date.parse(heartbeat) : NaN;
   return {
     state: 'found',
-    internalIps: (node.status?.addresses ?? []).flatMap((a) => (a.type === 'InternalIP' && a.address ? [a.address] : [])),
+    internalIps: (status?.addresses ?? []).flatMap((a) => (a.type === 'InternalIP' && a.address ? [a.address] : [])),
     ...(Number.isFinite(time) ? { readyHeartbeat: new Date(time).toISOString() } : {}),
   };
+}
+
+/**
+ * GET one Node through client-node's own request layer: its request context, the kubeconfig's authentication and
+ * TLS (applySecurityAuthentication: the token, the cluster CA, verification pinned on) and its fetch library; a
+ * status other than 2xx is client-node's ApiException, as from a generated API. Not CoreV1Api.readNode: the
+ * generated CoreV1Api is ≈ 900 KiB of bundle, and module init is mostly V8 compiling the bundle, for a call that
+ * most runs never make (test/bench/bundle.ts measures it).
+ */
+async function getNodeJson(kc: KubeConfig, server: ServerConfiguration<Record<string, string>>, name: string, timeoutMs: number): Promise<unknown | 'not-found'> {
+  const context = server.makeRequestContext(`/api/v1/nodes/${encodeURIComponent(name)}`, HttpMethod.GET);
+  context.setHeaderParam('Accept', 'application/json');
+  context.setSignal(AbortSignal.timeout(timeoutMs));
+  await kc.applySecurityAuthentication(context);
+  const response = await new IsomorphicFetchHttpLibrary().send(context).toPromise();
+  const text = await response.body.text();
+  if (response.httpStatusCode === 404) return 'not-found';
+  if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw new ApiException(response.httpStatusCode, 'read node', text, response.headers);
+  return JSON.parse(text) as unknown;
 }
 
 export function createCiliumNodeReader(options: CiliumNodeReaderOptions): CiliumNodePort {
   const { cluster, token, pageSize = DEFAULT_PAGE_SIZE, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS } = options;
   const kc = buildKubeConfig(cluster, token);
   const api = kc.makeApiClient(CustomObjectsApi);
-  let core: CoreV1Api | undefined;
+  const server = new ServerConfiguration<Record<string, string>>(cluster.endpoint, {});
 
   return {
     async readNodeStatuses(names) {
@@ -211,8 +250,7 @@ export function createCiliumNodeReader(options: CiliumNodeReaderOptions): Cilium
       const read = (name: string) =>
         limit(async (): Promise<[string, NodeStatusRecord]> => {
           try {
-            core ??= kc.makeApiClient(CoreV1Api);
-            const node = await requestOrNotFound(`read node ${name}`, token, () => core!.readNode({ name }, withTimeout(requestTimeoutMs)));
+            const node = await request(`read node ${name}`, token, () => getNodeJson(kc, server, name, requestTimeoutMs));
             return [name, node === 'not-found' ? { state: 'not-found' } : toNodeStatusRecord(node)];
           } catch (err) {
             return [name, { state: 'unreadable', error: err instanceof Error ? err.message : String(err) }];

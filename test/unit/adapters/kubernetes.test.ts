@@ -840,6 +840,18 @@ describe('CiliumNodePort.readNodeStatuses (a node whose address may have moved)'
     expect(record).toEqual({ ...EXPECTED[0], createdAt: '2026-11-01T08:00:00Z' });
   });
 
+  test('the server certificate is verified against the cluster CA: a server with another CA gets no request, and the node is unreadable', async () => {
+    handler = api({ [`GET ${NODES_PATH}/${NAME}`]: (res) => json(res, 200, kubeNode(NAME)) });
+    const statuses = await reader(impostor.url).readNodeStatuses([NAME]);
+    expect(statuses.get(NAME)).toEqual({ state: 'unreadable', error: expect.stringMatching(/^read node mi-026d6a261e355fba7 failed: /) });
+    expect(seen).toEqual([]);
+  });
+
+  test('a 200 that is not a Node is unreadable, with the field named', async () => {
+    handler = api({ [`GET ${NODES_PATH}/${NAME}`]: (res) => json(res, 200, { kind: 'Node', status: { addresses: 'none' } }) });
+    expect((await reader().readNodeStatuses([NAME])).get(NAME)).toEqual({ state: 'unreadable', error: expect.stringContaining('status.addresses') });
+  });
+
   test('the teardown client reads Node statuses the same way', async () => {
     handler = api({ [`GET ${NODES_PATH}/${NAME}`]: (res) => json(res, 404, status(404, 'not found', 'NotFound')) });
     expect((await nodes().readNodeStatuses([NAME])).get(NAME)).toEqual({ state: 'not-found' });
