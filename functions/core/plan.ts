@@ -136,8 +136,11 @@ export interface PlanInput {
    * is unresolved: which machine holds its address is not shown.
    */
   nodeStatuses?: ReadonlyMap<string, NodeStatusRecord>;
-  /** This run's clock (ms since the epoch), against which a heartbeat's age is judged; default Date.now(). */
-  now?: number;
+  /**
+   * This run's clock (ms since the epoch), against which a heartbeat's age is judged. An input, not read here: the
+   * same input always gives the same plan.
+   */
+  now: number;
 }
 
 interface DesiredRoute {
@@ -303,7 +306,7 @@ export function planRoutes(input: PlanInput): RoutePlan {
   const { unresolved } = resolution;
   // A node whose address may have passed to another machine is unresolved: its CIDRs are protected and that
   // machine's source/dest check stays as it is.
-  const now = input.now ?? Date.now();
+  const { now } = input;
   resolution.resolved = resolution.resolved.filter(({ claim, eni }) => {
     const check = attachmentCheck(claim, eni);
     const doubt = check && attachmentDoubt(check, input.nodeStatuses?.get(claim.node), now);

@@ -31,6 +31,8 @@ async function measureVariant(nodes: number, tables: number, variant: Variant, i
         networkInterfaces: observed.networkInterfaces,
         routeTables: observed.routeTables,
         guards: config.guards,
+        nodeStatuses: observed.nodeStatuses,
+        now: observed.observedAt,
       });
     const first = process.cpuUsage();
     plan();

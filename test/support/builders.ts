@@ -193,6 +193,9 @@ export interface Scenario {
   now?: string;
 }
 
+/** The planner's clock when a scenario names none (only nodes that need a check read it). */
+export const DEFAULT_NOW = '2026-12-01T00:00:00.000Z';
+
 /** Builds the whole planner input from the raw records, as the reconcile service does. */
 export function planInput(scenario: Scenario): PlanInput & { claims: ClaimSet } {
   const scope = scenario.scope ?? labScope();
@@ -207,7 +210,7 @@ export function planInput(scenario: Scenario): PlanInput & { claims: ClaimSet } 
     guards: guardOptions(scenario.guards),
     ...(scenario.released ? { releasedNetworkInterfaceIds: scenario.released } : {}),
     ...(scenario.nodeStatuses ? { nodeStatuses: new Map(Object.entries(scenario.nodeStatuses)) } : {}),
-    ...(scenario.now ? { now: Date.parse(scenario.now) } : {}),
+    now: Date.parse(scenario.now ?? DEFAULT_NOW),
   };
 }
 

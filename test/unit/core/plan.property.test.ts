@@ -109,9 +109,11 @@ const guardOptions = fc.record({
 const world = fc.record({ nodes: ciliumNodes, enis: networkInterfaces, tables: routeTables, guards: guardOptions });
 
 function plan(nodes: CiliumNodeRecord[], enis: NetworkInterfaceRecord[], tables: RouteTableRecord[], guards: GuardOptions): RoutePlan {
-  return planRoutes({ scope, claims: collectClaims(nodes, scope), vpcId: VPC, networkInterfaces: enis, routeTables: tables, guards });
+  return planRoutes({ scope, claims: collectClaims(nodes, scope), vpcId: VPC, networkInterfaces: enis, routeTables: tables, guards, now: PLAN_NOW });
 }
 
+/** These worlds carry no timestamps, so no node is checked and the clock does not matter. */
+const PLAN_NOW = Date.parse('2026-12-01T00:00:00.000Z');
 const MUTATIONS = new Set(['create', 'replace', 'delete']);
 const OPEN: GuardOptions = { allowEmpty: true, force: true, maxDeleteFraction: 1, minDeleteBudget: 0 };
 

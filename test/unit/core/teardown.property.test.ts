@@ -272,7 +272,7 @@ describe('planRoutes with paused nodes', () => {
     let sawPausedWithRoutes = 0;
     fc.assert(
       fc.property(nodesAndInterfaces, routeTables, guards, ({ nodes, enis }, tables, guardOptions) => {
-        const plan = planRoutes({ scope, claims: collectClaims(nodes, scope), vpcId: VPC, networkInterfaces: enis, routeTables: tables, guards: guardOptions });
+        const plan = planRoutes({ scope, claims: collectClaims(nodes, scope), vpcId: VPC, networkInterfaces: enis, routeTables: tables, guards: guardOptions, now: Date.parse('2026-12-01T00:00:00.000Z') });
         const paused = pausedNodes(nodes, enis);
         const mutations = plan.actions.filter((action) => action.action === 'create' || action.action === 'replace' || action.action === 'delete');
         for (const node of paused) {
@@ -298,7 +298,7 @@ describe('planRoutes with paused nodes', () => {
     let sawPaused = 0;
     fc.assert(
       fc.property(nodesAndInterfaces, routeTables, guards, ({ nodes, enis }, tables, guardOptions) => {
-        const plan = planRoutes({ scope, claims: collectClaims(nodes, scope), vpcId: VPC, networkInterfaces: enis, routeTables: tables, guards: guardOptions });
+        const plan = planRoutes({ scope, claims: collectClaims(nodes, scope), vpcId: VPC, networkInterfaces: enis, routeTables: tables, guards: guardOptions, now: Date.parse('2026-12-01T00:00:00.000Z') });
         const paused = pausedNodes(nodes, enis);
         if (paused.length > 0) sawPaused += 1;
         expect(plan.paused.map((entry) => entry.node).sort()).toEqual(paused.map((entry) => entry.node).sort());
@@ -334,7 +334,7 @@ describe('planRoutes with paused nodes', () => {
           const { [PAUSE_TAG_KEY]: _dropped, ...rest } = eni.tags!;
           return { ...eni, tags: rest };
         });
-        const input = (networkInterfaces: NetworkInterfaceRecord[]) => ({ scope, claims, vpcId: VPC, networkInterfaces, routeTables: tables, guards: guardOptions });
+        const input = (networkInterfaces: NetworkInterfaceRecord[]) => ({ scope, claims, vpcId: VPC, networkInterfaces, routeTables: tables, guards: guardOptions, now: Date.parse('2026-12-01T00:00:00.000Z') });
         expect(planRoutes(input(enis))).toEqual(planRoutes(input(stripped)));
       }),
       { numRuns: RUNS },
