@@ -196,9 +196,7 @@ function joinAs(state: CloudState, name: string, ip: string) {
   status.addresses = [{ type: 'InternalIP', address: ip }, ...(status.addresses ?? []).filter((a) => a.type !== 'InternalIP')];
   const spec = (state.ciliumNodes.get(name)?.spec ?? undefined) as { addresses?: { type: string; ip: string }[] } | undefined;
   if (spec) spec.addresses = [{ type: 'InternalIP', ip }, ...(spec.addresses ?? []).filter((a) => a.type !== 'InternalIP')];
-  state.kubeletHosts ??= new Map();
-  state.kubeletHosts.set(name, [...state.instances.values()].find((instance) => instance.privateIp === ip && instance.state === 'running')!.id);
-  state.kubeletLastHeartbeats?.delete(name);
+  placeKubelet(state, name, ip);
 }
 
 /** Gives a node a pod CIDR the way the Cilium operator does (creating its CiliumNode and Node if new). */
