@@ -204,6 +204,11 @@ const NodeStatusSchema = z.looseObject({
     .nullish(),
 });
 
+/** `status.addresses[type=InternalIP]` of a Node, in order. */
+function internalIpsOf(addresses: readonly { type?: string | null; address?: string | null }[] | null | undefined): string[] {
+  return (addresses ?? []).flatMap((a) => (a.type === 'InternalIP' && a.address ? [a.address] : []));
+}
+
 /** A Node (its JSON) → what it says of its kubelet: its InternalIPs and the Ready condition's last heartbeat. */
 export function toNodeStatusRecord(node: unknown): NodeStatusRecord {
   const parsed = NodeStatusSchema.safeParse(node);
@@ -214,7 +219,7 @@ export function toNodeStatusRecord(node: unknown): NodeStatusRecord {
   const time = heartbeat ? Date.parse(heartbeat) : NaN;
   return {
     state: 'found',
-    internalIps: (status?.addresses ?? []).flatMap((a) => (a.type === 'InternalIP' && a.address ? [a.address] : [])),
+    internalIps: internalIpsOf(status?.addresses),
     ...(Number.isFinite(time) ? { readyHeartbeat: new Date(time).toISOString() } : {}),
   };
 }
@@ -226,14 +231,13 @@ export function toNodeStatusRecord(node: unknown): NodeStatusRecord {
  * generated CoreV1Api is ≈ 900 KiB of bundle, and module init is mostly V8 compiling the bundle, for a call that
  * most runs never make (test/bench/bundle.ts measures it).
  */
-async function getNodeJson(kc: KubeConfig, server: ServerConfiguration<Record<string, string>>, name: string, timeoutMs: number): Promise<unknown | 'not-found'> {
+async function getNodeJson(kc: KubeConfig, server: ServerConfiguration<Record<string, string>>, name: string, timeoutMs: number): Promise<unknown> {
   const context = server.makeRequestContext(`/api/v1/nodes/${encodeURIComponent(name)}`, HttpMethod.GET);
   context.setHeaderParam('Accept', 'application/json');
   context.setSignal(AbortSignal.timeout(timeoutMs));
   await kc.applySecurityAuthentication(context);
   const response = await new IsomorphicFetchHttpLibrary().send(context).toPromise();
   const text = await response.body.text();
-  if (response.httpStatusCode === 404) return 'not-found';
   if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw new ApiException(response.httpStatusCode, 'read node', text, response.headers);
   return JSON.parse(text) as unknown;
 }
@@ -250,7 +254,7 @@ export function createCiliumNodeReader(options: CiliumNodeReaderOptions): Cilium
       const read = (name: string) =>
         limit(async (): Promise<[string, NodeStatusRecord]> => {
           try {
-            const node = await request(`read node ${name}`, token, () => getNodeJson(kc, server, name, requestTimeoutMs));
+            const node = await requestOrNotFound(`read node ${name}`, token, () => getNodeJson(kc, server, name, requestTimeoutMs));
             return [name, node === 'not-found' ? { state: 'not-found' } : toNodeStatusRecord(node)];
           } catch (err) {
             return [name, { state: 'unreadable', error: err instanceof Error ? err.message : String(err) }];
@@ -258,7 +262,6 @@ export function createCiliumNodeReader(options: CiliumNodeReaderOptions): Cilium
         });
       return new Map(await Promise.all([...new Set(names)].map(read)));
     },
-
 
     async listCiliumNodes() {
       const records: CiliumNodeRecord[] = [];
@@ -380,7 +383,7 @@ export function toKubeNodeRecord(node: V1Node, index: number): KubeNodeRecord {
     providerID: node.spec?.providerID,
     labels: { ...node.metadata?.labels },
     unschedulable: node.spec?.unschedulable ?? false,
-    internalIPs: (node.status?.addresses ?? []).flatMap((a) => (a.type === 'InternalIP' && a.address ? [a.address] : [])),
+    internalIPs: internalIpsOf(node.status?.addresses),
   };
 }
 

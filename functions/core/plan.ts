@@ -309,9 +309,11 @@ export function planRoutes(input: PlanInput): RoutePlan {
   const { now } = input;
   resolution.resolved = resolution.resolved.filter(({ claim, eni }) => {
     const check = attachmentCheck(claim, eni);
-    const doubt = check && attachmentDoubt(check, input.nodeStatuses?.get(claim.node), now);
+    if (check === undefined) return true;
+    const status = input.nodeStatuses?.get(claim.node);
+    const doubt = attachmentDoubt(check, status, now);
     if (doubt === undefined) return true;
-    const awaitingKubelet = check!.kind === 'attached-later' && input.nodeStatuses?.get(claim.node)?.state === 'found';
+    const awaitingKubelet = check.kind === 'attached-later' && status?.state === 'found';
     unresolved.push({ node: claim.node, ip: claim.ip.text, cidrs: claim.cidrs.map((cidr) => cidr.text), reason: doubt, ...(awaitingKubelet ? { awaitingKubelet } : {}) });
     return false;
   });
