@@ -225,27 +225,34 @@ export function toNodeStatusRecord(node: unknown): NodeStatusRecord {
 }
 
 /**
- * GET one Node through client-node's own request layer: its request context, the kubeconfig's authentication and
- * TLS (applySecurityAuthentication: the token, the cluster CA, verification pinned on) and its fetch library; a
- * status other than 2xx is client-node's ApiException, as from a generated API. Not CoreV1Api.readNode: the
- * generated CoreV1Api is ≈ 900 KiB of bundle, and module init is mostly V8 compiling the bundle, for a call that
- * most runs never make (test/bench/bundle.ts measures it).
+ * GET one path of the API server through client-node's own request layer: its request context, the kubeconfig's
+ * authentication and TLS (applySecurityAuthentication: the token, the cluster CA, verification pinned on) and its
+ * fetch library; a status other than 2xx is client-node's ApiException, as from a generated API. Not the generated
+ * CustomObjectsApi or CoreV1Api: for a custom resource they return the JSON untyped anyway, and either one brings
+ * client-node's ObjectSerializer, which references all 759 generated models, so the bundle plugin that leaves
+ * unreferenced models out (infra/bundling.ts) could leave out none (≈ 570 KiB of bundle, ≈ 40 ms of module init,
+ * which is mostly V8 compiling the bundle; test/bench/bundle.ts measures it), for two GETs whose answers are
+ * validated here with zod anyway.
  */
-async function getNodeJson(kc: KubeConfig, server: ServerConfiguration<Record<string, string>>, name: string, timeoutMs: number): Promise<unknown> {
-  const context = server.makeRequestContext(`/api/v1/nodes/${encodeURIComponent(name)}`, HttpMethod.GET);
+async function getJson(
+  kc: KubeConfig,
+  server: ServerConfiguration<Record<string, string>>,
+  request: { call: string; path: string; query?: Record<string, string>; timeoutMs: number },
+): Promise<unknown> {
+  const context = server.makeRequestContext(request.path, HttpMethod.GET);
+  for (const [name, value] of Object.entries(request.query ?? {})) context.setQueryParam(name, value);
   context.setHeaderParam('Accept', 'application/json');
-  context.setSignal(AbortSignal.timeout(timeoutMs));
+  context.setSignal(AbortSignal.timeout(request.timeoutMs));
   await kc.applySecurityAuthentication(context);
   const response = await new IsomorphicFetchHttpLibrary().send(context).toPromise();
   const text = await response.body.text();
-  if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw new ApiException(response.httpStatusCode, 'read node', text, response.headers);
+  if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw new ApiException(response.httpStatusCode, request.call, text, response.headers);
   return JSON.parse(text) as unknown;
 }
 
 export function createCiliumNodeReader(options: CiliumNodeReaderOptions): CiliumNodePort {
   const { cluster, token, pageSize = DEFAULT_PAGE_SIZE, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS } = options;
   const kc = buildKubeConfig(cluster, token);
-  const api = kc.makeApiClient(CustomObjectsApi);
   const server = new ServerConfiguration<Record<string, string>>(cluster.endpoint, {});
 
   return {
@@ -254,7 +261,9 @@ export function createCiliumNodeReader(options: CiliumNodeReaderOptions): Cilium
       const read = (name: string) =>
         limit(async (): Promise<[string, NodeStatusRecord]> => {
           try {
-            const node = await requestOrNotFound(`read node ${name}`, token, () => getNodeJson(kc, server, name, requestTimeoutMs));
+            const call = `read node ${name}`;
+            const path = `/api/v1/nodes/${encodeURIComponent(name)}`;
+            const node = await requestOrNotFound(call, token, () => getJson(kc, server, { call, path, timeoutMs: requestTimeoutMs }));
             return [name, node === 'not-found' ? { state: 'not-found' } : toNodeStatusRecord(node)];
           } catch (err) {
             return [name, { state: 'unreadable', error: err instanceof Error ? err.message : String(err) }];
@@ -269,16 +278,12 @@ export function createCiliumNodeReader(options: CiliumNodeReaderOptions): Cilium
       do {
         let page: unknown;
         try {
-          page = await api.listClusterCustomObject(
-            {
-              group: 'cilium.io',
-              version: 'v2',
-              plural: 'ciliumnodes',
-              limit: pageSize,
-              ...(cont ? { _continue: cont } : {}),
-            },
-            withTimeout(requestTimeoutMs),
-          );
+          page = await getJson(kc, server, {
+            call: 'list ciliumnodes',
+            path: '/apis/cilium.io/v2/ciliumnodes',
+            query: { limit: String(pageSize), ...(cont ? { continue: cont } : {}) },
+            timeoutMs: requestTimeoutMs,
+          });
         } catch (err) {
           throw toKubernetesError('list ciliumnodes', err, token);
         }

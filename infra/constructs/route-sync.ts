@@ -12,15 +12,15 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import type { BuildOptions } from 'esbuild';
 import { ENV_LABELS } from '../../functions/core/config.js';
 import { EC2_STATE_CHANGE, SSM_DEREGISTRATION, SSM_REGISTRATION } from '../../functions/handlers/events.js';
+import type { BuildOptions } from 'esbuild';
+import { bundledFunctionCode, functionEsbuildOptions, ROOT } from '../bundling.js';
 import type { StackConfig } from '../context.js';
 
 /** Must match functions/shared/powertools.ts (a test checks): the EMF namespace and `service` dimension. */
@@ -55,81 +55,12 @@ export function unfinishedRunsAlarmWindow(scheduleMinutes: number): { periodMinu
   return { periodMinutes, evaluationPeriods: Math.max(2, Math.ceil(UNFINISHED_RUNS_ALARM_MINUTES / periodMinutes)) };
 }
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { ROOT };
 export const RECONCILE_ENTRY = fileURLToPath(new URL('../../functions/handlers/reconcile.ts', import.meta.url));
 
-/**
- * esbuild's ESM output has no `require`; a CommonJS dependency that calls it (for a Node built-in) would
- * throw "Dynamic require of … is not supported". The alias keeps the banner's binding from colliding with a
- * bundled module's own top-level `createRequire`.
- */
-export const ESM_REQUIRE_SHIM = "import { createRequire as __ehrCreateRequire } from 'node:module'; const require = __ehrCreateRequire(import.meta.url);";
-
-/**
- * How the reconcile Lambda is bundled: the one source for the stack (NodejsFunction) and for
- * test/infra/bundle.test.ts (esbuild's JS API). `@aws-sdk/*` is bundled (nothing external): the function
- * runs the SDK version the tests ran against, not whichever one the runtime image carries that week.
- *
- * Minified except for identifiers, and a source map beside the bundle that the runtime does not load (no
- * `--enable-source-maps`, see RUNTIME_ENVIRONMENT). Trade-off, measured with the bench when the choice was made (Node 22, 2 vCPU):
- * - With `--enable-source-maps`, Node reads and parses the ≈ 2.8 MB map at module init (≈ +20 % module init,
- *   30-80 ms, on every cold start) and decodes all of its mappings at the first stack trace a container produces
- *   (≈ +130-160 ms, on the very invocation that is already failing). Stack frames then name TypeScript files.
- * - Without it, frames read `at toCiliumNodeRecord (file:///var/task/index.mjs:<line>:<column>)`: the
- *   real function and class names, because identifiers are not minified, which says where an error came from.
- *   For a file and line, decode the position with the map shipped in the same asset (`index.mjs.map`), or set
- *   NODE_OPTIONS=--enable-source-maps on the function while investigating.
- * Keeping identifiers costs nothing measurable at load (V8's time goes into parsing and compiling code, not
- * into the length of names) and makes the map smaller (no `names` table); the bundle grows ≈ 40 %.
- */
-export const RECONCILE_BUNDLE = {
-  format: 'esm',
-  platform: 'node',
-  target: 'node22',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  minifyIdentifiers: false,
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  banner: ESM_REQUIRE_SHIM,
-  external: [] as string[],
-} as const;
-
-/** RECONCILE_BUNDLE as NodejsFunction bundling options (local esbuild, no Docker). */
-export const reconcileBundling: BundlingOptions = {
-  format: OutputFormat.ESM,
-  target: RECONCILE_BUNDLE.target,
-  // NodejsFunction's `minify` is all or nothing (it would rename identifiers too): the two parts are passed on.
-  minify: false,
-  esbuildArgs: { '--minify-whitespace': RECONCILE_BUNDLE.minifyWhitespace, '--minify-syntax': RECONCILE_BUNDLE.minifySyntax },
-  sourceMap: RECONCILE_BUNDLE.sourcemap,
-  sourcesContent: RECONCILE_BUNDLE.sourcesContent,
-  mainFields: [...RECONCILE_BUNDLE.mainFields],
-  banner: RECONCILE_BUNDLE.banner,
-  bundleAwsSDK: true,
-  externalModules: [...RECONCILE_BUNDLE.external],
-};
-
-/** RECONCILE_BUNDLE as esbuild JS API options; NodejsFunction names the output `index.mjs` for ESM. */
+/** The reconciler's bundle options (infra/bundling.ts), as test/infra/bundle.test.ts and the bench build it. */
 export function reconcileEsbuildOptions(outfile: string): BuildOptions {
-  return {
-    entryPoints: [RECONCILE_ENTRY],
-    outfile,
-    bundle: true,
-    format: RECONCILE_BUNDLE.format,
-    platform: RECONCILE_BUNDLE.platform,
-    target: RECONCILE_BUNDLE.target,
-    minifyWhitespace: RECONCILE_BUNDLE.minifyWhitespace,
-    minifySyntax: RECONCILE_BUNDLE.minifySyntax,
-    minifyIdentifiers: RECONCILE_BUNDLE.minifyIdentifiers,
-    sourcemap: RECONCILE_BUNDLE.sourcemap,
-    sourcesContent: RECONCILE_BUNDLE.sourcesContent,
-    mainFields: [...RECONCILE_BUNDLE.mainFields],
-    banner: { js: RECONCILE_BUNDLE.banner },
-    external: [...RECONCILE_BUNDLE.external],
-    logLevel: 'silent',
-  };
+  return functionEsbuildOptions(RECONCILE_ENTRY, outfile);
 }
 
 /**
@@ -154,7 +85,7 @@ export function controllerEnvironment(config: StackConfig): Record<string, strin
 /**
  * Powertools names (the EMF namespace and `service` dimension). Deliberately no NODE_OPTIONS: Node's
  * `--enable-source-maps` would load the bundle's map on every cold start and decode it at the first stack
- * trace; stack traces carry real names instead (see RECONCILE_BUNDLE for the measured trade-off).
+ * trace; stack traces carry real names instead (see RECONCILE_BUNDLE in infra/bundling.ts for the measured trade-off).
  */
 export const RUNTIME_ENVIRONMENT: Readonly<Record<string, string>> = {
   POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -203,7 +134,7 @@ export interface RouteSyncProps {
 }
 
 export class RouteSync extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
@@ -238,12 +169,10 @@ export class RouteSync extends Construct {
     };
     if (config.applyConcurrency !== undefined) environment[ENV_LABELS.applyConcurrency] = String(config.applyConcurrency);
 
-    this.function = new NodejsFunction(this, 'Function', {
+    this.function = new lambda.Function(this, 'Function', {
       description: `Keeps source/dest check and pod-CIDR routes right for the hybrid nodes of EKS cluster ${config.clusterName}`,
-      entry: RECONCILE_ENTRY,
-      handler: 'handler',
-      projectRoot: ROOT,
-      depsLockFilePath: `${ROOT}package-lock.json`,
+      code: bundledFunctionCode(RECONCILE_ENTRY),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
@@ -257,7 +186,6 @@ export class RouteSync extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment,
-      bundling: reconcileBundling,
     });
     (this.function.node.defaultChild as lambda.CfnFunction).overrideLogicalId(FUNCTION_LOGICAL_ID);
 

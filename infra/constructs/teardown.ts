@@ -12,7 +12,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -29,7 +28,8 @@ import {
   type TeardownStep,
 } from '../../functions/core/teardown-steps.js';
 import type { StackConfig } from '../context.js';
-import { ROOT, RUNTIME_ENVIRONMENT, controllerEnvironment, notifyTopics, reconcileBundling, type RuleRole } from './route-sync.js';
+import { bundledFunctionCode } from '../bundling.js';
+import { RUNTIME_ENVIRONMENT, controllerEnvironment, notifyTopics, type RuleRole } from './route-sync.js';
 
 /** The logical id of the task function in the template (`sam local invoke TeardownFunction …`). */
 export const TEARDOWN_FUNCTION_LOGICAL_ID = 'TeardownFunction';
@@ -69,7 +69,7 @@ export interface TeardownProps {
 }
 
 export class Teardown extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly executionLogGroup: logs.LogGroup;
@@ -93,12 +93,10 @@ export class Teardown extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.function = new NodejsFunction(this, 'Function', {
+    this.function = new lambda.Function(this, 'Function', {
       description: `Task steps of the ordered hybrid node teardown of EKS cluster ${config.clusterName} (run by the teardown state machine)`,
-      entry: TEARDOWN_ENTRY,
-      handler: 'handler',
-      projectRoot: ROOT,
-      depsLockFilePath: `${ROOT}package-lock.json`,
+      code: bundledFunctionCode(TEARDOWN_ENTRY),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
@@ -110,7 +108,6 @@ export class Teardown extends Construct {
         [TEARDOWN_ENV.ruleNames]: Object.values(props.ruleNames).join(','),
         ...RUNTIME_ENVIRONMENT,
       },
-      bundling: reconcileBundling,
     });
     (this.function.node.defaultChild as lambda.CfnFunction).overrideLogicalId(TEARDOWN_FUNCTION_LOGICAL_ID);
 

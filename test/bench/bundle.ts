@@ -12,20 +12,22 @@
  * measurement and into the first invocation.
  *
  * What the gap to the floor is made of is measured in the same alternating runs, from variants of the product
- * bundle that are never shipped and cannot run a reconcile (DIAGNOSIS_VARIANTS): one without the Kubernetes
- * adapter (so without @kubernetes/client-node and its undici), one in which Powertools' two event schemas import
- * zod as a namespace, both, and the namespace one with client-node reduced to its generated client (the least
- * that reading CiliumNodes through @kubernetes/client-node can cost). Module init is almost all V8 compiling the bundle's source (a CPU profile puts
- * ~70 % of the import in compiling the one module), so the cost of a dependency follows the source it adds.
+ * bundle that are never shipped (DIAGNOSIS_VARIANTS): the product as esbuild bundles it without the stack's two
+ * plugins (infra/bundling.ts: what they save), one without the Kubernetes adapter (so without
+ * @kubernetes/client-node and its undici; it cannot run a reconcile), and one with client-node reduced to its
+ * generated request layer (undici and the kubeconfig's auth, proxy and YAML modules emptied; it cannot run
+ * either: the least that reading CiliumNodes through @kubernetes/client-node can cost). Module init is almost all
+ * V8 compiling the bundle's source (a CPU profile puts ~70 % of the import in compiling the one module), so the
+ * cost of a dependency follows the source it adds.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Plugin } from 'esbuild';
+import { BUNDLE_PLUGINS } from '../../infra/bundling.js';
 import { ROOT, RUNTIME_ENVIRONMENT, reconcileEsbuildOptions } from '../../infra/constructs/route-sync.js';
 import { importRatio, median } from './measure.js';
 import type { BundleMeasure, BundleResult } from './types.js';
@@ -46,25 +48,8 @@ const withoutKubernetesAdapter: Plugin = {
 };
 
 /**
- * esbuild cannot tree-shake `import { z } from 'zod'` (zod's index re-exports a namespace as `z`): one such
- * import brings every locale and JSON-schema converter (≈ 430 KiB). Our code imports `* as z`; Powertools' two
- * event schemas still use the named form. This variant rewrites just those two import lines.
- */
-const powertoolsSchemasWithZodNamespace: Plugin = {
-  name: 'diagnosis-powertools-zod-namespace',
-  setup(build) {
-    build.onLoad({ filter: /@aws-lambda-powertools\/parser\/lib\/esm\/schemas\/(eventbridge|sqs)\.js$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      const rewritten = source.replace(/^import \{ z \} from 'zod';$/m, "import * as z from 'zod';");
-      if (rewritten === source) throw new Error(`${args.path}: no \`import { z } from 'zod'\` line to rewrite`);
-      return { contents: rewritten, loader: 'js' };
-    });
-  },
-};
-
-/**
- * What client-node's generated client costs on its own (the API request factories, the 759 models and their
- * serializer), i.e. the least any reconciler that reads CiliumNodes through @kubernetes/client-node can load:
+ * What client-node's generated request layer costs on its own (the models nothing references are already left
+ * out by the stack's plugin), i.e. the least any reconciler that reads CiliumNodes through @kubernetes/client-node can load:
  * undici (which the generated fetch layer and the kubeconfig import) and what only the kubeconfig loader uses
  * (its auth providers, proxy agents, YAML and JSONPath) become empty CommonJS modules, so any name imported
  * from them builds (and is undefined; nothing calls them at import).
@@ -80,14 +65,13 @@ const clientNodeGeneratedClientOnly: Plugin = {
   },
 };
 
-/** Never shipped; built only to say what the gap to the floor is made of. */
+/** Never shipped; built only to say what the gap to the floor is made of. Each adds to (or drops) the stack's plugins. */
 const DIAGNOSIS_VARIANTS: { name: string; plugins: Plugin[] }[] = [
-  { name: 'diagnosis: reconcile bundle without the Kubernetes adapter', plugins: [withoutKubernetesAdapter] },
-  { name: "diagnosis: reconcile bundle, Powertools' schemas importing zod as a namespace", plugins: [powertoolsSchemasWithZodNamespace] },
-  { name: 'diagnosis: both of the above', plugins: [withoutKubernetesAdapter, powertoolsSchemasWithZodNamespace] },
+  { name: "diagnosis: reconcile bundle without the stack's esbuild plugins (client-node's models, Powertools' zod import)", plugins: [] },
+  { name: 'diagnosis: reconcile bundle without the Kubernetes adapter', plugins: [...BUNDLE_PLUGINS, withoutKubernetesAdapter] },
   {
-    name: "diagnosis: zod as a namespace, client-node's generated client alone (undici, kubeconfig auth/proxy/YAML emptied)",
-    plugins: [clientNodeGeneratedClientOnly, powertoolsSchemasWithZodNamespace],
+    name: "diagnosis: client-node's generated request layer alone (undici, kubeconfig auth/proxy/YAML emptied)",
+    plugins: [...BUNDLE_PLUGINS, clientNodeGeneratedClientOnly],
   },
 ];
 

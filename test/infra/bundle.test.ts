@@ -1,7 +1,8 @@
 /**
- * Bundles the real reconcile Lambda with esbuild's JS API and the very options the stack gives
- * NodejsFunction (infra/constructs/route-sync.ts), then loads the bundle under the project's Node 22 with a
- * minimal environment and the network cut off: it must start, export `handler`, and make no call on import.
+ * Bundles the real reconcile Lambda with esbuild's JS API and the very options (and plugins) the stack bundles
+ * it with (infra/bundling.ts), then loads the bundle under the project's Node 22 with a minimal environment and
+ * the network cut off: it must start, export `handler`, and make no call on import. The stack's own bundling
+ * (a child process, as `cdk synth` runs it) must produce the same file.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -9,44 +10,102 @@ import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { build, type Metafile } from 'esbuild';
-import { RECONCILE_BUNDLE, ROOT, reconcileBundling, reconcileEsbuildOptions } from '../../infra/constructs/route-sync.js';
+import { BUNDLE_FILE, BUNDLE_PLUGINS, bundledFunctionCode, functionEsbuildOptions, importZodAsNamespace } from '../../infra/bundling.js';
+import { RECONCILE_ENTRY, ROOT, reconcileEsbuildOptions } from '../../infra/constructs/route-sync.js';
+import { TEARDOWN_ENTRY } from '../../infra/constructs/teardown.js';
 
 // Any socket opened while the module loads (an AWS call, a Kubernetes call, a metadata lookup) ends the process.
 const NO_NETWORK = `data:text/javascript,${encodeURIComponent(
   "import net from 'node:net'; net.Socket.prototype.connect = function () { process.stderr.write('network call during module load\\n'); process.exit(3); };",
 )}`;
 
+/** What the Lambda runtime sets that matters for loading; no credentials. */
+const RUNTIME_ENV = { AWS_REGION: 'us-west-2', AWS_LAMBDA_FUNCTION_NAME: 'ReconcileFunction', TZ: 'UTC', POWERTOOLS_SERVICE_NAME: 'eks-hybrid-routes', POWERTOOLS_METRICS_NAMESPACE: 'EksHybridRoutes' };
+
 let dir: string;
 let outfile: string;
 let metafile: Metafile;
+let teardownOutfile: string;
+let teardownMetafile: Metafile;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ehr-bundle-'));
-  outfile = join(dir, 'index.mjs');
-  const result = await build({ ...reconcileEsbuildOptions(outfile), metafile: true });
-  expect(result.errors).toEqual([]);
-  metafile = result.metafile!;
+  outfile = join(dir, 'reconcile', BUNDLE_FILE);
+  teardownOutfile = join(dir, 'teardown', BUNDLE_FILE);
+  const [reconcile, teardown] = await Promise.all([
+    build({ ...reconcileEsbuildOptions(outfile), metafile: true }),
+    build({ ...functionEsbuildOptions(TEARDOWN_ENTRY, teardownOutfile), metafile: true }),
+  ]);
+  expect([...reconcile.errors, ...teardown.errors]).toEqual([]);
+  metafile = reconcile.metafile!;
+  teardownMetafile = teardown.metafile!;
 }, 60_000);
+
+/** The inputs esbuild put code of into the one output file. */
+function bundledInputs(meta: Metafile): Record<string, number> {
+  const output = meta.outputs[Object.keys(meta.outputs).find((name) => name.endsWith(BUNDLE_FILE))!]!;
+  return Object.fromEntries(Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([path, input]) => [path, input.bytesInOutput]));
+}
+
+/** Loads a bundle in a fresh process of the project's Node, network cut off, and runs `script` against its exports `m`. */
+function loadBundle(file: string, script = "if (typeof m.handler !== 'function') process.exit(1);") {
+  const source = `const m = await import(${JSON.stringify(pathToFileURL(file).href)}); ${script}`;
+  // As the runtime starts it: no --enable-source-maps (RUNTIME_ENVIRONMENT sets no NODE_OPTIONS).
+  return spawnSync(process.execPath, ['--import', NO_NETWORK, '--input-type=module', '-e', source], {
+    cwd: dir,
+    env: RUNTIME_ENV,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('the stack bundles with the same options (one source)', () => {
-  expect(reconcileBundling).toMatchObject({
+test("the stack's bundling (a child process, as `cdk synth` runs it) writes the very bundles these options build, one per function", () => {
+  const outdir = join(dir, 'cdk.out');
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'BundleCheck');
+  const entries = { reconcile: RECONCILE_ENTRY, teardown: TEARDOWN_ENTRY };
+  const functions = Object.entries(entries).map(
+    ([name, entry]) => [name, new lambda.Function(stack, name, { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: bundledFunctionCode(entry) })] as const,
+  );
+  const assembly = app.synth();
+  const template = assembly.getStackByName('BundleCheck').template as { Resources: Record<string, { Properties: { Code: { S3Key: string } } }> };
+  // The staged asset directory is `asset.<hash>`, and the function's code is `<hash>.zip`.
+  const assetOf = (fn: lambda.Function) =>
+    `asset.${template.Resources[stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)]!.Properties.Code.S3Key.replace(/\.zip$/, '')}`;
+  const assets = Object.fromEntries(functions.map(([name, fn]) => [name, assetOf(fn)]));
+  expect(new Set(Object.values(assets)).size).toBe(2);
+  for (const asset of Object.values(assets)) expect(readdirSync(join(outdir, asset)).sort()).toEqual([BUNDLE_FILE, `${BUNDLE_FILE}.map`]);
+  expect(readFileSync(join(outdir, assets.reconcile!, BUNDLE_FILE)).equals(readFileSync(outfile))).toBe(true);
+  expect(readFileSync(join(outdir, assets.teardown!, BUNDLE_FILE)).equals(readFileSync(teardownOutfile))).toBe(true);
+}, 120_000);
+
+test('every function bundle gets the same options and plugins', () => {
+  const reconcile = reconcileEsbuildOptions('/x/index.mjs');
+  const teardown = functionEsbuildOptions(TEARDOWN_ENTRY, '/x/index.mjs');
+  expect(reconcile).toMatchObject({
+    bundle: true,
     format: 'esm',
-    target: RECONCILE_BUNDLE.target,
+    platform: 'node',
+    target: 'node22',
     // Whitespace and syntax minified, identifiers not (readable stack traces without a runtime source map).
-    minify: false,
-    esbuildArgs: { '--minify-whitespace': true, '--minify-syntax': true },
-    sourceMap: true,
+    minifyWhitespace: true,
+    minifySyntax: true,
+    minifyIdentifiers: false,
+    sourcemap: true,
     sourcesContent: false,
     mainFields: ['module', 'main'],
-    banner: RECONCILE_BUNDLE.banner,
-    bundleAwsSDK: true,
-    externalModules: [],
+    external: [],
+    plugins: [...BUNDLE_PLUGINS],
   });
+  expect({ ...teardown, entryPoints: reconcile.entryPoints }).toEqual(reconcile);
+  expect(BUNDLE_PLUGINS.map((plugin) => plugin.name)).toEqual(['client-node-models-without-side-effects', 'powertools-parser-with-zod-namespace']);
 });
 
 test('everything but Node built-ins is in the bundle, the AWS SDK included', () => {
@@ -85,15 +144,31 @@ test('the bundle leaves out what the Lambda never runs', () => {
   ];
   expect(bundled.filter((path) => unwanted.some((pattern) => pattern.test(path)))).toEqual([]);
   expect(bundled).toEqual(expect.arrayContaining(['node_modules/@aws-lambda-powertools/parser/lib/esm/schemas/eventbridge.js', 'node_modules/@aws-lambda-powertools/parser/lib/esm/schemas/sqs.js']));
-  // The generated CoreV1Api (≈ 900 KiB) is the teardown's: the reconciler reads a Node through client-node's request layer.
-  expect(output.inputs['node_modules/@kubernetes/client-node/dist/gen/apis/CoreV1Api.js']?.bytesInOutput ?? 0).toBe(0);
-  expect(output.inputs['node_modules/@kubernetes/client-node/dist/gen/apis/CustomObjectsApi.js']?.bytesInOutput).toBeGreaterThan(0);
+  // The generated APIs (CoreV1Api alone ≈ 900 KiB) are the teardown's: the reconciler reads CiliumNodes and Nodes
+  // through client-node's request layer, so none of the 759 generated models is referenced, and the plugin
+  // that marks them free of side effects leaves every one out.
+  const inputs = Object.keys(bundledInputs(metafile));
+  expect(inputs.filter((path) => /@kubernetes\/client-node\/dist\/gen\/(apis\/(?!exception\.js$)|models\/)/.test(path))).toEqual([]);
+  // Powertools' `import { z } from 'zod'`, rewritten by the other plugin, no longer keeps all of zod: of its
+  // locales only English (the default error messages), and not the JSON-schema reader.
+  expect(inputs.filter((path) => /node_modules\/zod\/v4\/(locales\/(?!en\.js$)|classic\/from-json-schema)/.test(path))).toEqual([]);
+  expect(inputs.some((path) => path.startsWith('node_modules/zod/v4/classic/'))).toBe(true);
+});
+
+test("the teardown's bundle keeps the generated models its CoreV1Api deserializes into, and loads", () => {
+  const inputs = bundledInputs(teardownMetafile);
+  expect(inputs['node_modules/@kubernetes/client-node/dist/gen/apis/CoreV1Api.js']).toBeGreaterThan(0);
+  expect(inputs['node_modules/@kubernetes/client-node/dist/gen/models/ObjectSerializer.js']).toBeGreaterThan(0);
+  expect(inputs['node_modules/@kubernetes/client-node/dist/gen/models/V1Node.js']).toBeGreaterThan(0);
+  expect(inputs['node_modules/@kubernetes/client-node/dist/gen/models/V1Eviction.js']).toBeGreaterThan(0);
+  const result = loadBundle(teardownOutfile);
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
 });
 
 test('our code imports zod as a namespace, the one form esbuild tree-shakes', () => {
   // zod's index re-exports a namespace as `z`; esbuild keeps all of it (every locale, the JSON-schema converters,
-  // ≈ 430 KiB) for a single `import { z } from 'zod'`. Powertools' event schemas still use that form
-  // (test/bench/bundle.ts measures what it costs).
+  // ≈ 430 KiB) for a single `import { z } from 'zod'`. Powertools' event schemas use that form, and a bundle
+  // plugin rewrites them (infra/bundling.ts); our own code is written in the form that needs no rewriting.
   const functionsDir = join(ROOT, 'functions');
   const sources = readdirSync(functionsDir, { recursive: true, encoding: 'utf8' })
     .filter((path) => path.endsWith('.ts'))
@@ -103,15 +178,65 @@ test('our code imports zod as a namespace, the one form esbuild tree-shakes', ()
 });
 
 test('the bundle loads on the project Node without network and exports handler', () => {
-  const script = `import(${JSON.stringify(pathToFileURL(outfile).href)}).then((m) => { if (typeof m.handler !== 'function') process.exit(1); })`;
-  // As the runtime starts it: no --enable-source-maps (RUNTIME_ENVIRONMENT sets no NODE_OPTIONS).
-  const result = spawnSync(process.execPath, ['--import', NO_NETWORK, '--input-type=module', '-e', script], {
-    cwd: dir,
-    // Minimal: what the Lambda runtime sets that matters here, no credentials.
-    env: { AWS_REGION: 'us-west-2', AWS_LAMBDA_FUNCTION_NAME: 'ReconcileFunction', TZ: 'UTC', POWERTOOLS_SERVICE_NAME: 'eks-hybrid-routes', POWERTOOLS_METRICS_NAMESPACE: 'EksHybridRoutes' },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const result = loadBundle(outfile);
   expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
   expect(process.versions.node.split('.')[0]).toBe('22');
 });
+
+describe('importZodAsNamespace (the Powertools Parser rewrite)', () => {
+  test('turns a value import of z into a namespace import and keeps the other names', () => {
+    expect(importZodAsNamespace("import { z } from 'zod';\nconst a = z.string();")).toBe("import * as z from 'zod';\nconst a = z.string();");
+    expect(importZodAsNamespace("import { ZodError, z } from 'zod';")).toBe("import { ZodError } from 'zod'; import * as z from 'zod';");
+    expect(importZodAsNamespace("import { type ZodType, z } from 'zod';")).toBe("import { type ZodType } from 'zod'; import * as z from 'zod';");
+  });
+
+  test('leaves alone what imports no z value: other names, type-only imports, other packages', () => {
+    const untouched = ["import { ZodError } from 'zod';", "import type { z } from 'zod';", "import { zed } from 'zod';", "import { z } from 'zod/mini';", "import { z } from './zod';"];
+    for (const line of untouched) expect(importZodAsNamespace(line)).toBe(line);
+  });
+});
+
+test("Powertools' event schemas, rewritten, parse triggers exactly as the unbundled source does", async () => {
+  const eventsOutfile = join(dir, 'events', BUNDLE_FILE);
+  const { entryPoints: _entry, ...options } = functionEsbuildOptions(RECONCILE_ENTRY, eventsOutfile);
+  await build({ ...options, stdin: { contents: "export { parseTriggers } from './functions/handlers/events.ts';", resolveDir: ROOT, sourcefile: 'events-entry.ts', loader: 'ts' } });
+  const { parseTriggers } = await import('../../functions/handlers/events.js');
+  const sample = (file: string) => readFileSync(join(ROOT, 'events', file), 'utf8');
+  const record = (body: string, index: number) => ({
+    messageId: `0000000${index}-aaaa-4bbb-8ccc-dddddddddddd`,
+    receiptHandle: 'AQEB',
+    body,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1700000000000', SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: '1700000000001', MessageGroupId: 'reconcile', MessageDeduplicationId: `d-${index}`, SequenceNumber: `1${index}` },
+    messageAttributes: {},
+    md5OfBody: 'd41d8cd98f00b204e9800998ecf8427e',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:eks-hybrid-routes.fifo',
+    awsRegion: 'us-west-2',
+  });
+  const running = JSON.parse(sample('ec2-instance-running.json')) as Record<string, unknown>;
+  const inputs: unknown[] = [
+    JSON.parse(sample('scheduled-reconcile.json')),
+    running,
+    { ...running, time: 'yesterday' },
+    { ...running, 'detail-type': 42 },
+    { Records: [sample('ec2-instance-running.json'), sample('ssm-managed-instance-registration.json'), '{"not":"an event"}', 'not json'].map(record) },
+    { Records: [] },
+    { Records: [{ ...record('{}', 0), eventSource: 7 }] },
+  ];
+  const outcome = (parse: (event: unknown) => unknown, event: unknown) => {
+    try {
+      return { ok: parse(event) };
+    } catch (error) {
+      return { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+    }
+  };
+  const script = `const inputs = ${JSON.stringify(inputs)}; const out = inputs.map((event) => { try { return { ok: m.parseTriggers(event) }; } catch (error) { return { error: error.name + ': ' + error.message }; } }); process.stdout.write(JSON.stringify(out));`;
+  const result = loadBundle(eventsOutfile, script);
+  expect(result.stderr).toBe('');
+  const bundled = JSON.parse(result.stdout) as unknown[];
+  const source = JSON.parse(JSON.stringify(inputs.map((event) => outcome(parseTriggers, event)))) as unknown[];
+  expect(bundled).toEqual(source);
+  // The comparison means something only if both kinds of answer are in it.
+  expect(source.filter((entry) => 'error' in (entry as object)).length).toBeGreaterThanOrEqual(3);
+  expect(source.filter((entry) => 'ok' in (entry as object)).length).toBeGreaterThanOrEqual(2);
+}, 60_000);
