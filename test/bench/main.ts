@@ -49,7 +49,7 @@ function parseOptions(argv: string[]): CliOptions {
     .option('--cidr-samples <n>', 'CIDR → route samples', positiveInt('--cidr-samples'), 20)
     .option('--cidr-spread <seconds>', 'CIDR allocations are spread over this many seconds', positiveInt('--cidr-spread'), 48)
     .option('--plan-iterations <n>', 'plan computation iterations per world', positiveInt('--plan-iterations'), 200)
-    .option('--init-runs <n>', 'fresh node processes per bundle for module init (≥ 5)', positiveInt('--init-runs', 5), 7)
+    .option('--init-runs <n>', 'fresh node processes per bundle for module init (≥ 5)', positiveInt('--init-runs', 5), 15)
     .option('--seed <n>', 'seed of the drift generator', positiveInt('--seed', 0), 1)
     .showHelpAfterError();
   program.parse(argv);
