@@ -1,5 +1,5 @@
 /**
- * How the Lambda functions are bundled: one esbuild configuration (RECONCILE_BUNDLE plus two plugins) for the
+ * How the Lambda functions are bundled: one esbuild configuration (functionEsbuildOptions, two plugins included) for the
  * stack, for test/infra/bundle.test.ts and for the bench (test/bench/bundle.ts). The stack runs it through
  * esbuild's JS API in a child process (infra/bundle-function.ts) as the asset's local bundling, not through
  * NodejsFunction: NodejsFunction drives esbuild's command line, which takes no plugins, and the plugins are what
@@ -25,36 +25,6 @@ const BUNDLE_FUNCTION_SCRIPT = fileURLToPath(new URL('./bundle-function.ts', imp
  * bundled module's own top-level `createRequire`.
  */
 export const ESM_REQUIRE_SHIM = "import { createRequire as __ehrCreateRequire } from 'node:module'; const require = __ehrCreateRequire(import.meta.url);";
-
-/**
- * How the functions are bundled. `@aws-sdk/*` is bundled (nothing external): a function runs the SDK version the
- * tests ran against, not whichever one the runtime image carries that week.
- *
- * Minified except for identifiers, and a source map beside the bundle that the runtime does not load (no
- * `--enable-source-maps`, see RUNTIME_ENVIRONMENT in constructs/route-sync.ts). Trade-off, measured with the bench when the choice was made (Node 22, 2 vCPU):
- * - With `--enable-source-maps`, Node reads and parses the ≈ 2.8 MB map at module init (≈ +20 % module init,
- *   30-80 ms, on every cold start) and decodes all of its mappings at the first stack trace a container produces
- *   (≈ +130-160 ms, on the very invocation that is already failing). Stack frames then name TypeScript files.
- * - Without it, frames read `at toCiliumNodeRecord (file:///var/task/index.mjs:<line>:<column>)`: the
- *   real function and class names, because identifiers are not minified, which says where an error came from.
- *   For a file and line, decode the position with the map shipped in the same asset (`index.mjs.map`), or set
- *   NODE_OPTIONS=--enable-source-maps on the function while investigating.
- * Keeping identifiers costs nothing measurable at load (V8's time goes into parsing and compiling code, not
- * into the length of names) and makes the map smaller (no `names` table); the bundle grows ≈ 40 %.
- */
-export const RECONCILE_BUNDLE = {
-  format: 'esm',
-  platform: 'node',
-  target: 'node22',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  minifyIdentifiers: false,
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  banner: ESM_REQUIRE_SHIM,
-  external: [] as string[],
-} as const;
 
 const CLIENT_NODE_GENERATED = `${sep}@kubernetes${sep}client-node${sep}dist${sep}gen${sep}`;
 const CLIENT_NODE_MODELS = `${CLIENT_NODE_GENERATED}models${sep}`;
@@ -115,23 +85,38 @@ export const powertoolsParserWithZodNamespace: Plugin = {
 /** The plugins every function bundle is built with. */
 export const BUNDLE_PLUGINS: readonly Plugin[] = [clientNodeModelsWithoutSideEffects, powertoolsParserWithZodNamespace];
 
-/** RECONCILE_BUNDLE as esbuild JS API options for one function's entry file. */
+/**
+ * How every function is bundled, as esbuild JS API options for its entry file. `@aws-sdk/*` is bundled (nothing external): a function runs the SDK version the
+ * tests ran against, not whichever one the runtime image carries that week.
+ *
+ * Minified except for identifiers, and a source map beside the bundle that the runtime does not load (no
+ * `--enable-source-maps`, see RUNTIME_ENVIRONMENT in constructs/route-sync.ts). Trade-off, measured with the bench when the choice was made (Node 22, 2 vCPU):
+ * - With `--enable-source-maps`, Node reads and parses the ≈ 2.8 MB map at module init (≈ +20 % module init,
+ *   30-80 ms, on every cold start) and decodes all of its mappings at the first stack trace a container produces
+ *   (≈ +130-160 ms, on the very invocation that is already failing). Stack frames then name TypeScript files.
+ * - Without it, frames read `at toCiliumNodeRecord (file:///var/task/index.mjs:<line>:<column>)`: the
+ *   real function and class names, because identifiers are not minified, which says where an error came from.
+ *   For a file and line, decode the position with the map shipped in the same asset (`index.mjs.map`), or set
+ *   NODE_OPTIONS=--enable-source-maps on the function while investigating.
+ * Keeping identifiers costs nothing measurable at load (V8's time goes into parsing and compiling code, not
+ * into the length of names) and makes the map smaller (no `names` table); the bundle grows ≈ 40 %.
+ */
 export function functionEsbuildOptions(entry: string, outfile: string): BuildOptions {
   return {
     entryPoints: [entry],
     outfile,
     bundle: true,
-    format: RECONCILE_BUNDLE.format,
-    platform: RECONCILE_BUNDLE.platform,
-    target: RECONCILE_BUNDLE.target,
-    minifyWhitespace: RECONCILE_BUNDLE.minifyWhitespace,
-    minifySyntax: RECONCILE_BUNDLE.minifySyntax,
-    minifyIdentifiers: RECONCILE_BUNDLE.minifyIdentifiers,
-    sourcemap: RECONCILE_BUNDLE.sourcemap,
-    sourcesContent: RECONCILE_BUNDLE.sourcesContent,
-    mainFields: [...RECONCILE_BUNDLE.mainFields],
-    banner: { js: RECONCILE_BUNDLE.banner },
-    external: [...RECONCILE_BUNDLE.external],
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    minifyIdentifiers: false,
+    sourcemap: true,
+    sourcesContent: false,
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_SHIM },
+    external: [],
     plugins: [...BUNDLE_PLUGINS],
     logLevel: 'warning',
   };

@@ -85,7 +85,7 @@ export function controllerEnvironment(config: StackConfig): Record<string, strin
 /**
  * Powertools names (the EMF namespace and `service` dimension). Deliberately no NODE_OPTIONS: Node's
  * `--enable-source-maps` would load the bundle's map on every cold start and decode it at the first stack
- * trace; stack traces carry real names instead (see RECONCILE_BUNDLE in infra/bundling.ts for the measured trade-off).
+ * trace; stack traces carry real names instead (see functionEsbuildOptions in infra/bundling.ts for the measured trade-off).
  */
 export const RUNTIME_ENVIRONMENT: Readonly<Record<string, string>> = {
   POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

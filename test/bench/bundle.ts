@@ -85,7 +85,7 @@ interface Built {
 }
 
 async function buildBundles(dir: string): Promise<{ product: Built; floor: Built; diagnosis: Built[] }> {
-  const product = { name: 'reconcile handler (RECONCILE_BUNDLE)', file: join(dir, 'product', 'index.mjs') };
+  const product = { name: 'reconcile handler (as the stack bundles it)', file: join(dir, 'product', 'index.mjs') };
   const floor = { name: 'EC2 + EKS clients only', file: join(dir, 'floor', 'index.mjs') };
   await build(reconcileEsbuildOptions(product.file));
   const { entryPoints: _entry, ...floorOptions } = reconcileEsbuildOptions(floor.file);
@@ -144,7 +144,7 @@ export async function measureBundles(options: { runs: number; log: (line: string
   try {
     const built = await buildBundles(dir);
     // As shipped: infra RUNTIME_ENVIRONMENT sets no NODE_OPTIONS, so no runtime source maps (the trade-off is
-    // measured and explained at RECONCILE_BUNDLE in infra/constructs/route-sync.ts).
+    // measured and explained at functionEsbuildOptions in infra/bundling.ts).
     const nodeOptions = RUNTIME_ENVIRONMENT.NODE_OPTIONS ?? '';
     const [product, floor, ...diagnosis] = measureAll([built.product, built.floor, ...built.diagnosis], options.runs, nodeOptions);
     const ratio = importRatio(product!, floor!) ?? NaN;

@@ -167,7 +167,7 @@ describe('the reconcile function', () => {
       PENDING_FOLLOW_UP_SECONDS: '180',
       POWERTOOLS_SERVICE_NAME: 'eks-hybrid-routes',
       POWERTOOLS_METRICS_NAMESPACE: 'EksHybridRoutes',
-      // No NODE_OPTIONS: stack traces carry real names, not runtime source maps (route-sync.ts, RECONCILE_BUNDLE).
+      // No NODE_OPTIONS: stack traces carry real names, not runtime source maps (functionEsbuildOptions in infra/bundling.ts).
     });
     const idsEnv = (idsTemplate.toJSON().Resources[FUNCTION_LOGICAL_ID].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(idsEnv.ROUTE_TABLE_IDS).toBe('rtb-0aaaaaaaaaaaaaaa1,rtb-0bbbbbbbbbbbbbbb2');

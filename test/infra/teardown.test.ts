@@ -658,7 +658,7 @@ describe('the task function', () => {
       [TEARDOWN_ENV.ruleNames]: RULE_NAMES.join(','),
       POWERTOOLS_SERVICE_NAME: 'eks-hybrid-routes',
       POWERTOOLS_METRICS_NAMESPACE: 'EksHybridRoutes',
-      // No NODE_OPTIONS: stack traces carry real names, not runtime source maps (route-sync.ts, RECONCILE_BUNDLE).
+      // No NODE_OPTIONS: stack traces carry real names, not runtime source maps (functionEsbuildOptions in infra/bundling.ts).
     });
     expect(env(idsJson.Resources)).toMatchObject({
       ROUTE_TABLE_IDS: 'rtb-0aaaaaaaaaaaaaaa1,rtb-0bbbbbbbbbbbbbbb2',
