@@ -1,6 +1,6 @@
 /**
- * How the Lambda functions are bundled: one esbuild configuration (functionEsbuildOptions, two plugins included) for the
- * stack, for test/infra/bundle.test.ts and for the bench (test/bench/bundle.ts). The stack runs it through
+ * How the Lambda functions are bundled: one esbuild configuration (functionEsbuildOptions, two plugins included)
+ * for the stack, for test/infra/bundle.test.ts and for the bench (test/bench/bundle.ts). The stack runs it through
  * esbuild's JS API in a child process (infra/bundle-function.ts) as the asset's local bundling, not through
  * NodejsFunction: NodejsFunction drives esbuild's command line, which takes no plugins, and the plugins are what
  * keep ≈ 850 KiB of dependency code that no function uses out of the bundles (module init is mostly V8 compiling
@@ -86,11 +86,13 @@ export const powertoolsParserWithZodNamespace: Plugin = {
 export const BUNDLE_PLUGINS: readonly Plugin[] = [clientNodeModelsWithoutSideEffects, powertoolsParserWithZodNamespace];
 
 /**
- * How every function is bundled, as esbuild JS API options for its entry file. `@aws-sdk/*` is bundled (nothing external): a function runs the SDK version the
- * tests ran against, not whichever one the runtime image carries that week.
+ * How every function is bundled, as esbuild JS API options for its entry file. `@aws-sdk/*` is bundled (nothing
+ * external): a function runs the SDK version the tests ran against, not whichever one the runtime image carries
+ * that week.
  *
  * Minified except for identifiers, and a source map beside the bundle that the runtime does not load (no
- * `--enable-source-maps`, see RUNTIME_ENVIRONMENT in constructs/route-sync.ts). Trade-off, measured with the bench when the choice was made (Node 22, 2 vCPU):
+ * `--enable-source-maps`, see RUNTIME_ENVIRONMENT in constructs/route-sync.ts). Trade-off, measured with the
+ * bench when the choice was made (Node 22, 2 vCPU):
  * - With `--enable-source-maps`, Node reads and parses the ≈ 2.8 MB map at module init (≈ +20 % module init,
  *   30-80 ms, on every cold start) and decodes all of its mappings at the first stack trace a container produces
  *   (≈ +130-160 ms, on the very invocation that is already failing). Stack frames then name TypeScript files.

@@ -17,9 +17,9 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import type { BuildOptions } from 'esbuild';
 import { ENV_LABELS } from '../../functions/core/config.js';
 import { EC2_STATE_CHANGE, SSM_DEREGISTRATION, SSM_REGISTRATION } from '../../functions/handlers/events.js';
-import type { BuildOptions } from 'esbuild';
 import { bundledFunctionCode, functionEsbuildOptions, ROOT } from '../bundling.js';
 import type { StackConfig } from '../context.js';
 
@@ -85,7 +85,8 @@ export function controllerEnvironment(config: StackConfig): Record<string, strin
 /**
  * Powertools names (the EMF namespace and `service` dimension). Deliberately no NODE_OPTIONS: Node's
  * `--enable-source-maps` would load the bundle's map on every cold start and decode it at the first stack
- * trace; stack traces carry real names instead (see functionEsbuildOptions in infra/bundling.ts for the measured trade-off).
+ * trace; stack traces carry real names instead (the measured trade-off is at functionEsbuildOptions,
+ * infra/bundling.ts).
  */
 export const RUNTIME_ENVIRONMENT: Readonly<Record<string, string>> = {
   POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
