@@ -50,7 +50,8 @@ const withoutKubernetesAdapter: Plugin = {
 
 /**
  * What client-node's generated request layer costs on its own (the models nothing references are already left
- * out by the stack's plugin), i.e. the least any reconciler that reads CiliumNodes through @kubernetes/client-node can load:
+ * out by the stack's plugin), i.e. the least any reconciler that reads CiliumNodes through @kubernetes/client-node
+ * can load:
  * undici (which the generated fetch layer and the kubeconfig import) and what only the kubeconfig loader uses
  * (its auth providers, proxy agents, YAML and JSONPath) become empty CommonJS modules, so any name imported
  * from them builds (and is undefined; nothing calls them at import).

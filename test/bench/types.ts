@@ -88,7 +88,7 @@ export interface BundleMeasure {
   /** Milliseconds from spawning that process to its exit. */
   processMs: number[];
   importMedianMs?: number;
-  /** The fastest import: what the ratio to the floor is taken from (measureBundles in bundle.ts says why). */
+  /** The fastest import: what the ratio to the floor is taken from (importRatio in measure.ts says why). */
   importMinMs?: number;
   processMedianMs?: number;
 }

@@ -16,6 +16,7 @@ import { build, type Metafile } from 'esbuild';
 import { BUNDLE_FILE, BUNDLE_PLUGINS, bundledFunctionCode, functionEsbuildOptions, importZodAsNamespace } from '../../infra/bundling.js';
 import { RECONCILE_ENTRY, ROOT, reconcileEsbuildOptions } from '../../infra/constructs/route-sync.js';
 import { TEARDOWN_ENTRY } from '../../infra/constructs/teardown.js';
+import { sqsRecord } from '../support/builders.js';
 
 // Any socket opened while the module loads (an AWS call, a Kubernetes call, a metadata lookup) ends the process.
 const NO_NETWORK = `data:text/javascript,${encodeURIComponent(
@@ -199,35 +200,25 @@ test("Powertools' event schemas, rewritten, parse triggers exactly as the unbund
   await build({ ...options, stdin: { contents: "export { parseTriggers } from './functions/handlers/events.ts';", resolveDir: ROOT, sourcefile: 'events-entry.ts', loader: 'ts' } });
   const { parseTriggers } = await import('../../functions/handlers/events.js');
   const sample = (file: string) => readFileSync(join(ROOT, 'events', file), 'utf8');
-  const record = (body: string, index: number) => ({
-    messageId: `0000000${index}-aaaa-4bbb-8ccc-dddddddddddd`,
-    receiptHandle: 'AQEB',
-    body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1700000000000', SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: '1700000000001', MessageGroupId: 'reconcile', MessageDeduplicationId: `d-${index}`, SequenceNumber: `1${index}` },
-    messageAttributes: {},
-    md5OfBody: 'd41d8cd98f00b204e9800998ecf8427e',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:eks-hybrid-routes.fifo',
-    awsRegion: 'us-west-2',
-  });
   const running = JSON.parse(sample('ec2-instance-running.json')) as Record<string, unknown>;
   const inputs: unknown[] = [
     JSON.parse(sample('scheduled-reconcile.json')),
     running,
     { ...running, time: 'yesterday' },
     { ...running, 'detail-type': 42 },
-    { Records: [sample('ec2-instance-running.json'), sample('ssm-managed-instance-registration.json'), '{"not":"an event"}', 'not json'].map(record) },
+    { Records: [sample('ec2-instance-running.json'), sample('ssm-managed-instance-registration.json'), '{"not":"an event"}', 'not json'].map(sqsRecord) },
     { Records: [] },
-    { Records: [{ ...record('{}', 0), eventSource: 7 }] },
+    { Records: [{ ...sqsRecord('{}', 0), eventSource: 7 }] },
   ];
-  const outcome = (parse: (event: unknown) => unknown, event: unknown) => {
+  // One function for both sides: its source runs in the bundle's process too.
+  function outcome(parse: (event: unknown) => unknown, event: unknown) {
     try {
       return { ok: parse(event) };
     } catch (error) {
       return { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
     }
-  };
-  const script = `const inputs = ${JSON.stringify(inputs)}; const out = inputs.map((event) => { try { return { ok: m.parseTriggers(event) }; } catch (error) { return { error: error.name + ': ' + error.message }; } }); process.stdout.write(JSON.stringify(out));`;
+  }
+  const script = `const outcome = ${outcome.toString()}; const inputs = ${JSON.stringify(inputs)}; process.stdout.write(JSON.stringify(inputs.map((event) => outcome(m.parseTriggers, event))));`;
   const result = loadBundle(eventsOutfile, script);
   expect(result.stderr).toBe('');
   const bundled = JSON.parse(result.stdout) as unknown[];

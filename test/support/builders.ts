@@ -230,3 +230,26 @@ export function actionLine(action: RoutePlan['actions'][number]): string {
 export function actionLines(result: RoutePlan): string[] {
   return result.actions.map(actionLine);
 }
+
+/** One message of the reconciler's FIFO queue as the SQS event source delivers it, `body` as is. */
+export function sqsRecord(body: string, index: number): Record<string, unknown> {
+  return {
+    messageId: `0000000${index}-aaaa-4bbb-8ccc-dddddddddddd`,
+    receiptHandle: 'AQEB',
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1700000000000',
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: '1700000000001',
+      MessageGroupId: 'reconcile',
+      MessageDeduplicationId: `dedup-${index}`,
+      SequenceNumber: `1880000000000000000${index}`,
+    },
+    messageAttributes: {},
+    md5OfBody: 'd41d8cd98f00b204e9800998ecf8427e',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:eks-hybrid-routes.fifo',
+    awsRegion: 'us-west-2',
+  };
+}

@@ -11,6 +11,7 @@ import { jest } from '@jest/globals';
 import fc from 'fast-check';
 import { ENV_LABELS, parseControllerConfig } from '../../../functions/core/config.js';
 import type { ControllerDeps } from '../../../functions/service/dependencies.js';
+import { sqsRecord } from '../../support/builders.js';
 import { LAB_CLUSTER, LAB_ROUTE_TABLE, fakeLambdaContext, fakeWorld } from '../../support/fakes.js';
 import { type JsonMutation, describeThrown, fieldsRelated, fuzzRuns, jsonMutation, pathText, timeoutFor } from '../../support/fuzz.js';
 import { captureProcessOutput } from '../../support/process-output.js';
@@ -40,28 +41,6 @@ const KINDS_BY_DETAIL_TYPE: Record<string, Trigger['kind']> = {
   'SSM Managed Instance Deregistration': 'ssm-deregistration',
   'Scheduled Event': 'schedule',
 };
-
-function sqsRecord(body: string, index: number): Record<string, unknown> {
-  return {
-    messageId: `0000000${index}-aaaa-4bbb-8ccc-dddddddddddd`,
-    receiptHandle: 'AQEB',
-    body,
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: '1700000000000',
-      SenderId: 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: '1700000000001',
-      MessageGroupId: 'reconcile',
-      MessageDeduplicationId: `dedup-${index}`,
-      SequenceNumber: `1880000000000000000${index}`,
-    },
-    messageAttributes: {},
-    md5OfBody: 'd41d8cd98f00b204e9800998ecf8427e',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:eks-hybrid-routes.fifo',
-    awsRegion: 'us-west-2',
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Arbitraries

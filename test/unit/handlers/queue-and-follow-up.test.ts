@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { ENV_LABELS, parseControllerConfig } from '../../../functions/core/config.js';
-import { ciliumNode, eni } from '../../support/builders.js';
+import { ciliumNode, eni, sqsRecord } from '../../support/builders.js';
 import { LAB_CLUSTER, LAB_ENI, LAB_NODE, LAB_NODE_IP, LAB_POD_CIDR, LAB_ROUTE_TABLE, fakeLambdaContext, fakeWorld } from '../../support/fakes.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -18,27 +18,7 @@ const sample = (file: string) => JSON.parse(readFileSync(join(process.cwd(), 'ev
 const config = () => parseControllerConfig({ clusterName: LAB_CLUSTER, region: 'us-west-2', routeTableIds: LAB_ROUTE_TABLE }, ENV_LABELS);
 
 function sqsBatch(bodies: unknown[]) {
-  return {
-    Records: bodies.map((body, index) => ({
-      messageId: `0000000${index}-aaaa-4bbb-8ccc-dddddddddddd`,
-      receiptHandle: 'AQEB',
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: '1700000000000',
-        SenderId: 'AIDAEXAMPLE',
-        ApproximateFirstReceiveTimestamp: '1700000000001',
-        MessageGroupId: 'reconcile',
-        MessageDeduplicationId: `dedup-${index}`,
-        SequenceNumber: `1880000000000000000${index}`,
-      },
-      messageAttributes: {},
-      md5OfBody: 'd41d8cd98f00b204e9800998ecf8427e',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:eks-hybrid-routes.fifo',
-      awsRegion: 'us-west-2',
-    })),
-  };
+  return { Records: bodies.map((body, index) => sqsRecord(typeof body === 'string' ? body : JSON.stringify(body), index)) };
 }
 
 describe('parseTriggers', () => {

@@ -5,7 +5,7 @@ import { captureProcessOutput } from '../../support/process-output.js';
 import { type ControllerConfig, ENV_LABELS, parseControllerConfig } from '../../../functions/core/config.js';
 import { ConfigError } from '../../../functions/core/errors.js';
 import type { ControllerDeps } from '../../../functions/service/dependencies.js';
-import { REMOTE_VPC, ciliumNode, eni, factsNode, foreignRoutes, route, table } from '../../support/builders.js';
+import { REMOTE_VPC, ciliumNode, eni, factsNode, foreignRoutes, route, sqsRecord, table } from '../../support/builders.js';
 import {
   FAKE_BEARER_TOKEN,
   LAB_CLUSTER,
@@ -235,20 +235,9 @@ describe('an invalid event', () => {
 
   test('a queued batch none of whose messages is a trigger is dropped, not failed: nothing read, InvalidEvents counted', async () => {
     const { world, loadConfig, createDeps, invoke } = harness();
-    const record = (body: string, index: number) => ({
-      messageId: `0000000${index}-aaaa-4bbb-8ccc-dddddddddddd`,
-      receiptHandle: 'AQEB',
-      body,
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1700000000000', SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: '1700000000001' },
-      messageAttributes: {},
-      md5OfBody: 'd41d8cd98f00b204e9800998ecf8427e',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:eks-hybrid-routes.fifo',
-      awsRegion: 'us-west-2',
-    });
 
     // Failing would bring the batch back after the visibility timeout and hold up the FIFO group meanwhile.
-    const result = await invoke({ Records: ['not json', '{"action":"rebuild"}'].map(record) });
+    const result = await invoke({ Records: ['not json', '{"action":"rebuild"}'].map(sqsRecord) });
 
     expect(result).toEqual({ status: 'dropped', invalidMessages: 2 });
     expect(loadConfig).not.toHaveBeenCalled();
