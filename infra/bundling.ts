@@ -1,14 +1,14 @@
 /**
- * How the Lambda functions are bundled: one esbuild configuration (functionEsbuildOptions, two plugins included)
+ * How the Lambda functions are bundled: one esbuild configuration (functionEsbuildOptions, its plugin included)
  * for the stack, for test/infra/bundle.test.ts and for the bench (test/bench/bundle.ts). The stack runs it through
  * esbuild's JS API in a child process (infra/bundle-function.ts) as the asset's local bundling, not through
- * NodejsFunction: NodejsFunction drives esbuild's command line, which takes no plugins, and the plugins are what
- * keep ≈ 850 KiB of dependency code that no function uses out of the bundles (module init is mostly V8 compiling
- * the bundle, so that is ≈ 60 ms off every cold start; `npm run bench -- --only bundle` measures it).
+ * NodejsFunction: NodejsFunction drives esbuild's command line, which takes no plugins, and the plugin is what
+ * keeps ≈ 430 KiB of zod that no function uses out of the reconcile bundle (module init is mostly V8 compiling
+ * the bundle; `npm run bench -- --only bundle` measures it).
  */
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -25,28 +25,6 @@ const BUNDLE_FUNCTION_SCRIPT = fileURLToPath(new URL('./bundle-function.ts', imp
  * bundled module's own top-level `createRequire`.
  */
 export const ESM_REQUIRE_SHIM = "import { createRequire as __ehrCreateRequire } from 'node:module'; const require = __ehrCreateRequire(import.meta.url);";
-
-const CLIENT_NODE_GENERATED = `${sep}@kubernetes${sep}client-node${sep}dist${sep}gen${sep}`;
-const CLIENT_NODE_MODELS = `${CLIENT_NODE_GENERATED}models${sep}`;
-
-/**
- * client-node's generated model classes set their statics by assignment after the class
- * (`V1Node.discriminator = undefined; V1Node.attributeTypeMap = [...]`), which esbuild must count as a side effect,
- * so every one of its 759 models lands in any bundle that imports its generated index, and its KubeConfig does,
- * used or not (≈ 420 KiB). Those assignments touch nothing but the class itself, so the models are marked free of
- * side effects: one that nothing references is left out, one that is referenced (the teardown's CoreV1Api
- * reaches them through the ObjectSerializer) is kept whole, statics included.
- */
-export const clientNodeModelsWithoutSideEffects: Plugin = {
-  name: 'client-node-models-without-side-effects',
-  setup(build) {
-    build.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
-      if (!args.importer.includes(CLIENT_NODE_GENERATED)) return undefined;
-      const path = resolve(args.resolveDir, args.path);
-      return path.includes(CLIENT_NODE_MODELS) ? { path, sideEffects: false } : undefined;
-    });
-  },
-};
 
 /** `import { z } from 'zod'` (alone, or among other names) on a line of its own. */
 const ZOD_NAMED_IMPORT = /^import \{([^}]*)\} from 'zod';$/gm;
@@ -83,7 +61,7 @@ export const powertoolsParserWithZodNamespace: Plugin = {
 };
 
 /** The plugins every function bundle is built with. */
-export const BUNDLE_PLUGINS: readonly Plugin[] = [clientNodeModelsWithoutSideEffects, powertoolsParserWithZodNamespace];
+export const BUNDLE_PLUGINS: readonly Plugin[] = [powertoolsParserWithZodNamespace];
 
 /**
  * How every function is bundled, as esbuild JS API options for its entry file. `@aws-sdk/*` is bundled (nothing

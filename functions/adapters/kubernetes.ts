@@ -1,46 +1,35 @@
 /**
- * Reads CiliumNodes (`cilium.io/v2`) from the cluster's API server with an EKS bearer token; for teardown also
- * lists, cordons and deletes Nodes, lists and evicts their Pods, and deletes CiliumNodes.
- * The kubeconfig lives in memory only; the server certificate is always verified against the cluster's CA.
- * Any failed page or malformed item aborts the whole listing: a partial node list must never reach the planner.
+ * Reads the cluster's API server with an EKS bearer token: CiliumNodes (`cilium.io/v2`) and, for nodes whose address
+ * may have moved, Nodes. This is all the reconciler reads; the teardown's writes (cordon, evict, delete) are
+ * kubernetes-teardown.ts, which reuses the reading and the error handling here.
+ * The server certificate is always verified against the cluster's CA, and the token only ever goes to an https
+ * endpoint. Any failed page or malformed item aborts the whole listing: a partial node list must never reach the
+ * planner.
+ *
+ * The transport is the AWS SDK's NodeHttpHandler (node:https underneath), the HTTP client the reconciler already
+ * loads for EC2 and EKS, and not @kubernetes/client-node's KubeConfig and fetch library: both of those import
+ * undici, ≈ 950 KiB of CommonJS that esbuild cannot tree-shake, and the KubeConfig brings its YAML, JSONPath,
+ * proxy and auth-provider modules too (≈ 230 KiB) for a kubeconfig that here is one token and one CA. Together
+ * that was ≈ 40 % of the reconcile bundle and most of its module init above the EC2+EKS floor
+ * (`npm run bench -- --only bundle`). A status other than 2xx is still client-node's ApiException, the error its
+ * generated APIs throw, so one error path (toKubernetesError) serves the reader and the teardown client alike.
  */
 import { STATUS_CODES } from 'node:http';
+// The one value taken from @kubernetes/client-node, from the module that defines it (client-node 2.0.1 has no
+// "exports" map): its index, like its KubeConfig, imports undici. Pinned by
+// test/unit/adapters/kubernetes-imports.test.ts.
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import { NodeHttpHandler, streamCollector } from '@smithy/node-http-handler';
+import { HttpRequest } from '@smithy/protocol-http';
 import type { AgentOptions } from 'node:https';
-import type { Cluster, ConfigurationOptions, RequestContext, ResponseContext, V1ListMeta, V1Node, V1Pod } from '@kubernetes/client-node';
-// The values come from the modules that define them, not from the package index (client-node 2.0.1 has no
-// "exports" map, and its index.js re-exports everything): the index also loads exec/attach/cp/port-forward,
-// and with them ws, tar-fs, tar-stream and streamx (≈ 110 KiB of bundle, evaluated at module init) that this
-// controller never uses. Its only other effect, a `File` global polyfill for Node 18, is a no-op on Node 22.
-// Pinned: test/unit/adapters/kubernetes-imports.test.ts fails if a path moves or stops being the class the
-// package exports (and tsc fails if a path disappears).
-import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
-import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  Observable,
-  ServerConfiguration,
-} from '@kubernetes/client-node/dist/gen/index.js';
-import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
-import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import pLimit from 'p-limit';
 import * as z from 'zod';
-import type {
-  CiliumNodePort,
-  CiliumNodePortFactory,
-  ClusterNodesPort,
-  ClusterNodesPortFactory,
-  KubeNodeRecord,
-  PodRecord,
-  TokenPort,
-} from '../core/ports.js';
+import type { CiliumNodePort, CiliumNodePortFactory, TokenPort } from '../core/ports.js';
 import type { CiliumNodeRecord, ClusterInfo, NodeStatusRecord } from '../core/types.js';
 import { fieldPath } from '../shared/field-path.js';
 
-const DEFAULT_PAGE_SIZE = 500;
-const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+export const DEFAULT_PAGE_SIZE = 500;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 /** Node reads in flight at once (readNodeStatuses); only nodes whose address may have moved are read at all. */
 const NODE_READ_CONCURRENCY = 16;
 
@@ -53,16 +42,6 @@ export class KubernetesApiError extends Error {
     readonly code?: string,
   ) {
     super(message);
-  }
-}
-
-/**
- * client-node leaves `rejectUnauthorized` unset when skipTLSVerify is false, so NODE_TLS_REJECT_UNAUTHORIZED=0
- * in the environment would silently turn verification off. Pin it on.
- */
-class VerifyingKubeConfig extends KubeConfig {
-  override createDispatcherOptions(cluster: Cluster | null, agentOptions: AgentOptions) {
-    return super.createDispatcherOptions(cluster, { ...agentOptions, rejectUnauthorized: true });
   }
 }
 
@@ -93,7 +72,7 @@ const ListSchema = z.looseObject({
   metadata: z.looseObject({ continue: z.string().nullish() }).nullish(),
 });
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+export function describeIssue(issue: z.core.$ZodIssue): string {
   return `${fieldPath(issue.path, '(object)')}: ${issue.message}`;
 }
 
@@ -119,7 +98,7 @@ export function toCiliumNodeRecord(item: unknown, index: number): CiliumNodeReco
 }
 
 /** Wraps any failure of `call` into a KubernetesApiError with the HTTP status, minus the token. */
-function toKubernetesError(call: string, err: unknown, token: string): KubernetesApiError {
+export function toKubernetesError(call: string, err: unknown, token: string): KubernetesApiError {
   const redact = (s: string) => (token ? s.split(token).join('[redacted]') : s).slice(0, 500);
   if (err instanceof ApiException) {
     const status = err.code;
@@ -137,13 +116,15 @@ function toKubernetesError(call: string, err: unknown, token: string): Kubernete
     const statusLine = `HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd();
     return new KubernetesApiError(`${call} failed: ${statusLine}${suffix}`, status);
   }
-  // Network and TLS failures: undici reports "fetch failed" with the reason in `cause`.
-  const e = err as { name?: unknown; message?: unknown; cause?: { name?: unknown; code?: unknown; message?: unknown } } | undefined;
+  // Network and TLS failures. node:https (the reader) puts the code on the error itself
+  // (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`, `ECONNRESET`); undici (the teardown's generated APIs) reports
+  // "fetch failed" with the reason in `cause`.
+  const e = err as { name?: unknown; message?: unknown; code?: unknown; cause?: { name?: unknown; code?: unknown; message?: unknown } } | undefined;
   const cause = e?.cause;
   // The request deadline (AbortSignal.timeout) ends the call with a TimeoutError and no code: the server never
   // answered, like a reset connection, so it gets a code too and counts as transient (handlers/teardown.ts).
   const timedOut = e?.name === 'TimeoutError' || cause?.name === 'TimeoutError';
-  const code = typeof cause?.code === 'string' ? cause.code : timedOut ? 'TimeoutError' : undefined;
+  const code = typeof e?.code === 'string' ? e.code : typeof cause?.code === 'string' ? cause.code : timedOut ? 'TimeoutError' : undefined;
   const reason = [code, typeof cause?.message === 'string' ? cause.message : undefined].filter(Boolean).join(': ');
   const text = `${typeof e?.message === 'string' ? e.message : String(err)}${reason ? ` (${reason})` : ''}`;
   return new KubernetesApiError(`${call} failed: ${redact(text)}`, undefined, code);
@@ -157,44 +138,6 @@ export interface CiliumNodeReaderOptions {
   requestTimeoutMs?: number;
 }
 
-/** The in-memory kubeconfig: one cluster (server, CA, TLS verified), one token user, one context. */
-export function buildKubeConfig(cluster: ClusterInfo, token: string): KubeConfig {
-  const kc = new VerifyingKubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: cluster.name,
-        server: cluster.endpoint,
-        caData: cluster.certificateAuthorityData,
-        skipTLSVerify: false,
-      },
-    ],
-    users: [{ name: 'eks-hybrid-routes', token }],
-    contexts: [{ name: cluster.name, cluster: cluster.name, user: 'eks-hybrid-routes' }],
-    currentContext: cluster.name,
-  });
-  return kc;
-}
-
-/**
- * A per-request deadline: without one, an API server that never answers would hold the run until the
- * Lambda times out. The abort surfaces as a failed read, so the run changes nothing.
- */
-function withTimeout(ms: number): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (context: RequestContext) => {
-          context.setSignal(AbortSignal.timeout(ms));
-          return new Observable(Promise.resolve(context));
-        },
-        post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
-}
-
 const NodeStatusSchema = z.looseObject({
   status: z
     .looseObject({
@@ -205,7 +148,7 @@ const NodeStatusSchema = z.looseObject({
 });
 
 /** `status.addresses[type=InternalIP]` of a Node, in order. */
-function internalIpsOf(addresses: readonly { type?: string | null; address?: string | null }[] | null | undefined): string[] {
+export function internalIpsOf(addresses: readonly { type?: string | null; address?: string | null }[] | null | undefined): string[] {
   return (addresses ?? []).flatMap((a) => (a.type === 'InternalIP' && a.address ? [a.address] : []));
 }
 
@@ -225,35 +168,76 @@ export function toNodeStatusRecord(node: unknown): NodeStatusRecord {
 }
 
 /**
- * GET one path of the API server through client-node's own request layer: its request context, the kubeconfig's
- * authentication and TLS (applySecurityAuthentication: the token, the cluster CA, verification pinned on) and its
- * fetch library; a status other than 2xx is client-node's ApiException, as from a generated API. Not the generated
- * CustomObjectsApi or CoreV1Api: for a custom resource they return the JSON untyped anyway, and either one brings
- * client-node's ObjectSerializer, which references all 759 generated models, so the bundle plugin that leaves
- * unreferenced models out (infra/bundling.ts) could leave out none (≈ 570 KiB of bundle, ≈ 40 ms of module init,
- * which is mostly V8 compiling the bundle; test/bench/bundle.ts measures it), for two GETs whose answers are
- * validated here with zod anyway.
+ * The TLS settings of the connection to the API server: the cluster's CA and nothing else is trusted, and
+ * verification is pinned on, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off.
+ * Connections are kept alive across pages and node reads.
  */
-async function getJson(
-  kc: KubeConfig,
-  server: ServerConfiguration<Record<string, string>>,
-  request: { call: string; path: string; query?: Record<string, string>; timeoutMs: number },
-): Promise<unknown> {
-  const context = server.makeRequestContext(request.path, HttpMethod.GET);
-  for (const [name, value] of Object.entries(request.query ?? {})) context.setQueryParam(name, value);
-  context.setHeaderParam('Accept', 'application/json');
-  context.setSignal(AbortSignal.timeout(request.timeoutMs));
-  await kc.applySecurityAuthentication(context);
-  const response = await new IsomorphicFetchHttpLibrary().send(context).toPromise();
-  const text = await response.body.text();
-  if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw new ApiException(response.httpStatusCode, request.call, text, response.headers);
+export function apiServerAgentOptions(cluster: ClusterInfo): AgentOptions {
+  return {
+    ca: Buffer.from(cluster.certificateAuthorityData, 'base64').toString('utf8'),
+    rejectUnauthorized: true,
+    keepAlive: true,
+    maxSockets: NODE_READ_CONCURRENCY,
+  };
+}
+
+/** The API server's base URL; refused unless it is https, so the bearer token never travels in the clear. */
+export function apiServerUrl(cluster: ClusterInfo): URL {
+  let url: URL;
+  try {
+    url = new URL(cluster.endpoint);
+  } catch {
+    throw new KubernetesApiError(`cluster ${cluster.name}: endpoint is not a URL`);
+  }
+  if (url.protocol !== 'https:') throw new KubernetesApiError(`cluster ${cluster.name}: endpoint must be https://, got ${url.protocol}//`);
+  return url;
+}
+
+interface GetRequest {
+  call: string;
+  path: string;
+  query?: Record<string, string>;
+  timeoutMs: number;
+}
+
+/**
+ * GET one path of the API server and parse the JSON. The deadline covers the whole exchange, body included:
+ * without one, an API server that never answers would hold the run until the Lambda times out. A status other
+ * than 2xx is client-node's ApiException, as from a generated API.
+ */
+async function getJson(transport: NodeHttpHandler, server: URL, token: string, request: GetRequest): Promise<unknown> {
+  const deadline = AbortSignal.timeout(request.timeoutMs);
+  let status: number;
+  let headers: Record<string, string>;
+  let text: string;
+  try {
+    const { response } = await transport.handle(
+      new HttpRequest({
+        protocol: server.protocol,
+        hostname: server.hostname,
+        ...(server.port ? { port: Number(server.port) } : {}),
+        method: 'GET',
+        path: `${server.pathname.replace(/\/+$/, '')}${request.path}`,
+        query: request.query ?? {},
+        headers: { accept: 'application/json', authorization: `Bearer ${token}` },
+      }),
+      { abortSignal: deadline },
+    );
+    status = response.statusCode;
+    headers = response.headers;
+    text = Buffer.from(await streamCollector(response.body)).toString('utf8');
+  } catch (err) {
+    // The deadline aborts the request or the body wherever it is; either way the server did not answer in time.
+    throw deadline.aborted ? deadline.reason : err;
+  }
+  if (status < 200 || status > 299) throw new ApiException(status, request.call, text, headers);
   return JSON.parse(text) as unknown;
 }
 
 export function createCiliumNodeReader(options: CiliumNodeReaderOptions): CiliumNodePort {
   const { cluster, token, pageSize = DEFAULT_PAGE_SIZE, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS } = options;
-  const kc = buildKubeConfig(cluster, token);
-  const server = new ServerConfiguration<Record<string, string>>(cluster.endpoint, {});
+  const server = apiServerUrl(cluster);
+  const transport = new NodeHttpHandler({ httpsAgent: apiServerAgentOptions(cluster) });
 
   return {
     async readNodeStatuses(names) {
@@ -263,7 +247,7 @@ export function createCiliumNodeReader(options: CiliumNodeReaderOptions): Cilium
           try {
             const call = `read node ${name}`;
             const path = `/api/v1/nodes/${encodeURIComponent(name)}`;
-            const node = await requestOrNotFound(call, token, () => getJson(kc, server, { call, path, timeoutMs: requestTimeoutMs }));
+            const node = await requestOrNotFound(call, token, () => getJson(transport, server, token, { call, path, timeoutMs: requestTimeoutMs }));
             return [name, node === 'not-found' ? { state: 'not-found' } : toNodeStatusRecord(node)];
           } catch (err) {
             return [name, { state: 'unreadable', error: err instanceof Error ? err.message : String(err) }];
@@ -278,7 +262,7 @@ export function createCiliumNodeReader(options: CiliumNodeReaderOptions): Cilium
       do {
         let page: unknown;
         try {
-          page = await getJson(kc, server, {
+          page = await getJson(transport, server, token, {
             call: 'list ciliumnodes',
             path: '/apis/cilium.io/v2/ciliumnodes',
             query: { limit: String(pageSize), ...(cont ? { continue: cont } : {}) },
@@ -305,7 +289,7 @@ export function createCiliumNodeReader(options: CiliumNodeReaderOptions): Cilium
  * A client per cluster, built with a fresh-enough token: `tokens` is asked on every call (the provider caches
  * and refreshes it), and the client is reused while the token, endpoint and CA are unchanged.
  */
-function perTokenClient<T>(tokens: TokenPort, build: (cluster: ClusterInfo, token: string) => T): (cluster: ClusterInfo) => Promise<T> {
+export function perTokenClient<T>(tokens: TokenPort, build: (cluster: ClusterInfo, token: string) => T): (cluster: ClusterInfo) => Promise<T> {
   const clients = new Map<string, { token: string; endpoint: string; ca: string; client: T }>();
   return async (cluster) => {
     const { token } = await tokens.getToken(cluster.name);
@@ -323,23 +307,8 @@ export function createCiliumNodePortFactory(tokens: TokenPort, options: { pageSi
   return perTokenClient(tokens, (cluster, token) => createCiliumNodeReader({ cluster, token, ...options }));
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Teardown: Nodes, their Pods and CiliumNodes, with the teardown role's token.
-// ---------------------------------------------------------------------------------------------------------
-
-/** The annotation the kubelet puts on the API mirror of a static pod. */
-const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
-
-export interface ClusterNodesClientOptions {
-  cluster: ClusterInfo;
-  token: string;
-  pageSize?: number;
-  /** Per request (each page), default 15 s. */
-  requestTimeoutMs?: number;
-}
-
 /** Runs one API call; any failure becomes a KubernetesApiError named after `call`, minus the token. */
-async function request<T>(call: string, token: string, send: () => Promise<T>): Promise<T> {
+export async function request<T>(call: string, token: string, send: () => Promise<T>): Promise<T> {
   try {
     return await send();
   } catch (err) {
@@ -348,7 +317,7 @@ async function request<T>(call: string, token: string, send: () => Promise<T>): 
 }
 
 /** Like `request`, but HTTP 404 (the object, or its namespace, does not exist) is `'not-found'`. */
-async function requestOrNotFound<T>(call: string, token: string, send: () => Promise<T>): Promise<T | 'not-found'> {
+export async function requestOrNotFound<T>(call: string, token: string, send: () => Promise<T>): Promise<T | 'not-found'> {
   try {
     return await request(call, token, send);
   } catch (err) {
@@ -357,138 +326,3 @@ async function requestOrNotFound<T>(call: string, token: string, send: () => Pro
   }
 }
 
-/**
- * Every item of a typed list, following `continue` tokens. Like the CiliumNode reader: a failed page, a page
- * without an items array or a repeated token rejects, so a partial list is never returned.
- */
-async function listAll<T>(
-  call: string,
-  token: string,
-  fetchPage: (cont: string | undefined) => Promise<{ items?: T[]; metadata?: V1ListMeta }>,
-): Promise<T[]> {
-  const items: T[] = [];
-  let cont: string | undefined;
-  do {
-    const page = await request(call, token, () => fetchPage(cont));
-    if (!Array.isArray(page?.items)) throw new Error(`${call}: malformed response: items: not an array`);
-    items.push(...page.items);
-    const next = page.metadata?._continue || undefined;
-    if (next !== undefined && next === cont) throw new Error(`${call}: server repeated a continue token`);
-    cont = next;
-  } while (cont);
-  return items;
-}
-
-/** One Node → KubeNodeRecord; throws naming the item's index when it has no name (it could not be acted on). */
-export function toKubeNodeRecord(node: V1Node, index: number): KubeNodeRecord {
-  const name = node.metadata?.name;
-  if (!name) throw new Error(`malformed Node items[${index}]: metadata.name: missing`);
-  return {
-    name,
-    providerID: node.spec?.providerID,
-    labels: { ...node.metadata?.labels },
-    unschedulable: node.spec?.unschedulable ?? false,
-    internalIPs: internalIpsOf(node.status?.addresses),
-  };
-}
-
-/** One Pod → PodRecord; throws naming the item's index when it has no name or namespace (it could not be evicted). */
-export function toPodRecord(pod: V1Pod, index: number): PodRecord {
-  const { name, namespace } = pod.metadata ?? {};
-  if (!name || !namespace) {
-    throw new Error(`malformed Pod items[${index}]: metadata.${name ? 'namespace' : 'name'}: missing`);
-  }
-  return {
-    namespace,
-    name,
-    ownerKinds: (pod.metadata?.ownerReferences ?? []).map((owner) => owner.kind),
-    // The annotation's value (a hash) does not matter, only its presence.
-    mirror: pod.metadata?.annotations?.[MIRROR_POD_ANNOTATION] !== undefined,
-    terminating: pod.metadata?.deletionTimestamp != null,
-    phase: pod.status?.phase,
-  };
-}
-
-export function createClusterNodesClient(options: ClusterNodesClientOptions): ClusterNodesPort {
-  const { cluster, token, pageSize = DEFAULT_PAGE_SIZE, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS } = options;
-  const kc = buildKubeConfig(cluster, token);
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  // The same listing and parsing code as the reconciler's reader.
-  const ciliumNodes = createCiliumNodeReader({ cluster, token, pageSize, requestTimeoutMs });
-  const timeout = () => withTimeout(requestTimeoutMs);
-  const page = (cont: string | undefined) => ({ limit: pageSize, ...(cont ? { _continue: cont } : {}) });
-
-  return {
-    listCiliumNodes: () => ciliumNodes.listCiliumNodes(),
-    readNodeStatuses: (names) => ciliumNodes.readNodeStatuses(names),
-
-    async listNodes(labelSelector) {
-      const nodes = await listAll('list nodes', token, (cont) =>
-        core.listNode({ ...(labelSelector ? { labelSelector } : {}), ...page(cont) }, timeout()),
-      );
-      return nodes.map(toKubeNodeRecord);
-    },
-
-    async cordonNode(name) {
-      // Read first, so a node that is already cordoned is reported as such (and not patched again).
-      const node = await requestOrNotFound(`read node ${name}`, token, () => core.readNode({ name }, timeout()));
-      if (node === 'not-found') return 'not-found';
-      if (node.spec?.unschedulable) return 'already-cordoned';
-      // A JSON merge patch touches spec.unschedulable only. client-node picks the JSON Patch content type for
-      // every patch by default, so the header is overridden by a middleware that runs after the request is built.
-      const patched = await requestOrNotFound(`cordon node ${name}`, token, () =>
-        core.patchNode(
-          { name, body: { spec: { unschedulable: true } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch, timeout()),
-        ),
-      );
-      return patched === 'not-found' ? 'not-found' : 'cordoned';
-    },
-
-    async listPodsOnNode(name) {
-      const pods = await listAll(`list pods on node ${name}`, token, (cont) =>
-        core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}`, ...page(cont) }, timeout()),
-      );
-      return pods.map(toPodRecord);
-    },
-
-    async evictPod(namespace, name) {
-      const call = `evict pod ${namespace}/${name}`;
-      try {
-        const outcome = await requestOrNotFound(call, token, () =>
-          core.createNamespacedPodEviction(
-            { name, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } } },
-            timeout(),
-          ),
-        );
-        return outcome === 'not-found' ? 'not-found' : 'evicted';
-      } catch (err) {
-        // 429 TooManyRequests: a PodDisruptionBudget allows no disruption right now; the caller tries again later.
-        if (err instanceof KubernetesApiError && err.statusCode === 429) return 'blocked';
-        throw err;
-      }
-    },
-
-    async deleteNode(name) {
-      const outcome = await requestOrNotFound(`delete node ${name}`, token, () => core.deleteNode({ name }, timeout()));
-      return outcome === 'not-found' ? 'not-found' : 'deleted';
-    },
-
-    async deleteCiliumNode(name) {
-      // 404 also when the CiliumNode CRD is not installed: either way there is no such object to delete.
-      const outcome = await requestOrNotFound(`delete ciliumnode ${name}`, token, () =>
-        custom.deleteClusterCustomObject({ group: 'cilium.io', version: 'v2', plural: 'ciliumnodes', name }, timeout()),
-      );
-      return outcome === 'not-found' ? 'not-found' : 'deleted';
-    },
-  };
-}
-
-/** The teardown's Kubernetes client (cordon, drain, delete), per cluster and token. */
-export function createClusterNodesPortFactory(
-  tokens: TokenPort,
-  options: { pageSize?: number; requestTimeoutMs?: number } = {},
-): ClusterNodesPortFactory {
-  return perTokenClient(tokens, (cluster, token) => createClusterNodesClient({ cluster, token, ...options }));
-}

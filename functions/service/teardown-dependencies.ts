@@ -5,7 +5,7 @@
 import { Ec2Adapter } from '../adapters/ec2.js';
 import { EksClusterAdapter } from '../adapters/eks.js';
 import { EventBridgeRulesAdapter, createEventBridgeClient } from '../adapters/eventbridge.js';
-import { createClusterNodesPortFactory } from '../adapters/kubernetes.js';
+import { createClusterNodesPortFactory } from '../adapters/kubernetes-teardown.js';
 import { SsmTeardownAdapter } from '../adapters/ssm.js';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig, createAwsClients } from '../adapters/aws-clients.js';

@@ -13,13 +13,11 @@
  * measurement and into the first invocation.
  *
  * What the gap to the floor is made of is measured in the same alternating runs, from variants of the product
- * bundle that are never shipped (DIAGNOSIS_VARIANTS): the product as esbuild bundles it without the stack's two
- * plugins (infra/bundling.ts: what they save), one without the Kubernetes adapter (so without
- * @kubernetes/client-node and its undici; it cannot run a reconcile), and one with client-node reduced to its
- * generated request layer (undici and the kubeconfig's auth, proxy and YAML modules emptied; it cannot run
- * either: the least that reading CiliumNodes through @kubernetes/client-node can cost). Module init is almost all
- * V8 compiling the bundle's source (a CPU profile puts ~70 % of the import in compiling the one module), so the
- * cost of a dependency follows the source it adds.
+ * bundle that are never shipped (DIAGNOSIS_VARIANTS): the product as esbuild bundles it without the stack's
+ * plugin (infra/bundling.ts: what it saves), and one without the Kubernetes adapter (it cannot run a reconcile:
+ * what reading the cluster costs). Module init is mostly V8 compiling the bundle's source (a CPU profile puts
+ * ~70 % of the import in compiling the one module), so the cost of a dependency follows the source it adds;
+ * the rest is evaluating the modules' top-level code (the SDK's schemas, zod's schema objects).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -48,33 +46,10 @@ const withoutKubernetesAdapter: Plugin = {
   },
 };
 
-/**
- * What client-node's generated request layer costs on its own (the models nothing references are already left
- * out by the stack's plugin), i.e. the least any reconciler that reads CiliumNodes through @kubernetes/client-node
- * can load:
- * undici (which the generated fetch layer and the kubeconfig import) and what only the kubeconfig loader uses
- * (its auth providers, proxy agents, YAML and JSONPath) become empty CommonJS modules, so any name imported
- * from them builds (and is undefined; nothing calls them at import).
- */
-const CLIENT_NODE_EXTRAS = /^(undici|js-yaml|jsonpath-plus|openid-client|socks|socks-proxy-agent|hpagent)$|\/(azure|gcp|oidc|exec|file)_auth\.js$/;
-const clientNodeGeneratedClientOnly: Plugin = {
-  name: 'diagnosis-client-node-generated-client-only',
-  setup(build) {
-    build.onResolve({ filter: CLIENT_NODE_EXTRAS }, (args) =>
-      args.importer.includes('/@kubernetes/client-node/') ? { path: args.path, namespace: 'diagnosis-empty' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'diagnosis-empty' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
-  },
-};
-
 /** Never shipped; built only to say what the gap to the floor is made of. Each adds to (or drops) the stack's plugins. */
 const DIAGNOSIS_VARIANTS: { name: string; plugins: Plugin[] }[] = [
-  { name: "diagnosis: reconcile bundle without the stack's esbuild plugins (client-node's models, Powertools' zod import)", plugins: [] },
+  { name: "diagnosis: reconcile bundle without the stack's esbuild plugin (Powertools' zod import)", plugins: [] },
   { name: 'diagnosis: reconcile bundle without the Kubernetes adapter', plugins: [...BUNDLE_PLUGINS, withoutKubernetesAdapter] },
-  {
-    name: "diagnosis: client-node's generated request layer alone (undici, kubeconfig auth/proxy/YAML emptied)",
-    plugins: [...BUNDLE_PLUGINS, clientNodeGeneratedClientOnly],
-  },
 ];
 
 /** What the Lambda runtime sets that matters for loading; no credentials, no endpoint. */

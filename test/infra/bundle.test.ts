@@ -93,7 +93,7 @@ test('every function bundle gets the same options and plugins', () => {
   expect({ ...teardown, entryPoints: reconcile.entryPoints }).toEqual(reconcile);
   // The runtime's Node major, and the plugins (what they leave out is checked below).
   expect(reconcile).toMatchObject({ format: 'esm', target: 'node22', plugins: [...BUNDLE_PLUGINS] });
-  expect(BUNDLE_PLUGINS.map((plugin) => plugin.name)).toEqual(['client-node-models-without-side-effects', 'powertools-parser-with-zod-namespace']);
+  expect(BUNDLE_PLUGINS.map((plugin) => plugin.name)).toEqual(['powertools-parser-with-zod-namespace']);
 });
 
 test('stack traces stay readable without a runtime source map: names kept, the map beside the bundle without sources', () => {
@@ -110,13 +110,10 @@ test('everything but Node built-ins is in the bundle, the AWS SDK included', () 
   const output = metafile.outputs[Object.keys(metafile.outputs).find((name) => name.endsWith('index.mjs'))!]!;
   const external = output.imports.filter((entry) => entry.external).map((entry) => entry.path);
   const builtin = (path: string) => path.startsWith('node:') || isBuiltin(path);
-  // ws (under @kubernetes/client-node) tries these optional native add-ons in a try/catch and falls back to
-  // plain JavaScript: esbuild leaves such requires alone, and in the Lambda they fail and are caught.
-  const OPTIONAL_NATIVE = ['bufferutil', 'utf-8-validate'];
-  expect(external.filter((path) => !builtin(path) && !OPTIONAL_NATIVE.includes(path))).toEqual([]);
+  expect(external.filter((path) => !builtin(path))).toEqual([]);
   const inputs = Object.keys(metafile.inputs);
   expect(inputs.some((input) => input.includes('node_modules/@aws-sdk/client-ec2/'))).toBe(true);
-  expect(inputs.some((input) => input.includes('node_modules/@kubernetes/client-node/'))).toBe(true);
+  expect(inputs.some((input) => input.includes('node_modules/@smithy/node-http-handler/'))).toBe(true);
   expect(statSync(`${outfile}.map`).size).toBeGreaterThan(0);
 });
 
@@ -136,17 +133,16 @@ test('the bundle leaves out what the Lambda never runs', () => {
   const unwanted = [
     // Powertools Parser's schemas for the other AWS event sources (functions/handlers/events.ts imports two subpaths).
     /node_modules\/@aws-lambda-powertools\/parser\/lib\/esm\/schemas\/(?!(eventbridge|sqs)\.js$)/,
-    // client-node's exec/attach/cp/port-forward and their dependencies (functions/adapters/kubernetes.ts).
-    /node_modules\/@kubernetes\/client-node\/dist\/(index|exec|attach|cp|portforward|web-socket-handler)\.js$/,
-    /node_modules\/(ws|tar-fs|tar-stream)\//,
   ];
   expect(bundled.filter((path) => unwanted.some((pattern) => pattern.test(path)))).toEqual([]);
   expect(bundled).toEqual(expect.arrayContaining(['node_modules/@aws-lambda-powertools/parser/lib/esm/schemas/eventbridge.js', 'node_modules/@aws-lambda-powertools/parser/lib/esm/schemas/sqs.js']));
-  // The generated APIs (CoreV1Api alone ≈ 900 KiB) are the teardown's: the reconciler reads CiliumNodes and Nodes
-  // through client-node's request layer, so none of the 759 generated models is referenced, and the plugin
-  // that marks them free of side effects leaves every one out.
+  // The reconciler reads CiliumNodes and Nodes over the SDK's NodeHttpHandler (functions/adapters/kubernetes.ts):
+  // of @kubernetes/client-node it carries the ApiException module alone, so neither its KubeConfig (YAML,
+  // JSONPath, proxy and auth providers) nor its fetch layer, and no undici (≈ 950 KiB) at all. The generated APIs
+  // and models are the teardown's (kubernetes-teardown.ts).
   const inputs = Object.keys(bundledInputs(metafile));
-  expect(inputs.filter((path) => /@kubernetes\/client-node\/dist\/gen\/(apis\/(?!exception\.js$)|models\/)/.test(path))).toEqual([]);
+  expect(inputs.filter((path) => path.includes('node_modules/@kubernetes/client-node/'))).toEqual(['node_modules/@kubernetes/client-node/dist/gen/apis/exception.js']);
+  expect(inputs.filter((path) => /node_modules\/(undici|js-yaml|jsonpath-plus|openid-client|oauth4webapi|socks|hpagent)\//.test(path))).toEqual([]);
   // Powertools' `import { z } from 'zod'`, rewritten by the other plugin, no longer keeps all of zod: of its
   // locales only English (the default error messages), and not the JSON-schema reader.
   expect(inputs.filter((path) => /node_modules\/zod\/v4\/(locales\/(?!en\.js$)|classic\/from-json-schema)/.test(path))).toEqual([]);
@@ -159,6 +155,9 @@ test("the teardown's bundle keeps the generated models its CoreV1Api deserialize
   expect(inputs['node_modules/@kubernetes/client-node/dist/gen/models/ObjectSerializer.js']).toBeGreaterThan(0);
   expect(inputs['node_modules/@kubernetes/client-node/dist/gen/models/V1Node.js']).toBeGreaterThan(0);
   expect(inputs['node_modules/@kubernetes/client-node/dist/gen/models/V1Eviction.js']).toBeGreaterThan(0);
+  // client-node's exec/attach/cp/port-forward and their dependencies (functions/adapters/kubernetes-teardown.ts).
+  const unwanted = [/node_modules\/@kubernetes\/client-node\/dist\/(index|exec|attach|cp|portforward|web-socket-handler)\.js$/, /node_modules\/(ws|tar-fs|tar-stream)\//];
+  expect(Object.keys(inputs).filter((path) => unwanted.some((pattern) => pattern.test(path)))).toEqual([]);
   const result = loadBundle(teardownOutfile);
   expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
 });

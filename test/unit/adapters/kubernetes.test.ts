@@ -6,13 +6,12 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
-  buildKubeConfig,
+  apiServerAgentOptions,
   createCiliumNodePortFactory,
   createCiliumNodeReader,
-  createClusterNodesClient,
-  createClusterNodesPortFactory,
   KubernetesApiError,
 } from '../../../functions/adapters/kubernetes.js';
+import { buildKubeConfig, createClusterNodesClient, createClusterNodesPortFactory } from '../../../functions/adapters/kubernetes-teardown.js';
 import { EksTokenProvider, TOKEN_PREFIX } from '../../../functions/adapters/token.js';
 import type { BearerToken, TokenPort } from '../../../functions/core/ports.js';
 import type { ClusterInfo } from '../../../functions/core/types.js';
@@ -257,20 +256,61 @@ describe('listCiliumNodes', () => {
     expect(err).toBeInstanceOf(KubernetesApiError);
     expect(err.statusCode).toBeUndefined();
     expect(err.code).toMatch(/CERT|SIGNATURE|ISSUER/);
-    expect(err.message).toMatch(/^list ciliumnodes failed: fetch failed \(/);
+    expect(err.message).toBe(`list ciliumnodes failed: unable to verify the first certificate (${err.code})`);
     expect(seen).toHaveLength(0); // no request ever reached the impostor
     await expect(reader().listCiliumNodes()).resolves.toHaveLength(1); // the genuine server is fine
   });
 
-  test('TLS verification is pinned on, so NODE_TLS_REJECT_UNAUTHORIZED=0 cannot switch it off', () => {
+  test('TLS verification is pinned on and only the cluster CA is trusted, so NODE_TLS_REJECT_UNAUTHORIZED=0 cannot switch it off', () => {
     // (Jest gives tests a copy of process.env that node:tls never reads, so the variable itself cannot be tried here.)
-    const kc = buildKubeConfig(cluster(), TOKEN);
-    expect(kc.getCurrentCluster()).toMatchObject({ server: trusted.url, caData, skipTLSVerify: false });
-    expect(kc.getCurrentUser()).toMatchObject({ token: TOKEN });
-    expect(kc.createDispatcherOptions(kc.getCurrentCluster(), {})).toMatchObject({
-      type: 'agent',
-      connect: { rejectUnauthorized: true },
+    expect(apiServerAgentOptions(cluster())).toEqual({
+      ca: Buffer.from(caData, 'base64').toString('utf8'),
+      rejectUnauthorized: true,
+      keepAlive: true,
+      maxSockets: 16,
     });
+  });
+
+  test('an endpoint that is not https is refused before anything is sent', () => {
+    const plain = trusted.url.replace('https:', 'http:');
+    expect(() => reader(plain)).toThrow(new KubernetesApiError('cluster hybrid-lab: endpoint must be https://, got http://'));
+    expect(() => reader('not a url')).toThrow(new KubernetesApiError('cluster hybrid-lab: endpoint is not a URL'));
+    expect(seen).toEqual([]);
+  });
+
+  test('the pages of a listing share one kept-alive connection', async () => {
+    handler = pages([[DUAL_STACK], [MULTI_POOL], [PENDING]]);
+    let handshakes = 0;
+    const count = () => (handshakes += 1);
+    trusted.server.on('secureConnection', count);
+    try {
+      await expect(createCiliumNodeReader({ cluster: cluster(), token: TOKEN, pageSize: 1 }).listCiliumNodes()).resolves.toHaveLength(3);
+    } finally {
+      trusted.server.off('secureConnection', count);
+    }
+    expect(seen).toHaveLength(3);
+    expect(handshakes).toBe(1);
+  });
+
+  test.each<[string, Handler]>([
+    ['never answers', () => undefined],
+    [
+      'sends its headers and then stalls in the body',
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"items":[');
+      },
+    ],
+  ])('the per-request deadline ends a call to a server that %s: a TimeoutError, without the token', async (_name, stalls) => {
+    handler = stalls;
+    const err = (await createCiliumNodeReader({ cluster: cluster(), token: TOKEN, requestTimeoutMs: 300 })
+      .listCiliumNodes()
+      .catch((e: unknown) => e)) as KubernetesApiError;
+    expect(err).toBeInstanceOf(KubernetesApiError);
+    expect(err.code).toBe('TimeoutError');
+    expect(err.statusCode).toBeUndefined();
+    expect(err.message).toMatch(/^list ciliumnodes failed: .*timeout.* \(TimeoutError\)$/);
+    expect(inspect(err, { depth: 10, showHidden: true })).not.toContain(TOKEN);
   });
 
   test.each<[string, unknown[][], RegExp]>([
@@ -741,6 +781,16 @@ describe('ClusterNodesPort keeps the token out of errors', () => {
     const err = (await nodes().cordonNode('n1').catch((e: unknown) => e)) as KubernetesApiError;
     expect(err.message).toBe('cordon node n1 failed: HTTP 500 Internal Server Error: bad token [redacted]');
     expect(inspect(err, { depth: 10, showHidden: true })).not.toContain(TOKEN);
+  });
+
+  test("the teardown's kubeconfig pins TLS verification on, so NODE_TLS_REJECT_UNAUTHORIZED=0 cannot switch it off", () => {
+    const kc = buildKubeConfig(cluster(), TOKEN);
+    expect(kc.getCurrentCluster()).toMatchObject({ server: trusted.url, caData, skipTLSVerify: false });
+    expect(kc.getCurrentUser()).toMatchObject({ token: TOKEN });
+    expect(kc.createDispatcherOptions(kc.getCurrentCluster(), {})).toMatchObject({
+      type: 'agent',
+      connect: { rejectUnauthorized: true },
+    });
   });
 
   test('a server whose certificate the cluster CA did not sign is refused before the token is sent', async () => {
