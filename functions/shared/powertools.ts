@@ -3,8 +3,6 @@
  * `examples/app`). Both write to stdout: CloudWatch Logs stores the log lines, and the EMF lines become
  * CloudWatch metrics without any API call.
  */
-import { search } from '@aws-lambda-powertools/jmespath';
-import type { JSONObject } from '@aws-lambda-powertools/jmespath/types';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { redactSecrets } from './redact.js';
@@ -17,9 +15,6 @@ export const METRICS_NAMESPACE = 'EksHybridRoutes';
 export const logger = new Logger({
   serviceName: SERVICE_NAME,
   persistentKeys: { awsRegion: process.env.AWS_REGION },
-  // Lets `injectLambdaContext({ correlationIdPath })` pick the correlation id out of the event.
-  // (jmespath types its input as a JSON object; the Logger hands over whatever the event is.)
-  correlationIdSearchFn: (expression: string, data: unknown) => search(expression, data as JSONObject),
   // Runs on every string of every log line, error messages and stacks included.
   jsonReplacerFn: (_key, value) => (typeof value === 'string' ? redactSecrets(value) : value),
 });

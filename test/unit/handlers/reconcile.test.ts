@@ -348,6 +348,20 @@ describe('the run summary', () => {
     expect(direct!.trigger).toEqual({ kind: 'direct', mode: 'reconcile' });
   });
 
+  test("a queued batch is correlated with its first event's id; an id that is not a string is no correlation id", async () => {
+    const { invoke } = harness();
+    const first = sample('scheduled-reconcile.json');
+    const second = { ...sample('ec2-instance-running.json'), id: 'second-event-id' };
+    await invoke({ Records: [JSON.stringify(first), JSON.stringify(second)].map(sqsRecord) });
+    await expect(invoke({ ...sample('direct-reconcile.json'), id: 7 })).rejects.toBeInstanceOf(InvalidEventError);
+
+    const [batch] = summaries();
+    expect(batch!.correlation_id).toBe(first.id);
+    const [refused] = logLines().filter((line) => line.level === 'ERROR');
+    expect(refused).toMatchObject({ message: 'invalid event; nothing was read or changed' });
+    expect(refused).not.toHaveProperty('correlation_id');
+  });
+
   test('nothing in the output carries the bearer token', async () => {
     const { world, invoke } = harness();
     for (const file of SAMPLE_FILES) await invoke(sample(file));
