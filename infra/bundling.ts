@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -84,7 +84,18 @@ export const BUNDLE_PLUGINS: readonly Plugin[] = [powertoolsParserWithZodNamespa
 export function functionEsbuildOptions(entry: string, outfile: string): BuildOptions {
   return {
     entryPoints: [entry],
-    outfile,
+    // `outfile` names the entry's file. With code splitting esbuild writes a directory: the entry (`index.mjs`),
+    // the chunks it imports statically (code it shares with a lazy chunk), and for each module reached only
+    // through `import()` a chunk (chunks/) that is loaded when that import runs, not at module init: the
+    // reconciler's SSM lookup (functions/service/dependencies.ts) and, in both functions, the AWS SDK's own
+    // lazy imports (the credential providers past the environment's, which a Lambda never reaches, and event
+    // streams). Without splitting, esbuild inlines those in lazy wrappers that module init still compiles, and
+    // cannot tree-shake inside them.
+    outdir: dirname(outfile),
+    entryNames: basename(outfile, extname(outfile)),
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': extname(outfile) },
+    splitting: true,
     bundle: true,
     format: 'esm',
     platform: 'node',
@@ -106,8 +117,8 @@ export function functionEsbuildOptions(entry: string, outfile: string): BuildOpt
 export const BUNDLE_FILE = 'index.mjs';
 
 /**
- * A function's code: `entry` bundled with functionEsbuildOptions into the asset (`index.mjs` and its map), on this
- * machine. The bundling runs in a child process because the asset's local bundling is synchronous and esbuild's
+ * A function's code: `entry` bundled with functionEsbuildOptions into the asset (`index.mjs`, its chunks and their
+ * maps), on this machine. The bundling runs in a child process because the asset's local bundling is synchronous and esbuild's
  * plugins need its asynchronous API. A failed bundle fails the synth (no fallback to a Docker build).
  * The asset hash is the bundle's, as with NodejsFunction: a change that does not change the bundle deploys nothing.
  */

@@ -1,10 +1,11 @@
 /**
  * One place that says how every AWS SDK client is configured. Endpoints are never set here: the SDK
  * reads `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` itself, which is how the local cloud is reached.
+ * The SSM client is built where it is used, with the same clientConfig: the reconciler loads it only for a
+ * registration report (createManagedInstanceLookup in ssm.ts).
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 
 export interface AwsClientOptions {
@@ -28,7 +29,6 @@ export function clientConfig(options: AwsClientOptions = {}) {
 export interface AwsClients {
   ec2: EC2Client;
   eks: EKSClient;
-  ssm: SSMClient;
   sts: STSClient;
 }
 
@@ -37,7 +37,6 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   return {
     ec2: new EC2Client(config),
     eks: new EKSClient(config),
-    ssm: new SSMClient(config),
     sts: new STSClient(config),
   };
 }

@@ -14,7 +14,7 @@
  * (`npm run bench -- --only bundle`). A status other than 2xx is still client-node's ApiException, the error its
  * generated APIs throw, so one error path (toKubernetesError) serves the reader and the teardown client alike.
  */
-import { STATUS_CODES } from 'node:http';
+import { createRequire } from 'node:module';
 // The one value taken from @kubernetes/client-node, from the module that defines it (client-node 2.0.1 has no
 // "exports" map): its index, like its KubeConfig, imports undici. Pinned by
 // test/unit/adapters/kubernetes-imports.test.ts.
@@ -27,6 +27,14 @@ import * as z from 'zod';
 import type { CiliumNodePort, CiliumNodePortFactory, TokenPort } from '../core/ports.js';
 import type { CiliumNodeRecord, ClusterInfo, NodeStatusRecord } from '../core/types.js';
 import { fieldPath } from '../shared/field-path.js';
+
+/**
+ * The HTTP reason phrases, through `require`, not `import … from 'node:http'`: an ES module import of a built-in
+ * reads every one of its exports, and node:http's WebSocket, CloseEvent and MessageEvent are getters that load
+ * Node's own undici, ≈ 15-25 ms of every cold start for a table of strings (test/bench/bundle.ts; nothing else in
+ * the reconcile bundle imports node:http at module init). `require` reads just this one property.
+ */
+const { STATUS_CODES } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 export const DEFAULT_PAGE_SIZE = 500;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;

@@ -12,7 +12,7 @@ import {
   paginateListCommands,
   type Activation,
   type InstanceInformation,
-  type SSMClient,
+  SSMClient,
 } from '@aws-sdk/client-ssm';
 import type {
   ActivationRecord,
@@ -21,6 +21,7 @@ import type {
   ManagedInstanceRecord,
   TeardownSsmPort,
 } from '../core/ports.js';
+import { type AwsClientOptions, clientConfig } from './aws-clients.js';
 import { isAwsError } from './ec2.js';
 
 /** InstanceInformationStringFilter.Values holds 1–100 items (SSM API model). */
@@ -48,6 +49,11 @@ const MAX_EXECUTION_TIMEOUT_SECONDS = 172_800;
  * running on a node the workflow has long given up on, or that a later run has re-joined.
  */
 export const DELIVERY_TIMEOUT_SECONDS = 300;
+
+/** The reconciler's managed-instance lookup, with its own SSM client (service/dependencies.ts loads it on first use). */
+export function createManagedInstanceLookup(options: AwsClientOptions = {}): ManagedInstancePort {
+  return new SsmManagedInstanceAdapter(new SSMClient(clientConfig(options)));
+}
 
 export class SsmManagedInstanceAdapter implements ManagedInstancePort {
   constructor(protected readonly client: SSMClient) {}

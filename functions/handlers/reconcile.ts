@@ -403,11 +403,10 @@ export function createHandler(options: HandlerOptions) {
 
 export const handler = createHandler({
   loadConfig: () => parseControllerConfig(rawConfigFromEnv(process.env), ENV_LABELS),
-  // A static import, not `await import(...)` on first use. esbuild (one file, no code splitting) wraps a
-  // dynamically imported module and everything under it in lazy initialisers, and in wrapped modules it cannot
-  // tree-shake: every command of the EC2 and SSM clients came along (≈ 450 KiB more bundle). Deferring did not
-  // make a cold start cheaper either, only later, and in sum dearer: import + first use measured ≈ 470 ms that
-  // way against ≈ 370 ms static (medians, test/bench/bundle.ts's method, 2 vCPU). Module init now holds all the
-  // loading work, which is also what the bench measures (test/infra/bundle.test.ts keeps it so).
+  // Static imports, not `await import(...)` on first use: what every run needs is loaded at module init (also
+  // what the bench measures; test/infra/bundle.test.ts keeps it so). Deferring it would only move the loading
+  // into the first invocation, and make it dearer: import + first use measured ≈ 470 ms that way against
+  // ≈ 370 ms static (medians, test/bench/bundle.ts's method, 2 vCPU). The one exception is the registration
+  // report's SSM lookup, which most runs never use (lazyManagedInstanceLookup in service/dependencies.ts).
   createDeps: createControllerDeps,
 });

@@ -5,12 +5,12 @@
 import { Ec2Adapter } from '../adapters/ec2.js';
 import { EksClusterAdapter } from '../adapters/eks.js';
 import { createCiliumNodePortFactory } from '../adapters/kubernetes.js';
-import { SsmManagedInstanceAdapter } from '../adapters/ssm.js';
 import { EksTokenProvider } from '../adapters/token.js';
-import { type AwsClients, createAwsClients } from '../adapters/aws-clients.js';
+import { type AwsClientOptions, type AwsClients, createAwsClients } from '../adapters/aws-clients.js';
 import type { ClusterAccessConfig, ControllerConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import type { ManagedInstancePort, TokenPort } from '../core/ports.js';
+import { SharedValue } from '../shared/shared-value.js';
 import type { ReconcileDeps } from './reconcile.js';
 
 export interface ControllerDeps extends ReconcileDeps {
@@ -41,15 +41,30 @@ export async function createClusterTokenProvider(access: ClusterAccessConfig): P
   return createTokenProvider(clients, await resolveRegion(clients, access), access);
 }
 
+/**
+ * The registration report's SSM lookup, loaded on first use. Only a run woken by an SSM registration event asks
+ * for it (handlers/reconcile.ts), while most runs are schedules and EC2 events, and the SSM client is ≈ 120 KiB
+ * of bundle, ≈ 9 ms of every cold start. The stack's bundling puts it in a chunk of its own (infra/bundling.ts),
+ * so module init does not even compile it; the first registration report of a container loads it
+ * (test/bench/bundle.ts measures both). A failed load is not kept: the next report tries again.
+ */
+export function lazyManagedInstanceLookup(options: AwsClientOptions): ManagedInstancePort {
+  const lookup = new SharedValue(async () => (await import('../adapters/ssm.js')).createManagedInstanceLookup(options));
+  return {
+    describeManagedInstances: async (instanceIds) => (await lookup.get()).describeManagedInstances(instanceIds),
+  };
+}
+
 export async function createControllerDeps(config: ControllerConfig): Promise<ControllerDeps> {
-  const clients = createAwsClients(config.region ? { region: config.region } : {});
+  const options = config.region ? { region: config.region } : {};
+  const clients = createAwsClients(options);
   const tokens = createTokenProvider(clients, await resolveRegion(clients, config), config);
   return {
     cluster: new EksClusterAdapter(clients.eks),
     ciliumNodes: createCiliumNodePortFactory(tokens),
     ec2: new Ec2Adapter(clients.ec2),
     tokens,
-    managedInstances: new SsmManagedInstanceAdapter(clients.ssm),
+    managedInstances: lazyManagedInstanceLookup(options),
     attachmentProofs: new Map(),
   };
 }

@@ -26,7 +26,7 @@ export async function createTeardownDeps(settings: TeardownSettings, teardownRol
     clusterNodes: createClusterNodesPortFactory(tokens),
     ec2: new Ec2Adapter(clients.ec2),
     // SendCommand is sent once, never retried by the SDK (see SsmTeardownAdapter).
-    ssm: new SsmTeardownAdapter(clients.ssm, new SSMClient(clientConfig({ ...options, maxAttempts: 1 }))),
+    ssm: new SsmTeardownAdapter(new SSMClient(clientConfig(options)), new SSMClient(clientConfig({ ...options, maxAttempts: 1 }))),
     rules: new EventBridgeRulesAdapter(createEventBridgeClient(options)),
   };
 }

@@ -115,6 +115,10 @@ function bundleRow(measure: BundleMeasure): string[] {
   ];
 }
 
+function lazyKiB(measure: BundleMeasure): string {
+  return measure.lazyBytes === undefined ? NONE : (measure.lazyBytes / 1024).toFixed(0);
+}
+
 export function renderTargets(targets: TargetResult[]): string {
   return markdownTable(
     ['target', 'status', 'measured'],
@@ -178,9 +182,13 @@ export function renderReport(results: BenchResults, targets: TargetResult[]): st
     out.push('');
     const rows = [b.product, b.floor, ...(b.diagnosis ?? [])].map((m) => {
       const ratio = importRatio(m, b.floor);
-      return [...bundleRow(m), ratio === undefined ? NONE : `× ${ratio.toFixed(2)}`];
+      return [...bundleRow(m), ratio === undefined ? NONE : `× ${ratio.toFixed(2)}`, lazyKiB(m)];
     });
-    out.push(markdownTable(['bundle', 'KiB', 'gzip KiB', 'map KiB', 'import median ms', 'process median ms', 'import min ms', '× floor'], rows));
+    out.push(markdownTable(['bundle', 'KiB', 'gzip KiB', 'map KiB', 'import median ms', 'process median ms', 'import min ms', '× floor', 'lazy chunks KiB'], rows));
+    out.push('');
+    out.push(
+      "KiB: what module init loads (the entry file and the chunks it imports statically); lazy chunks: what only an `import()` loads when it runs (the reconciler's SSM lookup; the AWS SDK's credential providers past the environment's, and its event streams).",
+    );
   } else out.push('not measured in this run.');
   out.push('');
   out.push('### Targets');

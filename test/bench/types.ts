@@ -80,9 +80,12 @@ export interface PlanCpuResult {
 
 export interface BundleMeasure {
   name: string;
+  /** What module init loads: the entry file and the chunks it imports statically (their source maps in mapBytes). */
   bytes: number;
   gzipBytes: number;
   mapBytes: number;
+  /** The chunks only an `import()` loads, when it runs (none for a bundle without one). */
+  lazyBytes?: number;
   /** Milliseconds from just before `await import(bundle)` to just after it, in a fresh node process. */
   importMs: number[];
   /** Milliseconds from spawning that process to its exit. */

@@ -256,7 +256,7 @@ export interface FastDepsOptions {
  * limiter (as in fidelity-injection.test.ts): a fault that outlasts every attempt ends in milliseconds instead
  * of the ~13 s expected (up to ~25 s) of the real jittered back-off. What is retried, and how often, is unchanged.
  */
-export function zeroBackoffClients(options: FastDepsOptions = {}): AwsClients {
+export function zeroBackoffClients(options: FastDepsOptions = {}): AwsClients & { ssm: SSMClient } {
   const project = clientConfig();
   const config = () => ({
     ...project,

@@ -90,6 +90,19 @@ describe('default scenario', () => {
     ]);
     expect(mutatingCalls(cloud.state)).toEqual([]);
   });
+
+  test('a registration event reports on the managed instance through SSM, which the handler loads on first use', async () => {
+    const { cloud } = env;
+    const handle = await makeHandler();
+    await handle(sampleEvent('scheduled-reconcile.json'));
+    cloud.state.calls.length = 0;
+
+    const registered = await handle(sampleEvent('ssm-managed-instance-registration.json'));
+
+    expect(registered).toMatchObject({ status: 'ok', mode: 'apply', counts: { create: 0, replace: 0, delete: 0, keep: 9, failedMutations: 0 } });
+    expect(callCounts(cloud.state, (call) => call.service === 'ssm')).toEqual({ 'ssm DescribeInstanceInformation 200': 1 });
+    expect(mutatingCalls(cloud.state)).toEqual([]);
+  });
 });
 
 describe('pagination', () => {

@@ -2,13 +2,14 @@
  * Bundles the real reconcile Lambda with esbuild's JS API and the very options (and plugins) the stack bundles
  * it with (infra/bundling.ts), then loads the bundle under the project's Node 22 with a minimal environment and
  * the network cut off: it must start, export `handler`, and make no call on import. The stack's own bundling
- * (a child process, as `cdk synth` runs it) must produce the same file.
+ * (a child process, as `cdk synth` runs it) must produce the same files. The bundles are code-split: the entry
+ * `index.mjs`, the chunks it imports statically (module init loads them too), and chunks only an `import()` loads.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -17,6 +18,7 @@ import { BUNDLE_FILE, BUNDLE_PLUGINS, bundledFunctionCode, functionEsbuildOption
 import { RECONCILE_ENTRY, ROOT, reconcileEsbuildOptions } from '../../infra/constructs/route-sync.js';
 import { TEARDOWN_ENTRY } from '../../infra/constructs/teardown.js';
 import { sqsRecord } from '../support/builders.js';
+import { codeOutputs, importsOf, inputsOf, staticallyLoaded } from '../support/metafile.js';
 
 // Any socket opened while the module loads (an AWS call, a Kubernetes call, a metadata lookup) ends the process.
 const NO_NETWORK = `data:text/javascript,${encodeURIComponent(
@@ -34,8 +36,10 @@ let teardownMetafile: Metafile;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ehr-bundle-'));
-  outfile = join(dir, 'reconcile', BUNDLE_FILE);
-  teardownOutfile = join(dir, 'teardown', BUNDLE_FILE);
+  // Two levels under `dir`, as the CDK's bundling directory is (<dir>/cdk.out/bundling-temp-<hash>, the synth test
+  // below): the source maps name the sources relative to the bundle, and the chunks' names hash their maps too.
+  outfile = join(dir, 'built', 'reconcile', BUNDLE_FILE);
+  teardownOutfile = join(dir, 'built', 'teardown', BUNDLE_FILE);
   const [reconcile, teardown] = await Promise.all([
     build({ ...reconcileEsbuildOptions(outfile), metafile: true }),
     build({ ...functionEsbuildOptions(TEARDOWN_ENTRY, teardownOutfile), metafile: true }),
@@ -45,10 +49,16 @@ beforeAll(async () => {
   teardownMetafile = teardown.metafile!;
 }, 60_000);
 
-/** The inputs esbuild put code of into the one output file. */
-function bundledInputs(meta: Metafile): Record<string, number> {
-  const output = meta.outputs[Object.keys(meta.outputs).find((name) => name.endsWith(BUNDLE_FILE))!]!;
-  return Object.fromEntries(Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([path, input]) => [path, input.bytesInOutput]));
+/** The source files whose code module init loads (the entry and its static chunks), with their bytes. */
+const initInputs = (meta: Metafile, entryFile: string) => inputsOf(meta, staticallyLoaded(meta, entryFile));
+/** The source files whose code is anywhere in the bundle, lazily loaded chunks included. */
+const assetInputs = (meta: Metafile) => inputsOf(meta, codeOutputs(meta));
+
+/** Every file under `root`, as paths relative to it, sorted. */
+function filesUnder(root: string): string[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((path) => statSync(join(root, path)).isFile())
+    .sort();
 }
 
 /** Loads a bundle in a fresh process of the project's Node, network cut off, and runs `script` against its exports `m`. */
@@ -82,9 +92,13 @@ test("the stack's bundling (a child process, as `cdk synth` runs it) writes the 
     `asset.${template.Resources[stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)]!.Properties.Code.S3Key.replace(/\.zip$/, '')}`;
   const assets = Object.fromEntries(functions.map(([name, fn]) => [name, assetOf(fn)]));
   expect(new Set(Object.values(assets)).size).toBe(2);
-  for (const asset of Object.values(assets)) expect(readdirSync(join(outdir, asset)).sort()).toEqual([BUNDLE_FILE, `${BUNDLE_FILE}.map`]);
-  expect(readFileSync(join(outdir, assets.reconcile!, BUNDLE_FILE)).equals(readFileSync(outfile))).toBe(true);
-  expect(readFileSync(join(outdir, assets.teardown!, BUNDLE_FILE)).equals(readFileSync(teardownOutfile))).toBe(true);
+  for (const [name, built] of [['reconcile', outfile], ['teardown', teardownOutfile]] as const) {
+    const asset = join(outdir, assets[name]!);
+    const files = filesUnder(join(built, '..'));
+    expect(files).toEqual(expect.arrayContaining([BUNDLE_FILE, `${BUNDLE_FILE}.map`]));
+    expect(filesUnder(asset)).toEqual(files);
+    for (const file of files) expect({ file, same: readFileSync(join(asset, file)).equals(readFileSync(join(built, '..', file))) }).toEqual({ file, same: true });
+  }
 }, 120_000);
 
 test('every function bundle gets the same options and plugins', () => {
@@ -96,19 +110,22 @@ test('every function bundle gets the same options and plugins', () => {
   expect(BUNDLE_PLUGINS.map((plugin) => plugin.name)).toEqual(['powertools-parser-with-zod-namespace']);
 });
 
-test('stack traces stay readable without a runtime source map: names kept, the map beside the bundle without sources', () => {
-  const code = readFileSync(outfile, 'utf8');
+test('stack traces stay readable without a runtime source map: names kept, a map beside each file without sources', () => {
+  const files = codeOutputs(metafile);
   // Identifiers are not minified, so a frame names the real function.
-  expect(code).toMatch(/function toCiliumNodeRecord\(/);
-  expect(code.trimEnd().endsWith(`//# sourceMappingURL=${BUNDLE_FILE}.map`)).toBe(true);
-  const map = JSON.parse(readFileSync(`${outfile}.map`, 'utf8')) as { sources: string[]; sourcesContent?: unknown };
-  expect(map.sourcesContent).toBeUndefined();
-  expect(map.sources.some((source) => source.endsWith('functions/adapters/kubernetes.ts'))).toBe(true);
+  expect(files.some((file) => /function toCiliumNodeRecord\(/.test(readFileSync(file, 'utf8')))).toBe(true);
+  const sources: string[] = [];
+  for (const file of files) {
+    expect(readFileSync(file, 'utf8').trimEnd().endsWith(`//# sourceMappingURL=${file.split('/').pop()}.map`)).toBe(true);
+    const map = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[]; sourcesContent?: unknown };
+    expect(map.sourcesContent).toBeUndefined();
+    sources.push(...map.sources);
+  }
+  expect(sources.some((source) => source.endsWith('functions/adapters/kubernetes.ts'))).toBe(true);
 });
 
 test('everything but Node built-ins is in the bundle, the AWS SDK included', () => {
-  const output = metafile.outputs[Object.keys(metafile.outputs).find((name) => name.endsWith('index.mjs'))!]!;
-  const external = output.imports.filter((entry) => entry.external).map((entry) => entry.path);
+  const external = importsOf(metafile, codeOutputs(metafile)).filter((entry) => entry.external).map((entry) => entry.path);
   const builtin = (path: string) => path.startsWith('node:') || isBuiltin(path);
   expect(external.filter((path) => !builtin(path))).toEqual([]);
   const inputs = Object.keys(metafile.inputs);
@@ -117,19 +134,34 @@ test('everything but Node built-ins is in the bundle, the AWS SDK included', () 
   expect(statSync(`${outfile}.map`).size).toBeGreaterThan(0);
 });
 
-test('our code imports nothing lazily: everything the first invocation needs is loaded at module init', () => {
-  // Without code splitting, esbuild wraps a dynamically imported module and everything under it in lazy
-  // initialisers; it cannot tree-shake inside them (the EC2 and SSM clients came with every command), and the
-  // loading moves into the first invocation, out of sight of the module-init measurement (test/bench/bundle.ts).
+test('our code imports lazily only the SSM lookup, into a chunk module init does not load; all else our code needs it loads', () => {
+  // A dynamically imported module is a chunk of its own (code splitting), loaded when the import runs. Only the
+  // registration report's SSM lookup is: most runs never use it (functions/service/dependencies.ts).
   const lazy = Object.entries(metafile.inputs)
     .filter(([path]) => path.startsWith('functions/'))
     .flatMap(([path, input]) => input.imports.filter((entry) => entry.kind === 'dynamic-import' && !entry.external).map((entry) => `${path} → ${entry.path}`));
-  expect(lazy).toEqual([]);
+  expect(lazy).toEqual(['functions/service/dependencies.ts → functions/adapters/ssm.ts']);
+  const init = staticallyLoaded(metafile, outfile);
+  const withSsm = codeOutputs(metafile).filter((file) => Object.keys(inputsOf(metafile, [file])).some((input) => input.includes('node_modules/@aws-sdk/client-ssm/')));
+  expect(withSsm).toHaveLength(1);
+  expect(init).not.toContain(withSsm[0]);
+  expect(importsOf(metafile, init).filter((entry) => entry.kind === 'dynamic-import').map((entry) => resolve(entry.path))).toContain(withSsm[0]);
+  // Every other source file of ours that the bundle holds is loaded at module init.
+  const ours = (inputs: Record<string, number>) => Object.keys(inputs).filter((path) => path.startsWith('functions/'));
+  expect(ours(assetInputs(metafile)).filter((path) => !ours(initInputs(metafile, outfile)).includes(path))).toEqual(['functions/adapters/ssm.ts']);
+  // The chunk loads, after the entry, as its import() loads it (network cut off).
+  const result = loadBundle(outfile, `await import(${JSON.stringify(pathToFileURL(withSsm[0]!).href)});`);
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+});
+
+test("module init imports no node:http as an ES module (its WebSocket getters would load Node's own undici)", () => {
+  const init = staticallyLoaded(metafile, outfile);
+  const http = importsOf(metafile, init).filter((entry) => entry.external && entry.kind === 'import-statement' && (entry.path === 'node:http' || entry.path === 'http'));
+  expect(http.map((entry) => relative(dir, entry.from))).toEqual([]);
 });
 
 test('the bundle leaves out what the Lambda never runs', () => {
-  const output = metafile.outputs[Object.keys(metafile.outputs).find((name) => name.endsWith('index.mjs'))!]!;
-  const bundled = Object.keys(output.inputs);
+  const bundled = Object.keys(assetInputs(metafile));
   const unwanted = [
     // Powertools Parser's schemas for the other AWS event sources (functions/handlers/events.ts imports two subpaths).
     /node_modules\/@aws-lambda-powertools\/parser\/lib\/esm\/schemas\/(?!(eventbridge|sqs)\.js$)/,
@@ -140,7 +172,7 @@ test('the bundle leaves out what the Lambda never runs', () => {
   // of @kubernetes/client-node it carries the ApiException module alone, so neither its KubeConfig (YAML,
   // JSONPath, proxy and auth providers) nor its fetch layer, and no undici (≈ 950 KiB) at all. The generated APIs
   // and models are the teardown's (kubernetes-teardown.ts).
-  const inputs = Object.keys(bundledInputs(metafile));
+  const inputs = bundled;
   expect(inputs.filter((path) => path.includes('node_modules/@kubernetes/client-node/'))).toEqual(['node_modules/@kubernetes/client-node/dist/gen/apis/exception.js']);
   expect(inputs.filter((path) => /node_modules\/(undici|js-yaml|jsonpath-plus|openid-client|oauth4webapi|socks|hpagent)\//.test(path))).toEqual([]);
   // Powertools' `import { z } from 'zod'`, rewritten by the other plugin, no longer keeps all of zod: of its
@@ -150,7 +182,7 @@ test('the bundle leaves out what the Lambda never runs', () => {
 });
 
 test("the teardown's bundle keeps the generated models its CoreV1Api deserializes into, and loads", () => {
-  const inputs = bundledInputs(teardownMetafile);
+  const inputs = assetInputs(teardownMetafile);
   expect(inputs['node_modules/@kubernetes/client-node/dist/gen/apis/CoreV1Api.js']).toBeGreaterThan(0);
   expect(inputs['node_modules/@kubernetes/client-node/dist/gen/models/ObjectSerializer.js']).toBeGreaterThan(0);
   expect(inputs['node_modules/@kubernetes/client-node/dist/gen/models/V1Node.js']).toBeGreaterThan(0);

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SsmManagedInstanceAdapter, SsmTeardownAdapter } from '../../../functions/adapters/ssm.js';
+import { lazyManagedInstanceLookup } from '../../../functions/service/dependencies.js';
 
 const ssmMock = mockClient(SSMClient);
 const client = new SSMClient({ region: 'us-west-2' });
@@ -457,5 +458,23 @@ describe('SsmTeardownAdapter.getCommandInvocation', () => {
     ssmMock.on(GetCommandInvocationCommand).rejects(failure);
 
     await expect(new SsmTeardownAdapter(client).getCommandInvocation('cmd-0123', 'mi-1')).rejects.toBe(failure);
+  });
+});
+
+describe("the reconciler's lookup, loaded on first use (lazyManagedInstanceLookup)", () => {
+  test('loads the SSM adapter at the first call, with the Region and the project retry settings, and answers through it', async () => {
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: 'mi-026d6a261e355fba7', PingStatus: 'Online' }] });
+    const lookup = lazyManagedInstanceLookup({ region: 'eu-central-1' });
+    expect(ssmMock.calls()).toHaveLength(0);
+
+    await expect(lookup.describeManagedInstances(['mi-026d6a261e355fba7'])).resolves.toEqual([{ instanceId: 'mi-026d6a261e355fba7', pingStatus: 'Online' }]);
+    await lookup.describeManagedInstances(['mi-026d6a261e355fba7']);
+
+    expect(instanceIdFilterValues()).toEqual([['mi-026d6a261e355fba7'], ['mi-026d6a261e355fba7']]);
+    const clients = new Set(ssmMock.calls().map((call) => call.thisValue as SSMClient));
+    expect(clients.size).toBe(1); // one client for the container, built at the first call
+    const [used] = clients;
+    await expect(used!.config.region()).resolves.toBe('eu-central-1');
+    expect(used!.config.retryMode).toBe('adaptive');
   });
 });

@@ -214,6 +214,7 @@ describe('report', () => {
       bytes: 2048,
       gzipBytes: 1024,
       mapBytes: 1024,
+      ...(importMinMs === undefined ? {} : { lazyBytes: 3072 }),
       importMs: [],
       processMs: [],
       importMinMs,
@@ -226,10 +227,10 @@ describe('report', () => {
     );
     const rows = report.split('\n').filter((line) => /^\| (product|floor|diagnosis)/.test(line));
     expect(rows).toEqual([
-      '| product | 2 | 1 | 1 | 390 | 460 | 380 | × 1.90 |',
-      '| floor | 2 | 1 | 1 | 210 | 280 | 200 | × 1.00 |',
-      '| diagnosis: lean | 2 | 1 | 1 | 260 | 330 | 250 | × 1.25 |',
-      '| diagnosis: failed | 2 | 1 | 1 | — | — | — | — |',
+      '| product | 2 | 1 | 1 | 390 | 460 | 380 | × 1.90 | 3 |',
+      '| floor | 2 | 1 | 1 | 210 | 280 | 200 | × 1.00 | 3 |',
+      '| diagnosis: lean | 2 | 1 | 1 | 260 | 330 | 250 | × 1.25 | 3 |',
+      '| diagnosis: failed | 2 | 1 | 1 | — | — | — | — | — |',
     ]);
   });
 });
