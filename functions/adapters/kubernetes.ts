@@ -14,6 +14,7 @@
  * (`npm run bench -- --only bundle`). A status other than 2xx is still client-node's ApiException, the error its
  * generated APIs throw, so one error path (toKubernetesError) serves the reader and the teardown client alike.
  */
+import type { AgentOptions } from 'node:https';
 import { createRequire } from 'node:module';
 // The one value taken from @kubernetes/client-node, from the module that defines it (client-node 2.0.1 has no
 // "exports" map): its index, like its KubeConfig, imports undici. Pinned by
@@ -21,7 +22,6 @@ import { createRequire } from 'node:module';
 import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
 import { NodeHttpHandler, streamCollector } from '@smithy/node-http-handler';
 import { HttpRequest } from '@smithy/protocol-http';
-import type { AgentOptions } from 'node:https';
 import pLimit from 'p-limit';
 import * as z from 'zod';
 import type { CiliumNodePort, CiliumNodePortFactory, TokenPort } from '../core/ports.js';
@@ -40,6 +40,13 @@ export const DEFAULT_PAGE_SIZE = 500;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 /** Node reads in flight at once (readNodeStatuses); only nodes whose address may have moved are read at all. */
 const NODE_READ_CONCURRENCY = 16;
+/**
+ * A kept-alive connection idle this long is closed (the agent's socket timeout closes free sockets only; a call
+ * in progress is bounded by its deadline). A container that sleeps between runs then does not send its next
+ * read down a connection the API server may have dropped meanwhile, and an earlier token's reader does not
+ * keep its connections open.
+ */
+const IDLE_CONNECTION_MS = 15_000;
 
 /** An API call that failed; `statusCode` is the HTTP status when the server answered. Never carries the token. */
 export class KubernetesApiError extends Error {
@@ -80,7 +87,7 @@ const ListSchema = z.looseObject({
   metadata: z.looseObject({ continue: z.string().nullish() }).nullish(),
 });
 
-export function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue): string {
   return `${fieldPath(issue.path, '(object)')}: ${issue.message}`;
 }
 
@@ -106,7 +113,7 @@ export function toCiliumNodeRecord(item: unknown, index: number): CiliumNodeReco
 }
 
 /** Wraps any failure of `call` into a KubernetesApiError with the HTTP status, minus the token. */
-export function toKubernetesError(call: string, err: unknown, token: string): KubernetesApiError {
+function toKubernetesError(call: string, err: unknown, token: string): KubernetesApiError {
   const redact = (s: string) => (token ? s.split(token).join('[redacted]') : s).slice(0, 500);
   if (err instanceof ApiException) {
     const status = err.code;
@@ -178,13 +185,14 @@ export function toNodeStatusRecord(node: unknown): NodeStatusRecord {
 /**
  * The TLS settings of the connection to the API server: the cluster's CA and nothing else is trusted, and
  * verification is pinned on, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off.
- * Connections are kept alive across pages and node reads.
+ * Connections are kept alive across the pages and node reads of a run.
  */
 export function apiServerAgentOptions(cluster: ClusterInfo): AgentOptions {
   return {
     ca: Buffer.from(cluster.certificateAuthorityData, 'base64').toString('utf8'),
     rejectUnauthorized: true,
     keepAlive: true,
+    timeout: IDLE_CONNECTION_MS,
     maxSockets: NODE_READ_CONCURRENCY,
   };
 }

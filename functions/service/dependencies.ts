@@ -43,10 +43,10 @@ export async function createClusterTokenProvider(access: ClusterAccessConfig): P
 
 /**
  * The registration report's SSM lookup, loaded on first use. Only a run woken by an SSM registration event asks
- * for it (handlers/reconcile.ts), while most runs are schedules and EC2 events, and the SSM client is ≈ 120 KiB
- * of bundle, ≈ 9 ms of every cold start. The stack's bundling puts it in a chunk of its own (infra/bundling.ts),
- * so module init does not even compile it; the first registration report of a container loads it
- * (test/bench/bundle.ts measures both). A failed load is not kept: the next report tries again.
+ * for it (handlers/reconcile.ts), while most runs are schedules and EC2 events, and the SSM client is ≈ 125 KiB
+ * of bundle and several milliseconds of every cold start. The stack's bundling puts it in a chunk of its own
+ * (infra/bundling.ts), so module init does not even compile it; the first registration report of a container
+ * loads it (test/bench/bundle.ts measures both). A failed load is not kept: the next report tries again.
  */
 export function lazyManagedInstanceLookup(options: AwsClientOptions): ManagedInstancePort {
   const lookup = new SharedValue(async () => (await import('../adapters/ssm.js')).createManagedInstanceLookup(options));

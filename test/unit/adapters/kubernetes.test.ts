@@ -267,6 +267,7 @@ describe('listCiliumNodes', () => {
       ca: Buffer.from(caData, 'base64').toString('utf8'),
       rejectUnauthorized: true,
       keepAlive: true,
+      timeout: 15_000,
       maxSockets: 16,
     });
   });
