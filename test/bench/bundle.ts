@@ -11,29 +11,29 @@
  * Both are built with code splitting, as the stack builds them: a module that is only imported with `import()`
  * becomes a chunk of its own that module init does not load. In the floor too: the AWS SDK's own `import()`s
  * (the credential providers past the environment's, which a Lambda never reaches, and event streams); in the
- * product also its SSM lookup. The import measures what a cold start
- * loads: the entry and the chunks it imports statically. Everything else the reconciler needs is imported
- * statically (functions/handlers/reconcile.ts); the SSM lookup, which only a run woken by a registration event
- * uses, is loaded by its first use, and a diagnosis row measures the bundle with that chunk imported after it.
+ * product also its SSM lookup. The import measures what a cold start loads: the entry and the chunks it imports
+ * statically. Everything else the reconciler needs is imported statically (functions/handlers/reconcile.ts); the
+ * SSM lookup, which only a run woken by a registration event uses, is loaded by its first use, and a diagnosis
+ * row measures the bundle with that chunk imported after it.
  *
  * What the gap to the floor is made of is measured in the same alternating runs, from variants of the product
  * bundle that are never shipped (DIAGNOSIS_VARIANTS): the product as esbuild bundles it without the stack's
  * plugin (infra/bundling.ts: what it saves), and one without the Kubernetes adapter (it cannot run a reconcile:
  * what reading the cluster costs). Module init is mostly V8 compiling the bundle's source (a CPU profile puts
- * ~70 % of the import in compiling the one module), so the cost of a dependency follows the source it adds;
+ * ~70 % of the import in compiling the bundle's modules), so the cost of a dependency follows the source it adds;
  * the rest is evaluating the modules' top-level code (the SDK's schemas, zod's schema objects).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { BUNDLE_PLUGINS } from '../../infra/bundling.js';
 import { ROOT, RUNTIME_ENVIRONMENT, reconcileEsbuildOptions } from '../../infra/constructs/route-sync.js';
+import { codeOutputs, outputsHolding, staticallyLoaded } from '../support/metafile.js';
 import { importRatio, median } from './measure.js';
-import { codeOutputs, staticallyLoaded } from '../support/metafile.js';
 import type { BundleMeasure, BundleResult } from './types.js';
 
 /** The floor: the two SDK clients every run needs, and nothing else. */
@@ -83,9 +83,9 @@ async function buildBundles(dir: string): Promise<{ product: Built; floor: Built
   const diagnosis: Built[] = [];
   // The product bundle once more, with its SSM chunk imported right after: what a container's first registration
   // report adds to its cold start (functions/service/dependencies.ts loads the lookup on first use).
-  const ssmChunk = Object.entries(product.meta.outputs).find(([path, output]) => path.endsWith('.mjs') && Object.keys(output.inputs).some((input) => input.includes('/@aws-sdk/client-ssm/')))?.[0];
+  const [ssmChunk] = outputsHolding(product.meta, 'node_modules/@aws-sdk/client-ssm/');
   if (!ssmChunk) throw new Error('the reconcile bundle has no chunk with the SSM client');
-  diagnosis.push({ ...product, name: "diagnosis: reconcile bundle, then its SSM lookup chunk (a container's first registration report)", then: [resolve(ssmChunk)] });
+  diagnosis.push({ ...product, name: "diagnosis: reconcile bundle, then its SSM lookup chunk (a container's first registration report)", then: [ssmChunk] });
   for (const [index, variant] of DIAGNOSIS_VARIANTS.entries()) {
     const file = join(dir, `diagnosis-${index}`, 'index.mjs');
     diagnosis.push(await buildOne(variant.name, file, { ...reconcileEsbuildOptions(file), plugins: variant.plugins }));

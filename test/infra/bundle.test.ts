@@ -18,7 +18,7 @@ import { BUNDLE_FILE, BUNDLE_PLUGINS, bundledFunctionCode, functionEsbuildOption
 import { RECONCILE_ENTRY, ROOT, reconcileEsbuildOptions } from '../../infra/constructs/route-sync.js';
 import { TEARDOWN_ENTRY } from '../../infra/constructs/teardown.js';
 import { sqsRecord } from '../support/builders.js';
-import { codeOutputs, importsOf, inputsOf, staticallyLoaded } from '../support/metafile.js';
+import { codeOutputs, importsOf, inputsOf, outputsHolding, staticallyLoaded } from '../support/metafile.js';
 
 // Any socket opened while the module loads (an AWS call, a Kubernetes call, a metadata lookup) ends the process.
 const NO_NETWORK = `data:text/javascript,${encodeURIComponent(
@@ -142,7 +142,7 @@ test('our code imports lazily only the SSM lookup, into a chunk module init does
     .flatMap(([path, input]) => input.imports.filter((entry) => entry.kind === 'dynamic-import' && !entry.external).map((entry) => `${path} → ${entry.path}`));
   expect(lazy).toEqual(['functions/service/dependencies.ts → functions/adapters/ssm.ts']);
   const init = staticallyLoaded(metafile, outfile);
-  const withSsm = codeOutputs(metafile).filter((file) => Object.keys(inputsOf(metafile, [file])).some((input) => input.includes('node_modules/@aws-sdk/client-ssm/')));
+  const withSsm = outputsHolding(metafile, 'node_modules/@aws-sdk/client-ssm/');
   expect(withSsm).toHaveLength(1);
   expect(init).not.toContain(withSsm[0]);
   expect(importsOf(metafile, init).filter((entry) => entry.kind === 'dynamic-import').map((entry) => resolve(entry.path))).toContain(withSsm[0]);
@@ -172,13 +172,12 @@ test('the bundle leaves out what the Lambda never runs', () => {
   // of @kubernetes/client-node it carries the ApiException module alone, so neither its KubeConfig (YAML,
   // JSONPath, proxy and auth providers) nor its fetch layer, and no undici (≈ 950 KiB) at all. The generated APIs
   // and models are the teardown's (kubernetes-teardown.ts).
-  const inputs = bundled;
-  expect(inputs.filter((path) => path.includes('node_modules/@kubernetes/client-node/'))).toEqual(['node_modules/@kubernetes/client-node/dist/gen/apis/exception.js']);
-  expect(inputs.filter((path) => /node_modules\/(undici|js-yaml|jsonpath-plus|openid-client|oauth4webapi|socks|hpagent)\//.test(path))).toEqual([]);
+  expect(bundled.filter((path) => path.includes('node_modules/@kubernetes/client-node/'))).toEqual(['node_modules/@kubernetes/client-node/dist/gen/apis/exception.js']);
+  expect(bundled.filter((path) => /node_modules\/(undici|js-yaml|jsonpath-plus|openid-client|oauth4webapi|socks|hpagent)\//.test(path))).toEqual([]);
   // Powertools' `import { z } from 'zod'`, rewritten by the other plugin, no longer keeps all of zod: of its
   // locales only English (the default error messages), and not the JSON-schema reader.
-  expect(inputs.filter((path) => /node_modules\/zod\/v4\/(locales\/(?!en\.js$)|classic\/from-json-schema)/.test(path))).toEqual([]);
-  expect(inputs.some((path) => path.startsWith('node_modules/zod/v4/classic/'))).toBe(true);
+  expect(bundled.filter((path) => /node_modules\/zod\/v4\/(locales\/(?!en\.js$)|classic\/from-json-schema)/.test(path))).toEqual([]);
+  expect(bundled.some((path) => path.startsWith('node_modules/zod/v4/classic/'))).toBe(true);
 });
 
 test("the teardown's bundle keeps the generated models its CoreV1Api deserializes into, and loads", () => {

@@ -44,3 +44,8 @@ export function importsOf(meta: Metafile, outputs: readonly string[]): { path: s
     .filter(([path]) => wanted.has(resolve(path)))
     .flatMap(([path, output]) => output.imports.map((entry) => ({ ...entry, from: resolve(path) })));
 }
+
+/** The code files holding code of a source file whose path contains `fragment` (absolute paths). */
+export function outputsHolding(meta: Metafile, fragment: string): string[] {
+  return codeOutputs(meta).filter((file) => Object.keys(inputsOf(meta, [file])).some((input) => input.includes(fragment)));
+}
