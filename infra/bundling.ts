@@ -118,8 +118,8 @@ export const BUNDLE_FILE = 'index.mjs';
 
 /**
  * A function's code: `entry` bundled with functionEsbuildOptions into the asset (`index.mjs`, its chunks and their
- * maps), on this machine. The bundling runs in a child process because the asset's local bundling is synchronous and esbuild's
- * plugins need its asynchronous API. A failed bundle fails the synth (no fallback to a Docker build).
+ * maps), on this machine. The bundling runs in a child process because the asset's local bundling is synchronous
+ * and esbuild's plugins need its asynchronous API. A failed bundle fails the synth (no fallback to a Docker build).
  * The asset hash is the bundle's, as with NodejsFunction: a change that does not change the bundle deploys nothing.
  */
 export function bundledFunctionCode(entry: string): lambda.Code {
